@@ -1,0 +1,58 @@
+// Command chrony-lab runs the private loopback chronyd lab of pkg/chronylab until it is
+// interrupted, for the demo and for trying second-hand by hand. It prints the monitored
+// chronyd's addresses and, with -addr-file, writes its UDP address to a file once it is
+// synchronised.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/second-hand/second-hand/pkg/chronylab"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "chrony-lab:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("chrony-lab", flag.ContinueOnError)
+	dir := fs.String("dir", "", "directory for the daemons (default: a new temporary directory, removed at exit)")
+	addrFile := fs.String("addr-file", "", "write the monitored chronyd's UDP address here once it is synchronised")
+	poll := fs.Int("poll", 0, "log2 of the monitored chronyd's polling interval of its upstream, in seconds")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	lab, err := chronylab.Start(startCtx, chronylab.Options{Dir: *dir, PollLog2: *poll, SetPoll: true})
+	if err != nil {
+		return err
+	}
+	defer lab.Close()
+	if err := lab.WaitSynchronised(startCtx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "chrony lab in %s\nmonitored chronyd: %s and %s\n",
+		lab.Dir, lab.Monitored.UDPAddress(), lab.Monitored.SocketAddress())
+	if *addrFile != "" {
+		if err := os.WriteFile(*addrFile, []byte(lab.Monitored.UDPAddress()+"\n"), 0o644); err != nil {
+			return err
+		}
+		defer os.Remove(*addrFile)
+	}
+	<-ctx.Done()
+	return nil
+}

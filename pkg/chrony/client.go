@@ -1,0 +1,255 @@
+package chrony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options tune a Client. The zero value means chronyc's defaults.
+type Options struct {
+	// Timeout is how long the first attempt of a request waits for its reply; each retry
+	// waits twice as long as the attempt before it. Default 1s, as in chronyc.
+	Timeout time.Duration
+	// Retries is how many times a request is sent again after a timeout. Default 2, as in
+	// chronyc; negative means none.
+	Retries int
+	// Logger receives debug lines about connections; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultTimeout and DefaultRetries are chronyc's.
+const (
+	DefaultTimeout = time.Second
+	DefaultRetries = 2
+)
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	switch {
+	case o.Retries == 0:
+		o.Retries = DefaultRetries
+	case o.Retries < 0:
+		o.Retries = 0
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// MaxWait is the longest a request can take with these options when chronyd never answers:
+// the sum of every attempt's timeout.
+func (o Options) MaxWait() time.Duration {
+	o = o.withDefaults()
+	return o.Timeout * time.Duration(1<<(o.Retries+1)-1)
+}
+
+// Client reads reports from one chronyd. It keeps one socket open and sends one request at a
+// time, as chronyc does; it is safe for concurrent use. Close it to remove its socket file.
+type Client struct {
+	addr Address
+	opts Options
+
+	turn chan struct{} // held while a request is in flight
+	buf  []byte        // reply buffer; used only while holding turn
+
+	mu     sync.Mutex
+	conn   *conn
+	closed bool
+	names  map[wireAddr]string // configured source names, by address; reset on reconnect
+}
+
+// New returns a client for chronyd at addr. It opens no socket until the first request.
+func New(addr Address, opts Options) *Client {
+	return &Client{
+		addr:  addr,
+		opts:  opts.withDefaults(),
+		turn:  make(chan struct{}, 1),
+		buf:   make([]byte, maxDatagram),
+		names: map[wireAddr]string{},
+	}
+}
+
+// Address is the address the client was configured with.
+func (c *Client) Address() Address { return c.addr }
+
+// Endpoint names the address in use: the configured one, or for Auto the one it found
+// ("auto" until a request has found one).
+func (c *Client) Endpoint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		return c.conn.addr.String()
+	}
+	return c.addr.String()
+}
+
+// Close closes the socket and removes the client's socket file. A request in flight returns
+// an error of KindClosed; later requests fail the same way.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.conn == nil {
+		return nil
+	}
+	err := c.conn.close()
+	c.conn = nil
+	return err
+}
+
+// roundTrip sends one request and hands its validated reply to decode, which must not keep
+// it: the buffer is reused by the next request. It opens (or reopens) the socket as needed;
+// for Auto it moves on to the next candidate address while the current one is unreachable.
+func (c *Client) roundTrip(ctx context.Context, req request, decode func(reply []byte) error) error {
+	select {
+	case c.turn <- struct{}{}:
+	case <-ctx.Done():
+		return &Error{Kind: KindTimeout, Op: req.cmd.String(), Addr: c.Endpoint(), Err: context.Cause(ctx)}
+	}
+	defer func() { <-c.turn }()
+	reply, err := c.send(ctx, req)
+	if err == nil {
+		err = decode(reply)
+	}
+	if e, ok := err.(*Error); ok {
+		e.Op = req.cmd.String()
+		if e.Addr == "" {
+			e.Addr = c.Endpoint()
+		}
+	}
+	return err
+}
+
+// send is roundTrip's exchange, called with the turn held.
+func (c *Client) send(ctx context.Context, req request) ([]byte, error) {
+
+	var tried []string
+	candidates := c.candidates()
+	for i := 0; i < len(candidates); {
+		cn, fresh, err := c.connect(ctx, candidates[i])
+		if err == nil {
+			var reply []byte
+			reply, err = cn.exchange(ctx, req, c.opts.Timeout, c.opts.Retries, c.buf)
+			if err == nil {
+				return reply, nil
+			}
+			kind := KindOf(err)
+			if kind == KindUnreachable || kind == KindTimeout {
+				c.drop(cn)
+			}
+			if c.isClosed() {
+				err = &Error{Kind: KindClosed}
+			}
+			if kind == KindUnreachable && !fresh {
+				continue // a socket left from before chronyd restarted: open a new one, once
+			}
+		}
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{Kind: KindUnreachable, Err: err}
+		}
+		if e.Addr == "" {
+			e.Addr = candidates[i].String()
+		}
+		if !c.addr.IsAuto() || (e.Kind != KindUnreachable && e.Kind != KindPermission) {
+			return nil, e
+		}
+		tried = append(tried, fmt.Sprintf("%s: %v", candidates[i], e.Err))
+		i++
+	}
+	return nil, &Error{Kind: KindUnreachable, Addr: "auto",
+		Err: fmt.Errorf("tried %s", strings.Join(tried, "; "))}
+}
+
+// connect returns the open socket if it is for a, or opens one. fresh reports a new socket.
+func (c *Client) connect(ctx context.Context, a Address) (cn *conn, fresh bool, err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, false, &Error{Kind: KindClosed, Addr: a.String()}
+	}
+	if c.conn != nil {
+		if c.conn.addr == a {
+			defer c.mu.Unlock()
+			return c.conn, false, nil
+		}
+		c.conn.close()
+		c.conn = nil
+	}
+	c.mu.Unlock()
+
+	cn, err = dial(ctx, a)
+	if err != nil {
+		return nil, false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		cn.close()
+		return nil, false, &Error{Kind: KindClosed, Addr: a.String()}
+	}
+	c.conn = cn
+	clear(c.names) // chronyd may have restarted with other sources
+	c.opts.Logger.Debug("connected to chronyd", "address", a.String(), "socket", cn.local)
+	return cn, true, nil
+}
+
+// drop closes cn if it is still the client's socket, so the next request opens a new one.
+func (c *Client) drop(cn *conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == cn {
+		c.conn = nil
+	}
+	cn.close()
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// candidates lists the addresses to try: the configured one, or for Auto the sockets this
+// process can use, then UDP on 127.0.0.1 and ::1.
+func (c *Client) candidates() []Address {
+	if !c.addr.IsAuto() {
+		return []Address{c.addr}
+	}
+	var out []Address
+	seen := map[string]bool{}
+	for _, dir := range SocketDirs {
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil || seen[real] {
+			continue
+		}
+		seen[real] = true
+		path := filepath.Join(dir, "chronyd.sock")
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Type() != os.ModeSocket {
+			continue
+		}
+		// We must be able to create our own socket next to chronyd's.
+		if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
+			continue
+		}
+		out = append(out, Address{Network: "unix", Path: path})
+	}
+	return append(out,
+		Address{Network: "udp", Host: "127.0.0.1", Port: autoPort},
+		Address{Network: "udp", Host: "::1", Port: autoPort})
+}
+
+// autoPort is the UDP port Auto tries; tests point it at a fake.
+var autoPort = DefaultPort

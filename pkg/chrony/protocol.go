@@ -1,0 +1,232 @@
+package chrony
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+)
+
+// The command protocol, as chronyd 4.x speaks it: big-endian, a 20-byte request header and a
+// 28-byte reply header.
+const (
+	protocolVersion = 6
+	pktTypeRequest  = 1
+	pktTypeReply    = 2
+
+	requestHeaderLen = 20
+	replyHeaderLen   = 28
+
+	// maxDatagram bounds what one read accepts; anything longer than the reply we expect is
+	// reported as oversized, and this buffer is large enough to notice that.
+	maxDatagram = 2048
+)
+
+// command is a request code. Only the monitoring commands below exist in this package.
+type command uint16
+
+const (
+	cmdNSources      command = 14
+	cmdSourceData    command = 15
+	cmdTracking      command = 33
+	cmdSourceStats   command = 34
+	cmdRTCReport     command = 35
+	cmdNTPSourceName command = 65
+)
+
+// replyCode is the reply type chronyd puts in a reply header.
+type replyCode uint16
+
+const (
+	rpyNull          replyCode = 1
+	rpyNSources      replyCode = 2
+	rpySourceData    replyCode = 3
+	rpyTracking      replyCode = 5
+	rpySourceStats   replyCode = 6
+	rpyRTC           replyCode = 7
+	rpyNTPSourceName replyCode = 19
+)
+
+// monitoring lists every request this package can send: its name (for errors and logs), the
+// length of its request data, the reply it expects and that reply's full length. A command
+// that is not in this table cannot be built or sent; see TestOnlyMonitoringRequests.
+var monitoring = map[command]struct {
+	name     string
+	dataLen  int
+	reply    replyCode
+	replyLen int
+}{
+	cmdNSources:      {"sources", 0, rpyNSources, 32},
+	cmdSourceData:    {"source data", 4, rpySourceData, 76},
+	cmdTracking:      {"tracking", 0, rpyTracking, 104},
+	cmdSourceStats:   {"source statistics", 4, rpySourceStats, 84},
+	cmdRTCReport:     {"RTC report", 0, rpyRTC, 56},
+	cmdNTPSourceName: {"source name", 20, rpyNTPSourceName, 284},
+}
+
+func (c command) String() string {
+	if m, ok := monitoring[c]; ok {
+		return m.name
+	}
+	return fmt.Sprintf("command %d", uint16(c))
+}
+
+// request is one monitoring request, ready to be stamped with an attempt and a sequence.
+type request struct {
+	cmd  command
+	data []byte // request data after the header; nil when the command takes none
+}
+
+// encode lays the request out as chronyd wants it: the header, the data, then zeros up to the
+// length of the reply, because chronyd answers no request shorter than its reply.
+func (r request) encode(buf []byte, attempt uint16, seq uint32) ([]byte, error) {
+	m, ok := monitoring[r.cmd]
+	if !ok {
+		return nil, fmt.Errorf("chrony: refusing to send %v: not a monitoring request", r.cmd)
+	}
+	if len(r.data) != m.dataLen {
+		return nil, fmt.Errorf("chrony: %v request data is %d bytes, want %d", r.cmd, len(r.data), m.dataLen)
+	}
+	n := max(requestHeaderLen+m.dataLen, m.replyLen)
+	buf = append(buf[:0], make([]byte, n)...)
+	buf[0] = protocolVersion
+	buf[1] = pktTypeRequest
+	binary.BigEndian.PutUint16(buf[4:], uint16(r.cmd))
+	binary.BigEndian.PutUint16(buf[6:], attempt)
+	binary.BigEndian.PutUint32(buf[8:], seq)
+	copy(buf[requestHeaderLen:], r.data)
+	return buf, nil
+}
+
+func nSourcesRequest() request { return request{cmd: cmdNSources} }
+func trackingRequest() request { return request{cmd: cmdTracking} }
+func rtcRequest() request      { return request{cmd: cmdRTCReport} }
+
+func sourceDataRequest(index int) request {
+	return request{cmd: cmdSourceData, data: binary.BigEndian.AppendUint32(nil, uint32(index))}
+}
+
+func sourceStatsRequest(index int) request {
+	return request{cmd: cmdSourceStats, data: binary.BigEndian.AppendUint32(nil, uint32(index))}
+}
+
+func sourceNameRequest(addr wireAddr) request {
+	return request{cmd: cmdNTPSourceName, data: addr.append(nil)}
+}
+
+// replyHeader is the fixed part of every reply.
+type replyHeader struct {
+	version  uint8
+	pktType  uint8
+	res1     uint8
+	res2     uint8
+	cmd      command
+	reply    replyCode
+	status   Status
+	sequence uint32
+}
+
+func parseReplyHeader(b []byte) replyHeader {
+	return replyHeader{
+		version:  b[0],
+		pktType:  b[1],
+		res1:     b[2],
+		res2:     b[3],
+		cmd:      command(binary.BigEndian.Uint16(b[4:])),
+		reply:    replyCode(binary.BigEndian.Uint16(b[6:])),
+		status:   Status(binary.BigEndian.Uint16(b[8:])),
+		sequence: binary.BigEndian.Uint32(b[16:]),
+	}
+}
+
+// errStale marks a well-formed reply to some other request: a late answer to an earlier
+// attempt. It is dropped and the exchange goes on waiting, as chronyc does.
+var errStale = fmt.Errorf("reply to another request")
+
+// checkReply decides whether b answers the request sent as (cmd, seq). It returns errStale for
+// a reply with another sequence number, a *Error of kind KindStatus when chronyd refused the
+// request, and a protocol error for anything that is not a well-formed reply to it.
+func checkReply(b []byte, cmd command, seq uint32) error {
+	if len(b) < replyHeaderLen {
+		return protocolErrorf("reply of %d bytes is shorter than a reply header (%d bytes)", len(b), replyHeaderLen)
+	}
+	h := parseReplyHeader(b)
+	if h.version != protocolVersion && h.status != StatusBadPktVersion {
+		return protocolErrorf("reply speaks protocol version %d; second-hand speaks version %d (chrony 2.x or later)", h.version, protocolVersion)
+	}
+	if h.pktType != pktTypeReply || h.res1 != 0 || h.res2 != 0 {
+		return protocolErrorf("not a chronyd reply (packet type %d)", h.pktType)
+	}
+	if h.sequence != seq {
+		return errStale
+	}
+	if h.cmd != cmd {
+		return protocolErrorf("reply is for %v, not for the %v request it answers", h.cmd, cmd)
+	}
+	if h.status != StatusSuccess {
+		return &Error{Kind: statusKind(h.status), Status: h.status}
+	}
+	m := monitoring[cmd]
+	if h.reply != m.reply {
+		return protocolErrorf("reply type %d does not answer a %v request (want %d)", h.reply, cmd, m.reply)
+	}
+	switch {
+	case len(b) < m.replyLen:
+		return protocolErrorf("truncated reply: %d bytes, a %v reply has %d", len(b), cmd, m.replyLen)
+	case len(b) > m.replyLen:
+		return protocolErrorf("oversized reply: %d bytes, a %v reply has %d", len(b), cmd, m.replyLen)
+	}
+	return nil
+}
+
+// wireAddr is chrony's IPAddr: 16 address bytes, a family and padding.
+type wireAddr struct {
+	ip     [16]byte
+	family uint16
+}
+
+const (
+	familyUnspec = 0
+	familyInet4  = 1
+	familyInet6  = 2
+	familyID     = 3 // a reference clock or an unresolved source: the first 4 bytes are an ID
+)
+
+const wireAddrLen = 20
+
+func parseWireAddr(b []byte) wireAddr {
+	var a wireAddr
+	copy(a.ip[:], b[:16])
+	a.family = binary.BigEndian.Uint16(b[16:])
+	return a
+}
+
+func (a wireAddr) append(b []byte) []byte {
+	b = append(b, a.ip[:]...)
+	b = binary.BigEndian.AppendUint16(b, a.family)
+	return binary.BigEndian.AppendUint16(b, 0)
+}
+
+// decodeFloat turns chrony's 32-bit float into a float64: the top 7 bits are a signed
+// exponent, the low 25 bits a signed coefficient, and the value is coef * 2^(exp-25).
+func decodeFloat(x uint32) float64 {
+	exp := int32(x) >> 25 // arithmetic shift keeps the exponent's sign
+	coef := int32(x<<7) >> 7
+	return math.Ldexp(float64(coef), int(exp)-25)
+}
+
+// decodeTimespec reads chrony's 12-byte timespec. A zero time (which chronyd sends for "never")
+// comes back as the zero time.Time.
+func decodeTimespec(b []byte) time.Time {
+	high := binary.BigEndian.Uint32(b[0:])
+	low := binary.BigEndian.Uint32(b[4:])
+	nsec := binary.BigEndian.Uint32(b[8:])
+	if high == 0x7fffffff { // chrony's marker for "no high bits"
+		high = 0
+	}
+	sec := int64(high)<<32 | int64(low)
+	if sec == 0 && nsec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(nsec)).UTC()
+}

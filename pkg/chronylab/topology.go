@@ -1,0 +1,144 @@
+package chronylab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Options shape a Lab. The zero value is the standard lab.
+type Options struct {
+	// Dir holds the daemons' directories; a new temporary directory (removed by Close) when
+	// empty.
+	Dir string
+	// PollLog2 is how often the monitored chronyd polls its upstream, as log2 seconds.
+	// Default -2: four times a second, so it selects the upstream within a few seconds.
+	PollLog2 int
+	// SetPoll makes PollLog2 count even when it is 0 (one poll a second).
+	SetPoll bool
+	// Extra is appended to the monitored chronyd's configuration.
+	Extra string
+}
+
+// Lab is an upstream chronyd serving its local clock and a monitored chronyd that uses it.
+type Lab struct {
+	Dir       string
+	Upstream  *Daemon
+	Monitored *Daemon
+	ownDir    bool
+}
+
+// Start makes and starts the standard lab. The monitored chronyd has four sources:
+//
+//	^ localhost       the upstream (local stratum 8), by name, which it selects within seconds
+//	^ 127.0.0.3       a server on a port nobody answers: unusable, reach 0
+//	= 127.0.0.5       a peer that never answers
+//	# GPS             a reference clock (SHM 0) with no device behind it
+//
+// The upstream listens on 127.0.0.1 and ::1, so "localhost" reaches it whichever address the
+// resolver gives first.
+//
+// and answers commands on its socket and on a UDP port of 127.0.0.1.
+func Start(ctx context.Context, opts Options) (*Lab, error) {
+	l := &Lab{Dir: opts.Dir}
+	if l.Dir == "" {
+		dir, err := os.MkdirTemp("", "chronylab-")
+		if err != nil {
+			return nil, err
+		}
+		l.Dir, l.ownDir = dir, true
+	}
+	poll := opts.PollLog2
+	if !opts.SetPoll && poll == 0 {
+		poll = -2
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	upNTP, monCmd, deadServer, deadPeer := ports[0], ports[1], ports[2], ports[3]
+
+	l.Upstream, err = NewDaemon(l.Dir, "upstream", "local stratum 8\nbindaddress ::1\nallow ::1\n", 0, upNTP)
+	if err != nil {
+		return nil, err
+	}
+	conf := fmt.Sprintf(`server localhost port %d iburst minpoll %d maxpoll %d
+server 127.0.0.3 port %d iburst minpoll %d maxpoll %d
+peer 127.0.0.5 port %d
+refclock SHM 0 refid GPS
+%s
+`, upNTP, poll, poll, deadServer, poll, poll, deadPeer, opts.Extra)
+	l.Monitored, err = NewDaemon(l.Dir, "monitored", conf, monCmd, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Upstream.Start(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := l.Monitored.Start(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// WaitSynchronised waits until the monitored chronyd has selected the upstream.
+func (l *Lab) WaitSynchronised(ctx context.Context) error {
+	return WaitSynchronised(ctx, l.Monitored)
+}
+
+// WaitSynchronised waits until d reports a reference and a leap status other than "Not
+// synchronised".
+func WaitSynchronised(ctx context.Context, d *Daemon) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		out, err := d.Chronyc(ctx, "-c", "tracking")
+		if err == nil {
+			f := strings.Split(strings.TrimSpace(out), ",")
+			if len(f) == 14 && f[0] != "00000000" && f[13] != "Not synchronised" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("chronylab: %s did not synchronise: %w (last: %s %v)", d.Name, ctx.Err(), strings.TrimSpace(out), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops every daemon and removes the lab's directory if Start made it.
+func (l *Lab) Close() error {
+	var errs []error
+	for _, d := range []*Daemon{l.Monitored, l.Upstream} {
+		if d != nil {
+			errs = append(errs, d.Stop())
+		}
+	}
+	if l.ownDir {
+		errs = append(errs, os.RemoveAll(l.Dir))
+	}
+	return errors.Join(errs...)
+}
+
+// freePorts returns n distinct free UDP ports on 127.0.0.1.
+func freePorts(n int) ([]int, error) {
+	seen := map[int]bool{}
+	var out []int
+	for len(out) < n {
+		p, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
