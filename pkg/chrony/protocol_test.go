@@ -106,8 +106,8 @@ func TestCheckReply(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		reply []byte
-		kind  Kind  // 0: accepted
-		stale bool  // dropped as a reply to another request
+		kind  Kind // 0: accepted
+		stale bool // dropped as a reply to another request
 		st    Status
 	}{
 		{"good", good, 0, false, 0},

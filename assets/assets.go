@@ -1,0 +1,73 @@
+// Package assets embeds the page's static files and serves them under content-hashed names:
+// style.css and app.js (ours), favicon.svg, and htmx, which npm fetches into node_modules at
+// build time (package.json pins htmx.org 2.0.11; package-lock.json pins its checksum) and
+// which is never committed. Build with `just build` (or run `npm ci` here first).
+package assets
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+//go:embed style.css app.js favicon.svg
+//go:embed node_modules/htmx.org/dist/htmx.min.js
+var files embed.FS
+
+// Asset is one file as served: its hashed name, type and bytes, gzipped when that helps.
+type Asset struct {
+	Name        string // hashed, such as "style.3f2a9c1e0b7d.css"
+	ContentType string
+	ETag        string
+	Body        []byte
+	Gzip        []byte // nil when gzip does not make it smaller
+}
+
+// The page's assets.
+var (
+	Style  = load("style.css", "style", "text/css; charset=utf-8")
+	Script = load("app.js", "app", "text/javascript; charset=utf-8")
+	HTMX   = load("node_modules/htmx.org/dist/htmx.min.js", "htmx-2.0.11", "text/javascript; charset=utf-8")
+	Icon   = load("favicon.svg", "favicon", "image/svg+xml")
+)
+
+var byName = map[string]Asset{}
+
+func init() {
+	for _, a := range []Asset{Style, Script, HTMX, Icon} {
+		byName[a.Name] = a
+	}
+}
+
+// Lookup finds an asset by its hashed name.
+func Lookup(name string) (Asset, bool) {
+	a, ok := byName[name]
+	return a, ok
+}
+
+func load(file, base, contentType string) Asset {
+	body, err := fs.ReadFile(files, file)
+	if err != nil {
+		panic("assets: " + err.Error()) // embedded at build time; cannot be missing
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:6])
+	ext := path.Ext(file)
+	if strings.HasSuffix(file, ".min.js") {
+		ext = ".min.js"
+	}
+	a := Asset{Name: base + "." + hash + ext, ContentType: contentType, ETag: `"` + hash + `"`, Body: body}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	if buf.Len() < len(body) {
+		a.Gzip = buf.Bytes()
+	}
+	return a
+}

@@ -1,0 +1,157 @@
+package panels
+
+import (
+	"strconv"
+	"time"
+
+	g "maragu.dev/gomponents"
+	hx "maragu.dev/gomponents-htmx"
+	. "maragu.dev/gomponents/html"
+)
+
+// Result is what a panel shows: a report read from chronyd, or why it could not be read.
+type Result[T any] struct {
+	Data     T
+	Err      error
+	At       time.Time // when the report was read
+	Now      time.Time // when the panel is rendered; ages are Now - At
+	Endpoint string    // the chronyd address, for error messages
+	Loading  bool      // the page's first render: no report yet, the fragment is on its way
+}
+
+func (r Result[T]) meta() meta {
+	return meta{err: r.Err, at: r.At, now: r.Now, endpoint: r.Endpoint, loading: r.Loading}
+}
+
+type meta struct {
+	err      error
+	at, now  time.Time
+	endpoint string
+	loading  bool
+}
+
+// Health is how a value looks: good, warning, bad or neutral. It is always shown with a word
+// or symbol as well as a colour.
+type Health string
+
+const (
+	Good    Health = "good"
+	Warning Health = "warn"
+	Bad     Health = "bad"
+	Neutral Health = "neutral"
+)
+
+// Symbol is the sign that goes with the colour, for those who cannot tell the colours apart.
+func (h Health) Symbol() string {
+	switch h {
+	case Good:
+		return "✓"
+	case Warning:
+		return "!"
+	case Bad:
+		return "✕"
+	}
+	return ""
+}
+
+// withHealth is a class attribute: the element's own classes and its health's.
+func withHealth(classes string, h Health) g.Node { return Class(classes + " health-" + string(h)) }
+
+// panel is the frame every panel shares: a heading, the age of its data, a reload button and
+// the body, or the error in place of the body. The section carries its own htmx request: it
+// loads itself when the page loads, reloads on the page's refresh event, and is replaced whole
+// by the fragment the server returns.
+func panel(id, title string, m meta, body func() g.Node) g.Node {
+	trigger := "panel-refresh"
+	if m.loading {
+		trigger = "load, panel-refresh"
+	}
+	return Section(ID("panel-"+id), Class("panel panel-"+id), Data("panel", id), Aria("labelledby", id+"-title"),
+		hx.Get("panels/"+id), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:replace"),
+		Header(Class("panel-head"),
+			H2(ID(id+"-title"), g.Text(title)),
+			status(m),
+			Button(Type("button"), Class("reload"), Aria("label", "Reload "+title),
+				hx.Get("panels/"+id+"?fresh=1"), hx.Target("closest section"), hx.Swap("outerHTML"),
+				hx.Sync("closest section:replace"), hx.Indicator("closest section"),
+				Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload")),
+		),
+		Div(Class("panel-body"),
+			g.Iff(m.loading, func() g.Node { return P(Class("loading"), g.Text("Loading…")) }),
+			g.Iff(!m.loading && m.err != nil, func() g.Node { return errorBox(m.err, m.endpoint) }),
+			g.Iff(!m.loading && m.err == nil, body),
+		),
+	)
+}
+
+// status says how old the panel's data is; the page's script keeps counting from there.
+func status(m meta) g.Node {
+	if m.loading {
+		return Span(Class("age"), Aria("live", "polite"), g.Text("loading…"))
+	}
+	age := m.now.Sub(m.at)
+	if age < 0 {
+		age = 0
+	}
+	word := "updated"
+	if m.err != nil {
+		word = "failed"
+	}
+	return Span(Class("age"), Data("age-ms", strconv.FormatInt(age.Milliseconds(), 10)), Data("word", word),
+		Title("read from chronyd at "+m.at.UTC().Format("2006-01-02 15:04:05 MST")),
+		g.Text(agePhrase(word, age)))
+}
+
+// value renders a number for people and for machines: <data value="raw">shown</data>. The
+// field name lets tests and future exports find it.
+func value(field string, raw float64, shown string) g.Node {
+	return DataEl(Data("field", field), Value(Raw(raw)), g.Text(shown))
+}
+
+func textValue(field, raw, shown string) g.Node {
+	return DataEl(Data("field", field), Value(raw), g.Text(shown))
+}
+
+// metric is one box of a panel's headline: a label, a value, a health and what it means.
+func metric(label string, h Health, help string, v ...g.Node) g.Node {
+	return Div(withHealth("metric", h), Title(help),
+		Dt(g.Text(label)),
+		Dd(Class("metric-value"),
+			g.If(h.Symbol() != "", Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" "))),
+			g.Group(v)),
+		Dd(Class("metric-help"), g.Text(help)),
+	)
+}
+
+// detail is one row of a panel's details table: name, value and what it means.
+func detail(name, help string, v g.Node) g.Node {
+	return Tr(Th(Scope("row"), g.Text(name)), Td(Class("num"), v), Td(Class("help"), g.Text(help)))
+}
+
+// columnHead is a table header with its explanation on hover and for screen readers.
+func columnHead(name, help string, numeric bool) g.Node {
+	return Th(Scope("col"), Title(help), g.If(numeric, Class("num")), g.Text(name))
+}
+
+// legend is a panel's glossary, folded away.
+func legend(items ...[2]string) g.Node {
+	return Details(Class("legend"),
+		Summary(g.Text("What do these mean?")),
+		Dl(g.Map(items, func(it [2]string) g.Node {
+			return Div(Dt(g.Text(it[0])), Dd(g.Text(it[1])))
+		})),
+	)
+}
+
+func empty(text string) g.Node { return P(Class("empty"), g.Text(text)) }
+
+// agePhrase is "updated 8 s ago", or "updated just now" (the page's script says the same).
+func agePhrase(word string, age time.Duration) string { return word + " " + ago(age) }
+
+// ago is "8 s ago", or "just now".
+func ago(d time.Duration) string {
+	if d < time.Second {
+		return "just now"
+	}
+	return Ago(d) + " ago"
+}

@@ -1,0 +1,189 @@
+package panels
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	g "maragu.dev/gomponents"
+
+	"github.com/second-hand/second-hand/pkg/chrony"
+)
+
+var (
+	at  = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	now = at.Add(3 * time.Second)
+)
+
+func render(t *testing.T, n g.Node) string {
+	t.Helper()
+	var b strings.Builder
+	if err := n.Render(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func mustContain(t *testing.T, html string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(html, p) {
+			t.Errorf("missing %q in:\n%s", p, html)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, html string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if strings.Contains(html, p) {
+			t.Errorf("unexpected %q in:\n%s", p, html)
+		}
+	}
+}
+
+func synced() chrony.Tracking {
+	return chrony.Tracking{
+		RefID: 0x7F000001, RefAddr: netip.MustParseAddr("127.0.0.1"), RefName: "time.lan", Stratum: 3,
+		Leap: chrony.LeapNormal, RefTime: at.Add(-8 * time.Second), CorrectionSeconds: -12e-6,
+		LastOffsetSeconds: 8.77e-7, RMSOffsetSeconds: 1.2e-6, FrequencyPPM: -3.5, ResidualFrequencyPPM: 0.001,
+		SkewPPM: 0.2, RootDelaySeconds: 0.0123, RootDispersionSeconds: 0.0009, UpdateIntervalSeconds: 64.2,
+	}
+}
+
+func TestTrackingPanel(t *testing.T) {
+	html := render(t, TrackingPanel(Result[chrony.Tracking]{Data: synced(), At: at, Now: now}))
+	mustContain(t, html,
+		`class="metric health-good"`, "✓ ", ">Synchronised<",
+		`data-field="system-time" value="1.2e-05">12.0 us fast<`,
+		`data-field="reference" value="time.lan">time.lan<`, `>127.0.0.1<`, "Ref ID 7F000001",
+		`data-field="stratum" value="3">3<`, ">Normal<", ">11 s ago<",
+		`>3.500 ppm slow<`, `>+877 ns<`, `>12.3 ms<`, `>64 s<`,
+		"updated 3 s ago", `hx-trigger="panel-refresh"`)
+	mustNotContain(t, html, "load,", `role="alert"`)
+}
+
+func TestTrackingPanelNotSynchronised(t *testing.T) {
+	tr := chrony.Tracking{Leap: chrony.LeapUnsynchronised, RootDelaySeconds: 1, RootDispersionSeconds: 1}
+	html := render(t, TrackingPanel(Result[chrony.Tracking]{Data: tr, At: at, Now: now}))
+	mustContain(t, html, `class="metric health-bad"`, "✕ ", ">Not synchronised<", `data-field="ref-time" value="0">never<`,
+		`data-field="last-update" value="never">never<`, `data-field="reference" value="">none<`)
+}
+
+func TestTrackingPanelLocalAndRefClock(t *testing.T) {
+	html := render(t, TrackingPanel(Result[chrony.Tracking]{Data: chrony.Tracking{RefID: chrony.RefIDLocal, Stratum: 8, RefTime: at}, At: at, Now: now}))
+	mustContain(t, html, ">LOCL<", "local clock", ">Local clock only<", `class="metric health-warn"`)
+	html = render(t, TrackingPanel(Result[chrony.Tracking]{Data: chrony.Tracking{RefID: 0x47505300, Stratum: 1, RefTime: at}, At: at, Now: now}))
+	mustContain(t, html, ">GPS<", "reference clock")
+}
+
+func TestOffsetHealthThresholds(t *testing.T) {
+	for _, tc := range []struct {
+		offset float64
+		want   Health
+	}{{-5e-3, Good}, {0.02, Warning}, {-0.2, Bad}} {
+		tr := synced()
+		tr.CorrectionSeconds = tc.offset
+		html := render(t, offsetMetric(tr))
+		mustContain(t, html, `class="metric health-`+string(tc.want)+`"`)
+	}
+}
+
+func TestSourcesPanel(t *testing.T) {
+	sources := []chrony.Source{
+		{Name: "GPS", Mode: chrony.ModeRefClock, State: chrony.StateNonselectable, PollLog2: 4, LastSampleAgo: chrony.NeverSampled},
+		{Name: "time.lan", Address: netip.MustParseAddr("192.0.2.10"), Mode: chrony.ModeServer, State: chrony.StateSelected,
+			Stratum: 2, PollLog2: 6, Reach: 0o377, LastSampleAgo: 12 * time.Second,
+			AdjustedOffsetSeconds: -4.8e-7, MeasuredOffsetSeconds: -7.34e-7, ErrorSeconds: 3.566e-6},
+		{Name: "192.0.2.11", Address: netip.MustParseAddr("192.0.2.11"), Mode: chrony.ModePeer, State: chrony.StateJittery,
+			PollLog2: -2, Reach: 0o17, LastSampleAgo: 3 * time.Minute},
+	}
+	html := render(t, SourcesPanel(Result[[]chrony.Source]{Data: sources, At: at, Now: now}))
+	mustContain(t, html,
+		`<span class="sym">#</span>`, "reference clock", `<span class="sym">^</span>`, `<span class="sym">=</span>`,
+		`data-field="state">*</span>`, "selected", `data-field="state">~</span>`, "too variable",
+		`value="time.lan">time.lan<`, `>192.0.2.10<`,
+		`data-field="poll" value="6">64 s<`, `data-field="poll" value="-2">250 ms<`,
+		`data-field="reach" value="377">377<`, `data-field="reach" value="17">17<`,
+		"reach 17: 4 of the last 8 polls answered", ">12 s ago<", ">never<",
+		`>-480 ns<`, `>-734 ns<`, `>3.57 us<`, "What do these mean?")
+	// 017: the four newest polls, on the right.
+	if !strings.Contains(html, strings.Repeat(`<span class="bit off"></span>`, 4)+strings.Repeat(`<span class="bit on"></span>`, 4)) {
+		t.Errorf("reach 017 is not drawn as 4 empty cells then 4 filled ones:\n%s", html)
+	}
+	// No duplicate address line when the name is the address.
+	if strings.Count(html, ">192.0.2.11<") != 1 {
+		t.Errorf("address shown twice for an unnamed source")
+	}
+}
+
+func TestEmptyStates(t *testing.T) {
+	mustContain(t, render(t, SourcesPanel(Result[[]chrony.Source]{At: at, Now: now})), "chronyd has no time sources")
+	mustContain(t, render(t, SourceStatsPanel(Result[[]chrony.SourceStats]{At: at, Now: now})), "no time sources")
+}
+
+func TestSourceStatsPanel(t *testing.T) {
+	html := render(t, SourceStatsPanel(Result[[]chrony.SourceStats]{Data: []chrony.SourceStats{{
+		Name: "time.lan", Samples: 20, Runs: 13, SpanSeconds: 307, FrequencyPPM: -0.024, FrequencySkewPPM: 0.469,
+		OffsetSeconds: -4e-9, StdDevSeconds: 2.83e-7,
+	}}, At: at, Now: now}))
+	mustContain(t, html, ">20<", ">13<", ">307 s<", ">-0.024 ppm<", ">0.469 ppm<", ">-4 ns<", ">283 ns<")
+}
+
+func TestRTCPanel(t *testing.T) {
+	mustContain(t, render(t, RTCPanel(Result[chrony.RTC]{At: at, Now: now})), "RTC tracking not enabled", "rtcfile /var/lib/chrony/rtc")
+	html := render(t, RTCPanel(Result[chrony.RTC]{Data: chrony.RTC{Enabled: true, RefTime: at, Samples: 10, Runs: 4,
+		SpanSeconds: 3600, FastSeconds: -1.5, GainRatePPM: 12.25}, At: at, Now: now}))
+	mustContain(t, html, ">1.50 s slow<", ">gains 12.250 ppm<", ">3600 s<", ">10<", ">4<", "2026-11-25 20:00:00.000")
+}
+
+// Source names come from DNS and chrony.conf: whatever they hold is shown as text.
+func TestHostileNamesAreEscaped(t *testing.T) {
+	evil := `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
+	html := render(t, SourcesPanel(Result[[]chrony.Source]{Data: []chrony.Source{{Name: evil, Mode: chrony.ModeServer}}, At: at, Now: now}))
+	html += render(t, SourceStatsPanel(Result[[]chrony.SourceStats]{Data: []chrony.SourceStats{{Name: evil}}, At: at, Now: now}))
+	tr := synced()
+	tr.RefName = evil
+	html += render(t, TrackingPanel(Result[chrony.Tracking]{Data: tr, At: at, Now: now}))
+	html += render(t, errorBox(errors.New(evil), evil))
+	mustNotContain(t, html, "<script>", "<img")
+	mustContain(t, html, "&lt;script&gt;alert(1)&lt;/script&gt;")
+}
+
+func TestErrorVariant(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want []string
+	}{
+		{&chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking", Addr: "udp://127.0.0.1:323", Err: errors.New("connection refused")},
+			[]string{"chronyd is not answering at udp://127.0.0.1:323", "connection refused", "systemctl status chrony"}},
+		{&chrony.Error{Kind: chrony.KindPermission, Op: "tracking", Addr: "unix:///run/chrony/chronyd.sock", Err: errors.New("permission denied")},
+			[]string{"Permission denied", "udp://127.0.0.1:323", "/run/chrony"}},
+		{&chrony.Error{Kind: chrony.KindTimeout, Op: "sources", Addr: "udp://ntp.lan:323", Attempts: 3, Elapsed: 7 * time.Second},
+			[]string{"did not answer the sources request (timed out after 7s, 3 attempts)", "cmdallow"}},
+		{&chrony.Error{Kind: chrony.KindNotAuthorised, Op: "tracking", Addr: "udp://ntp.lan:323", Status: chrony.StatusUnauth},
+			[]string{"refused the tracking request: 501 Not authorised", "cmdallow"}},
+		{&chrony.Error{Kind: chrony.KindProtocol, Op: "tracking", Addr: "udp://127.0.0.1:123", Err: errors.New("truncated reply")},
+			[]string{"Unexpected reply from udp://127.0.0.1:123", "truncated reply", "command port"}},
+		{&chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking", Addr: "auto", Err: errors.New("tried ...")},
+			[]string{"chronyd is not answering at auto", "/run/chrony"}},
+	} {
+		html := render(t, TrackingPanel(Result[chrony.Tracking]{Err: tc.err, At: at, Now: now, Endpoint: "udp://127.0.0.1:323"}))
+		mustContain(t, html, append(tc.want, `role="alert"`, "Fix: ", "failed 3 s ago")...)
+		mustNotContain(t, html, "metrics")
+	}
+}
+
+func TestLoadingShell(t *testing.T) {
+	html := render(t, Page(PageProps{Endpoint: "auto", Refresh: 10 * time.Second, StyleURL: "assets/s.css",
+		ScriptURL: "assets/a.js", HTMXURL: "assets/h.js", IconURL: "assets/i.svg"}))
+	for _, id := range []string{"tracking", "sources", "sourcestats", "rtc"} {
+		mustContain(t, html, `id="panel-`+id+`"`, `hx-get="panels/`+id+`"`, `hx-get="panels/`+id+`?fresh=1"`)
+	}
+	mustContain(t, html, `hx-trigger="load, panel-refresh"`, "Loading…", `data-refresh-ms="10000"`, "refresh 10 s",
+		`&#34;includeIndicatorStyles&#34;:false`, `&#34;allowEval&#34;:false`)
+	// Every URL in the page is relative, so that it works under a proxy's sub-path.
+	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`, "http://", "https://", "style=")
+}

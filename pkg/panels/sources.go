@@ -1,0 +1,132 @@
+package panels
+
+import (
+	"math/bits"
+	"strconv"
+	"time"
+
+	g "maragu.dev/gomponents"
+	. "maragu.dev/gomponents/html"
+
+	"github.com/second-hand/second-hand/pkg/chrony"
+)
+
+// SourcesPanel lists the time sources chronyd knows, as `chronyc sources` does, with each
+// symbol explained.
+func SourcesPanel(r Result[[]chrony.Source]) g.Node {
+	return panel("sources", "Sources", r.meta(), func() g.Node { return sourcesBody(r.Data) })
+}
+
+func sourcesBody(sources []chrony.Source) g.Node {
+	if len(sources) == 0 {
+		return empty("chronyd has no time sources. Add server, pool, peer or refclock lines to chrony.conf.")
+	}
+	return g.Group{
+		Div(Class("table-wrap"), Table(Class("sources"),
+			THead(Tr(
+				columnHead("Mode", "^ server, = peer, # reference clock", false),
+				columnHead("State", "* selected, + combined, - not combined, x falseticker, ~ too variable, ? unusable", false),
+				columnHead("Name / address", "The name in chrony.conf and the address it resolved to", false),
+				columnHead("Stratum", "The source's distance from a reference clock", true),
+				columnHead("Poll", "How often chronyd asks the source for the time", true),
+				columnHead("Reach", "The last 8 polls, newest on the right: filled when answered; chronyc prints them as an octal number", false),
+				columnHead("Last", "How long ago the last sample was received", true),
+				columnHead("Last sample", "Offset of the last sample: adjusted [as measured] ± error bound; positive means the source is ahead of this clock", true),
+			)),
+			TBody(g.Map(sources, sourceRow)),
+		)),
+		legend(
+			[2]string{"Mode ^ = #", "^ a server chronyd polls, = a symmetric peer, # a local reference clock (GPS, PPS)."},
+			[2]string{"State * + - x ~ ?", "* the source the clock is synchronised to; + combined with it; - acceptable but not combined; x a falseticker, in disagreement with the others; ~ too variable; ? unusable: unreachable, or not enough samples yet."},
+			[2]string{"Poll", "The polling interval, 2 to the power chronyd keeps (chronyc's Poll column): 6 is 64 s, -2 is 250 ms."},
+			[2]string{"Reach", "Whether each of the last 8 polls was answered, newest on the right, and the same 8 bits as chronyc's octal number: 377 is all 8, 0 is none."},
+			[2]string{"Last sample", "The offset of the newest sample, adjusted for frequency changes since; in brackets, as measured; after ±, the error bound of the measurement."},
+		),
+	}
+}
+
+func sourceRow(s chrony.Source) g.Node {
+	name := s.Name
+	addr := ""
+	if s.Address.IsValid() && s.Address.String() != name {
+		addr = s.Address.String()
+	}
+	return Tr(Class("state-"+stateClass(s.State)),
+		Td(Class("sym-cell"), Title(s.Mode.String()),
+			Span(Class("sym"), g.Text(s.Mode.Symbol())), Span(Class("word"), g.Text(" "+s.Mode.String()))),
+		Td(withHealth("sym-cell", stateHealth(s)), Title(s.State.String()),
+			Span(Class("sym"), Data("field", "state"), g.Text(s.State.Symbol())), Span(Class("word"), g.Text(" "+s.State.String()))),
+		Td(Class("name"), textValue("name", s.Name, name),
+			g.If(addr != "", Small(Class("addr"), textValue("address", addr, addr)))),
+		Td(Class("num"), textValue("stratum", strconv.Itoa(s.Stratum), strconv.Itoa(s.Stratum))),
+		Td(Class("num"), Title("log2 "+strconv.Itoa(s.PollLog2)),
+			textValue("poll", strconv.Itoa(s.PollLog2), Interval(s.Poll().Seconds()))),
+		Td(reach(s.Reach)),
+		Td(Class("num"), lastSample(s.LastSampleAgo)),
+		Td(Class("num offset"),
+			value("adjusted-offset", s.AdjustedOffsetSeconds, Seconds(s.AdjustedOffsetSeconds, true)),
+			g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, Seconds(s.MeasuredOffsetSeconds, true)), g.Text("]"),
+			g.Text(" ± "), value("error", s.ErrorSeconds, Seconds(s.ErrorSeconds, false))),
+	)
+}
+
+func lastSample(d time.Duration) g.Node {
+	if d == chrony.NeverSampled {
+		return textValue("last-sample", "never", "never")
+	}
+	return value("last-sample", d.Seconds(), ago(d))
+}
+
+// reach draws the reachability register as 8 cells, oldest poll on the left, newest on the
+// right, with chronyc's octal number beside them.
+func reach(r uint8) g.Node {
+	octal := strconv.FormatUint(uint64(r), 8)
+	h := Warning
+	switch r {
+	case 0xff:
+		h = Good
+	case 0:
+		h = Bad
+	}
+	cells := make([]g.Node, 8)
+	for i := range 8 {
+		on := r&(1<<(7-i)) != 0
+		cls := "bit off"
+		if on {
+			cls = "bit on"
+		}
+		cells[i] = Span(Class(cls))
+	}
+	label := "reach " + octal + ": " + strconv.Itoa(bits.OnesCount8(r)) + " of the last 8 polls answered"
+	return Span(withHealth("reach", h), Title(label),
+		Span(Class("bits"), Role("img"), Aria("label", label), g.Group(cells)),
+		g.Text(" "), textValue("reach", octal, octal))
+}
+
+func stateHealth(s chrony.Source) Health {
+	switch s.State {
+	case chrony.StateSelected, chrony.StateSelectable:
+		return Good
+	case chrony.StateUnselected:
+		return Neutral
+	case chrony.StateJittery:
+		return Warning
+	}
+	return Bad
+}
+
+func stateClass(s chrony.SourceState) string {
+	switch s {
+	case chrony.StateSelected:
+		return "selected"
+	case chrony.StateSelectable:
+		return "combined"
+	case chrony.StateUnselected:
+		return "unselected"
+	case chrony.StateFalseticker:
+		return "falseticker"
+	case chrony.StateJittery:
+		return "jittery"
+	}
+	return "unusable"
+}

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/second-hand/second-hand/assets"
+	"github.com/second-hand/second-hand/pkg/chrony"
+)
+
+// fakeReports is a chrony.Reporter made of functions; nil ones answer empty reports.
+type fakeReports struct {
+	tracking    func(context.Context) (chrony.Tracking, error)
+	sources     func(context.Context) ([]chrony.Source, error)
+	sourceStats func(context.Context) ([]chrony.SourceStats, error)
+	rtc         func(context.Context) (chrony.RTC, error)
+}
+
+var _ chrony.Reporter = (*fakeReports)(nil)
+
+func (f *fakeReports) Tracking(ctx context.Context) (chrony.Tracking, error) {
+	if f.tracking == nil {
+		return chrony.Tracking{RefID: 1, Stratum: 2}, nil
+	}
+	return f.tracking(ctx)
+}
+
+func (f *fakeReports) Sources(ctx context.Context) ([]chrony.Source, error) {
+	if f.sources == nil {
+		return []chrony.Source{{Name: "time.lan"}}, nil
+	}
+	return f.sources(ctx)
+}
+
+func (f *fakeReports) SourceStats(ctx context.Context) ([]chrony.SourceStats, error) {
+	if f.sourceStats == nil {
+		return []chrony.SourceStats{{Name: "time.lan", Samples: 7}}, nil
+	}
+	return f.sourceStats(ctx)
+}
+
+func (f *fakeReports) RTC(ctx context.Context) (chrony.RTC, error) {
+	if f.rtc == nil {
+		return chrony.RTC{}, nil
+	}
+	return f.rtc(ctx)
+}
+
+func (f *fakeReports) Endpoint() string { return "udp://127.0.0.1:323" }
+
+func get(t *testing.T, h http.Handler, method, target string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+var unreachable = &chrony.Error{Kind: chrony.KindUnreachable, Op: "source statistics", Addr: "udp://127.0.0.1:323",
+	Err: errors.New("connection refused")}
+
+func TestPageLoadsWithoutChronyd(t *testing.T) {
+	called := false
+	h := New(&fakeReports{tracking: func(context.Context) (chrony.Tracking, error) {
+		called = true
+		return chrony.Tracking{}, unreachable
+	}}, Config{Refresh: 5 * time.Second})
+	rec := get(t, h, "GET", "/")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET / = %d", rec.Code)
+	}
+	if called {
+		t.Error("the page queried chronyd; it must only load the panels' fragments")
+	}
+	body := rec.Body.String()
+	for _, want := range []string{"panels/tracking", "panels/sources", "panels/sourcestats", "panels/rtc",
+		"assets/" + assets.HTMX.Name, "assets/" + assets.Style.Name, `data-refresh-ms="5000"`, "udp://127.0.0.1:323"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if got := rec.Header().Get("Content-Type"); got != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", got)
+	}
+}
+
+// TestOneFailingPanel: a failing report answers 200 with that panel's error, and the other
+// panels are untouched.
+func TestOneFailingPanel(t *testing.T) {
+	h := New(&fakeReports{sourceStats: func(context.Context) ([]chrony.SourceStats, error) {
+		return nil, unreachable
+	}}, Config{})
+	for _, tc := range []struct {
+		path    string
+		failing bool
+	}{
+		{"/panels/tracking", false}, {"/panels/sources", false}, {"/panels/sourcestats", true}, {"/panels/rtc", false},
+	} {
+		rec := get(t, h, "GET", tc.path)
+		if rec.Code != http.StatusOK {
+			t.Errorf("%s = %d, want 200 whatever chronyd says", tc.path, rec.Code)
+		}
+		body := rec.Body.String()
+		hasError := strings.Contains(body, `role="alert"`)
+		if hasError != tc.failing {
+			t.Errorf("%s: error shown = %v, want %v", tc.path, hasError, tc.failing)
+		}
+		if tc.failing && !strings.Contains(body, "chronyd is not answering at udp://127.0.0.1:323") {
+			t.Errorf("%s: the error does not name the address:\n%s", tc.path, body)
+		}
+		if rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control = %q, want no-store", tc.path, rec.Header().Get("Cache-Control"))
+		}
+		if !strings.Contains(body, `hx-swap-oob="true">udp://127.0.0.1:323<`) {
+			t.Errorf("%s: no out-of-band endpoint update", tc.path)
+		}
+	}
+}
+
+func TestPanicIsContained(t *testing.T) {
+	h := New(&fakeReports{sources: func(context.Context) ([]chrony.Source, error) { panic("boom") }}, Config{})
+	if rec := get(t, h, "GET", "/panels/sources"); rec.Code != http.StatusInternalServerError {
+		t.Errorf("panicking handler = %d, want 500", rec.Code)
+	}
+	if rec := get(t, h, "GET", "/panels/tracking"); rec.Code != http.StatusOK {
+		t.Errorf("after a panic, tracking = %d, want 200", rec.Code)
+	}
+}
+
+func TestProbes(t *testing.T) {
+	ok := New(&fakeReports{}, Config{})
+	if rec := get(t, ok, "GET", "/healthz"); rec.Code != 200 || rec.Body.String() != "ok\n" {
+		t.Errorf("healthz = %d %q", rec.Code, rec.Body)
+	}
+	if rec := get(t, ok, "GET", "/readyz"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "ready: chronyd at udp://127.0.0.1:323 answers") {
+		t.Errorf("readyz = %d %q", rec.Code, rec.Body)
+	}
+	down := New(&fakeReports{tracking: func(context.Context) (chrony.Tracking, error) { return chrony.Tracking{}, unreachable }}, Config{})
+	if rec := get(t, down, "GET", "/healthz"); rec.Code != 200 {
+		t.Errorf("healthz with chronyd down = %d, want 200: the process is alive", rec.Code)
+	}
+	rec := get(t, down, "GET", "/readyz")
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "not answering at udp://127.0.0.1:323") ||
+		!strings.Contains(rec.Body.String(), "fix: ") {
+		t.Errorf("readyz with chronyd down = %d %q, want 503 with the reason and the fix", rec.Code, rec.Body)
+	}
+}
+
+func TestAssets(t *testing.T) {
+	h := New(&fakeReports{}, Config{})
+	rec := get(t, h, "GET", "/assets/"+assets.HTMX.Name, "Accept-Encoding", "gzip, br")
+	if rec.Code != 200 || rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("htmx = %d, encoding %q", rec.Code, rec.Header().Get("Content-Encoding"))
+	}
+	if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "immutable") || !strings.Contains(cc, "max-age=31536000") {
+		t.Errorf("Cache-Control = %q, want a year and immutable", cc)
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	if !strings.Contains(string(body), `version:"2.0.11"`) {
+		t.Errorf("served htmx is not 2.0.11")
+	}
+	if rec := get(t, h, "GET", "/assets/"+assets.Style.Name, "Accept-Encoding", "gzip;q=0"); rec.Header().Get("Content-Encoding") != "" {
+		t.Errorf("gzip sent although refused")
+	}
+	if rec := get(t, h, "GET", "/assets/"+assets.Style.Name, "If-None-Match", assets.Style.ETag); rec.Code != http.StatusNotModified {
+		t.Errorf("conditional GET = %d, want 304", rec.Code)
+	}
+	if rec := get(t, h, "GET", "/assets/style.css"); rec.Code != http.StatusNotFound {
+		t.Errorf("unhashed name = %d, want 404", rec.Code)
+	}
+	if !regexp.MustCompile(`^htmx-2\.0\.11\.[0-9a-f]{12}\.min\.js$`).MatchString(assets.HTMX.Name) {
+		t.Errorf("htmx is served as %q, want a content-hashed name", assets.HTMX.Name)
+	}
+}
+
+func TestHTTPErrors(t *testing.T) {
+	h := New(&fakeReports{}, Config{})
+	rec := get(t, h, "POST", "/panels/tracking")
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST = %d Allow %q, want 405 with Allow: GET, HEAD", rec.Code, rec.Header().Get("Allow"))
+	}
+	if rec := get(t, h, "GET", "/nope"); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "Not found") {
+		t.Errorf("GET /nope = %d", rec.Code)
+	}
+	if rec := get(t, h, "GET", "/panels/tracking?fresh=maybe"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "fresh must be 1 or 0") {
+		t.Errorf("bad fresh = %d %q", rec.Code, rec.Body)
+	}
+	if rec := get(t, h, "GET", "/panels/tracking?chrony=udp://10.0.0.1:323"); rec.Code != http.StatusBadRequest {
+		t.Errorf("a query naming another chronyd = %d, want 400", rec.Code)
+	}
+	if rec := get(t, h, "HEAD", "/"); rec.Code != 200 {
+		t.Errorf("HEAD / = %d", rec.Code)
+	}
+	if rec := get(t, h, "GET", "/panels/tracking/"); rec.Code != http.StatusNotFound {
+		t.Errorf("trailing slash = %d, want 404 (no redirect out of a proxy's sub-path)", rec.Code)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	h := New(&fakeReports{}, Config{})
+	for _, path := range []string{"/", "/panels/tracking", "/nope"} {
+		rec := get(t, h, "GET", path)
+		csp := rec.Header().Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe") {
+			t.Errorf("%s: CSP = %q", path, csp)
+		}
+		if rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("Referrer-Policy") == "" {
+			t.Errorf("%s: headers %v", path, rec.Header())
+		}
+	}
+}
