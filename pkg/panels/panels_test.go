@@ -102,7 +102,7 @@ func TestSourcesPanel(t *testing.T) {
 	}
 	html := render(t, SourcesPanel(Result[[]chrony.Source]{Data: sources, At: at, Now: now}))
 	mustContain(t, html,
-		`<span class="sym">#</span>`, "reference clock", `<span class="sym">^</span>`, `<span class="sym">=</span>`,
+		`data-field="mode">#</span>`, "reference clock", `data-field="mode">^</span>`, `data-field="mode">=</span>`,
 		`data-field="state">*</span>`, "selected", `data-field="state">~</span>`, "too variable",
 		`value="time.lan">time.lan<`, `>192.0.2.10<`,
 		`data-field="poll" value="6">64 s<`, `data-field="poll" value="-2">250 ms<`,

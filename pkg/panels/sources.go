@@ -53,7 +53,7 @@ func sourceRow(s chrony.Source) g.Node {
 	}
 	return Tr(Class("state-"+stateClass(s.State)),
 		Td(Class("sym-cell"), Title(s.Mode.String()),
-			Span(Class("sym"), g.Text(s.Mode.Symbol())), Span(Class("word"), g.Text(" "+s.Mode.String()))),
+			Span(Class("sym"), Data("field", "mode"), g.Text(s.Mode.Symbol())), Span(Class("word"), g.Text(" "+s.Mode.String()))),
 		Td(withHealth("sym-cell", stateHealth(s)), Title(s.State.String()),
 			Span(Class("sym"), Data("field", "state"), g.Text(s.State.Symbol())), Span(Class("word"), g.Text(" "+s.State.String()))),
 		Td(Class("name"), textValue("name", s.Name, name),

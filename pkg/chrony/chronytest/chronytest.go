@@ -47,6 +47,7 @@ type Request struct {
 	Attempt  uint16
 	Sequence uint32
 	Data     []byte // after the 20-byte header, padding included
+	Raw      []byte // the whole datagram
 }
 
 // Index is the source index of a SOURCE_DATA or SOURCESTATS request.
@@ -147,6 +148,7 @@ func (s *Server) start() {
 				Attempt:  binary.BigEndian.Uint16(b[6:]),
 				Sequence: binary.BigEndian.Uint32(b[8:]),
 				Data:     append([]byte(nil), b[20:]...),
+				Raw:      append([]byte(nil), b...),
 			}
 			s.mu.Lock()
 			s.reqs = append(s.reqs, req)
@@ -234,4 +236,30 @@ func sourceNameFile(addr []byte) string {
 			return fmt.Sprintf("source_name_%d", i)
 		}
 	}
+}
+
+// Forward relays each request to a real chronyd's UDP command port and answers with its reply,
+// so that a test can put one fault in front of real data.
+func Forward(target string) (Handler, error) {
+	addr, err := net.ResolveUDPAddr("udp", target)
+	if err != nil {
+		return nil, err
+	}
+	return func(req Request) [][]byte {
+		c, err := net.DialUDP("udp", nil, addr)
+		if err != nil {
+			return nil
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Write(req.Raw); err != nil {
+			return nil
+		}
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		if err != nil {
+			return nil
+		}
+		return [][]byte{buf[:n]}
+	}, nil
 }

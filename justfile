@@ -1,0 +1,58 @@
+# second-hand's tasks. `just demo` brings up the dashboard with live data; `just test` runs the
+# whole test suite. Both install what they need first (.ci/setup).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+listen := env_var_or_default("SECOND_HAND_LISTEN", "127.0.0.1:8080")
+
+# List the recipes.
+default:
+    @just --list
+
+# Install and start what the dashboard (demo) or the test suite (test) needs.
+setup what="test":
+    .ci/setup {{what}}
+
+# Fetch htmx (pinned by assets/package-lock.json) for the binary to embed.
+assets:
+    cd assets && npm ci --ignore-scripts --no-fund --no-audit --loglevel=error
+
+# Build second-hand and chrony-lab into bin/.
+build: assets
+    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/second-hand ./cmd/second-hand
+    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/chrony-lab ./cmd/chrony-lab
+
+# The dashboard with live data: the local chronyd if one answers, else a private loopback lab.
+demo: (setup "demo") build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if chronyc -n tracking >/dev/null 2>&1; then
+      echo "demo: the local chronyd answers; showing it"
+      exec bin/second-hand --listen {{listen}}
+    fi
+    echo "demo: no chronyd answers here; starting a private chronyd lab on loopback"
+    addr_file=$(mktemp)
+    rm -f "$addr_file"
+    bin/chrony-lab -addr-file "$addr_file" -poll 2 &
+    lab=$!
+    trap 'kill $lab 2>/dev/null; wait $lab 2>/dev/null' EXIT
+    for _ in $(seq 1 300); do
+      [ -s "$addr_file" ] && break
+      kill -0 $lab 2>/dev/null || { echo "demo: the lab did not start" >&2; exit 1; }
+      sleep 0.1
+    done
+    echo "demo: open http://{{listen}}/ (Ctrl-C stops it)"
+    bin/second-hand --listen {{listen}} --chrony "$(cat "$addr_file")"
+
+# Run the private chronyd lab alone, to point a second-hand at it.
+lab: build
+    bin/chrony-lab
+
+# The whole test suite: vet, unit and integration tests (real chronyd), with the race detector.
+test: (setup "test") assets
+    go vet ./...
+    SECOND_HAND_STRICT_TESTS=1 go test -race -shuffle=on -count=1 ./...
+
+# Unit tests only: no chronyd, no Docker, no browser (integration tests skip without root).
+unit: assets
+    go test -short ./...
