@@ -113,12 +113,17 @@ func consistent(t *testing.T, d *chronylab.Daemon, in *instance, panel, report s
 	check func(c *checker, page string, before, after [][]string)) {
 	t.Helper()
 	var last []string
-	for try := 0; try < 40; try++ {
+	for try := 0; try < 100; try++ {
+		if try > 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
 		before := chronyc(t, d, report)
 		page := fragment(t, in, panel)
 		after := chronyc(t, d, report)
 		if !equalExcept(before, after, volatile...) {
-			continue // chronyd took a sample in between; read again
+			// chronyd took a sample in between; read again
+			last = []string{fmt.Sprintf("chronyd changed between reads:\n%v\n%v", before, after)}
+			continue
 		}
 		c := &checker{t: t}
 		if strings.Contains(page, `role="alert"`) {
