@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,90 +25,13 @@ func chronyc(t *testing.T, d *chronylab.Daemon, report string) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows [][]string
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		rows = append(rows, strings.Split(line, ","))
-	}
-	return rows
+	return chronylab.ParseCSV(out)
 }
 
-// equalExcept compares two chronyc outputs, ignoring the given columns (values that change by
-// themselves between two reads, such as the age of the last sample).
-func equalExcept(a, b [][]string, skip ...int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if len(a[i]) != len(b[i]) {
-			return false
-		}
-		for j := range a[i] {
-			if a[i][j] != b[i][j] && !contains(skip, j) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func contains(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-// checker collects the differences between a panel and chronyc.
-type checker struct {
-	t    *testing.T
-	errs []string
-}
-
-func (c *checker) errorf(format string, args ...any) { c.errs = append(c.errs, fmt.Sprintf(format, args...)) }
-
-func (c *checker) same(field, got, want string) {
-	if got != want {
-		c.errorf("%s: panel %q, chronyc %q", field, got, want)
-	}
-}
-
-// num compares a panel's full-precision value with chronyc's printed one, to chronyc's
-// printed precision; scale converts the panel's value to chronyc's (-1 where chronyc prints
-// the opposite sign).
-func (c *checker) num(field, got, printed string, scale float64) {
-	c.between(field, got, printed, printed, scale)
-}
-
-// between checks a value that grows by itself between chronyc's two reads (chronyd computes it
-// at each request): it must lie between them.
-func (c *checker) between(field, got, before, after string, scale float64) {
-	g, err := strconv.ParseFloat(got, 64)
-	if err != nil {
-		c.errorf("%s: panel value %q is not a number", field, got)
-		return
-	}
-	g *= scale
-	b, _ := strconv.ParseFloat(before, 64)
-	a, _ := strconv.ParseFloat(after, 64)
-	tol := 0.5 * math.Pow10(-decimals(before))
-	if g < math.Min(a, b)-tol-1e-12 || g > math.Max(a, b)+tol+1e-12 {
-		c.errorf("%s: panel %v, chronyc %s then %s", field, g, before, after)
-	}
-}
-
-func decimals(s string) int {
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		return len(s) - i - 1
-	}
-	return 0
-}
-
-// consistent reads a panel between two chronyc reads until chronyd did not change in between,
-// then hands all three to check.
+// consistent reads a panel between two chronyc reads until chronyd did not change in between
+// (but for its volatile columns), then compares them; it fails the test if they never agree.
 func consistent(t *testing.T, d *chronylab.Daemon, in *instance, panel, report string, volatile []int,
-	check func(c *checker, page string, before, after [][]string)) {
+	compare func(page string, before, after [][]string) []string) {
 	t.Helper()
 	var last []string
 	for try := 0; try < 100; try++ {
@@ -120,101 +41,35 @@ func consistent(t *testing.T, d *chronylab.Daemon, in *instance, panel, report s
 		before := chronyc(t, d, report)
 		page := fragment(t, in, panel)
 		after := chronyc(t, d, report)
-		if !equalExcept(before, after, volatile...) {
-			// chronyd took a sample in between; read again
-			last = []string{fmt.Sprintf("chronyd changed between reads:\n%v\n%v", before, after)}
-			continue
-		}
-		c := &checker{t: t}
 		if strings.Contains(page, `role="alert"`) {
 			t.Fatalf("%s panel shows an error:\n%s", panel, page)
 		}
-		check(c, page, before, after)
-		if len(c.errs) == 0 {
+		if !chronylab.EqualExcept(before, after, volatile...) {
+			last = []string{fmt.Sprintf("chronyd changed between reads:\n%v\n%v", before, after)}
+			continue
+		}
+		if last = compare(page, before, after); len(last) == 0 {
 			return
 		}
-		last = c.errs
 	}
 	t.Fatalf("%s panel never matched chronyc %s:\n%s", panel, report, strings.Join(last, "\n"))
 }
 
 func checkTracking(t *testing.T, d *chronylab.Daemon, in *instance) {
-	// chronyc -c tracking: ref ID, name, stratum, ref time, correction ("System time", the
-	// opposite sign of the panel's offset), last offset, RMS offset, frequency, residual
-	// frequency, skew, root delay, root dispersion, update interval, leap status.
-	consistent(t, d, in, "tracking", "tracking", []int{4, 11}, func(c *checker, page string, before, after [][]string) {
-		f := fields(t, page)
-		b, a := before[0], after[0]
-		c.same("reference", f["reference"], b[1])
-		c.same("stratum", f["stratum"], b[2])
-		ref, err := time.Parse(time.RFC3339Nano, f["ref-time"])
-		if err != nil {
-			c.errorf("ref-time %q: %v", f["ref-time"], err)
-		}
-		c.same("ref-time", fmt.Sprintf("%d.%09d", ref.Unix(), ref.Nanosecond()), b[3])
-		c.between("system-time", f["system-time"], b[4], a[4], -1)
-		c.num("last-offset", f["last-offset"], b[5], 1)
-		c.num("rms-offset", f["rms-offset"], b[6], 1)
-		c.num("frequency", f["frequency"], b[7], 1)
-		c.num("residual-frequency", f["residual-frequency"], b[8], 1)
-		c.num("skew", f["skew"], b[9], 1)
-		c.num("root-delay", f["root-delay"], b[10], 1)
-		c.between("root-dispersion", f["root-dispersion"], b[11], a[11], 1)
-		c.num("update-interval", f["update-interval"], b[12], 1)
-		c.same("leap", f["leap"], b[13])
-		c.same("synchronised", f["synchronised"], map[bool]string{true: "true", false: "false"}[b[13] != "Not synchronised"])
+	consistent(t, d, in, "tracking", "tracking", chronylab.TrackingVolatile, func(page string, before, after [][]string) []string {
+		return chronylab.CompareTracking(fields(t, page), before[0], after[0])
 	})
 }
 
 func checkSources(t *testing.T, d *chronylab.Daemon, in *instance) {
-	// chronyc -c sources: mode, state, name, stratum, poll, reach, last rx, adjusted offset,
-	// measured offset, error. The last rx counts seconds by itself.
-	consistent(t, d, in, "sources", "sources", []int{6}, func(c *checker, page string, before, after [][]string) {
-		got := rows(t, page)
-		if len(got) != len(before) {
-			c.errorf("panel lists %d sources, chronyc %d", len(got), len(before))
-			return
-		}
-		for i, r := range got {
-			b, a := before[i], after[i]
-			name := b[2]
-			c.same(name+" mode", r["mode"], b[0])
-			c.same(name+" state", r["state"], b[1])
-			c.same(name+" name", r["name"], b[2])
-			c.same(name+" stratum", r["stratum"], b[3])
-			c.same(name+" poll", r["poll"], b[4])
-			c.same(name+" reach", r["reach"], b[5])
-			if b[6] == "4294967295" {
-				c.same(name+" last sample", r["last-sample"], "never")
-			} else {
-				c.between(name+" last sample", r["last-sample"], b[6], a[6], 1)
-			}
-			c.num(name+" adjusted offset", r["adjusted-offset"], b[7], 1)
-			c.num(name+" measured offset", r["measured-offset"], b[8], 1)
-			c.num(name+" error", r["error"], b[9], 1)
-		}
+	consistent(t, d, in, "sources", "sources", chronylab.SourcesVolatile, func(page string, before, after [][]string) []string {
+		return chronylab.CompareSources(rows(t, page), before, after)
 	})
 }
 
 func checkSourceStats(t *testing.T, d *chronylab.Daemon, in *instance) {
-	// chronyc -c sourcestats: name, samples, runs, span, frequency, skew, offset, std dev.
-	consistent(t, d, in, "sourcestats", "sourcestats", nil, func(c *checker, page string, before, _ [][]string) {
-		got := rows(t, page)
-		if len(got) != len(before) {
-			c.errorf("panel lists %d sources, chronyc %d", len(got), len(before))
-			return
-		}
-		for i, r := range got {
-			b := before[i]
-			c.same(b[0]+" name", r["name"], b[0])
-			c.same(b[0]+" samples", r["samples"], b[1])
-			c.same(b[0]+" runs", r["runs"], b[2])
-			c.num(b[0]+" span", r["span"], b[3], 1)
-			c.num(b[0]+" frequency", r["frequency"], b[4], 1)
-			c.num(b[0]+" skew", r["frequency-skew"], b[5], 1)
-			c.num(b[0]+" offset", r["offset"], b[6], 1)
-			c.num(b[0]+" std dev", r["std-dev"], b[7], 1)
-		}
+	consistent(t, d, in, "sourcestats", "sourcestats", nil, func(page string, before, _ [][]string) []string {
+		return chronylab.CompareSourceStats(rows(t, page), before)
 	})
 }
 

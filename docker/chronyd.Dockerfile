@@ -1,0 +1,21 @@
+# Debian's chronyd for the demo stack and the end-to-end tests. It runs in the foreground (-d)
+# and never touches the clock (-x), so it needs no capabilities beyond Docker's defaults.
+# The command picks a configuration: upstream.conf or monitored.conf (docker/chrony/).
+# Build from the repository root: docker build -f docker/chronyd.Dockerfile .
+FROM debian:bookworm-slim
+
+# A fixed uid and gid for chronyd's user, so that a second-hand container sharing the socket
+# directory (mode 0750, owned by this user) can run as it: user "200:200".
+RUN groupadd --system --gid 200 _chrony \
+ && useradd --system --uid 200 --gid 200 --home-dir /var/lib/chrony --no-create-home --shell /usr/sbin/nologin _chrony \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chrony \
+ && rm -rf /var/lib/apt/lists/* /etc/chrony/chrony.conf
+
+COPY docker/chrony/ /etc/chrony/second-hand/
+
+# Healthy once chronyd answers on its socket.
+HEALTHCHECK --interval=2s --timeout=3s --start-period=2s --retries=15 \
+  CMD ["chronyc", "-n", "-h", "/run/chrony/chronyd.sock", "tracking"]
+ENTRYPOINT ["chronyd", "-d", "-x", "-f"]
+CMD ["/etc/chrony/second-hand/monitored.conf"]

@@ -1,0 +1,26 @@
+# second-hand: a static binary on an empty image, running as a non-root user.
+# Build from the repository root: docker build -f docker/second-hand.Dockerfile .
+
+# htmx from the npm registry, pinned by assets/package-lock.json.
+FROM node:20-bookworm-slim AS assets
+WORKDIR /src/assets
+COPY assets/package.json assets/package-lock.json assets/.npmrc ./
+RUN npm ci --ignore-scripts --no-fund --no-audit --loglevel=error
+
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+COPY --from=assets /src/assets/node_modules ./assets/node_modules
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/second-hand ./cmd/second-hand
+
+FROM scratch
+COPY --from=build /out/second-hand /second-hand
+USER 65532:65532
+# Inside a container it must listen beyond loopback; publish the port only to the proxy.
+ENV SECOND_HAND_LISTEN=0.0.0.0:8080
+EXPOSE 8080
+# No shell or curl here: the binary asks its own /healthz.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 CMD ["/second-hand", "healthcheck"]
+ENTRYPOINT ["/second-hand"]

@@ -1,0 +1,210 @@
+package chronylab
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// These functions compare what a second-hand panel shows with `chronyc -c -N` (CSV, full
+// precision, configured names) for the same chronyd. A panel's values come as fields: its
+// data-field names and their machine-readable values (the value of <data>, the datetime of
+// <time>, the text of anything else). Each function returns the differences, empty when the
+// panel agrees.
+//
+// Some values change by themselves between two reads, so chronyc is read before and after the
+// panel; the caller reads again while the stable columns differ (see EqualExcept).
+
+// Columns of chronyc -c output that change between two reads without a new sample.
+var (
+	TrackingVolatile = []int{4, 11} // System time and root dispersion grow until the next update
+	SourcesVolatile  = []int{6}     // the age of the last sample
+)
+
+// ParseCSV splits chronyc -c output into rows and columns.
+func ParseCSV(out string) [][]string {
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line != "" {
+			rows = append(rows, strings.Split(line, ","))
+		}
+	}
+	return rows
+}
+
+// EqualExcept compares two chronyc outputs, ignoring the given columns.
+func EqualExcept(a, b [][]string, skip ...int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			if a[i][j] != b[i][j] && !contains(skip, j) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+type diffs []string
+
+func (d *diffs) add(format string, args ...any) { *d = append(*d, fmt.Sprintf(format, args...)) }
+
+func (d *diffs) same(field, got, want string) {
+	if got != want {
+		d.add("%s: panel %q, chronyc %q", field, got, want)
+	}
+}
+
+// num compares a full-precision value with chronyc's printed one, to the printed precision.
+// scale turns the panel's value into chronyc's (-1 where chronyc prints the opposite sign).
+func (d *diffs) num(field, got, printed string, scale float64) {
+	d.between(field, got, printed, printed, scale)
+}
+
+// between checks a value that chronyd computes at each request and that grows between
+// chronyc's two reads: it must lie between them.
+func (d *diffs) between(field, got, before, after string, scale float64) {
+	g, err := strconv.ParseFloat(got, 64)
+	if err != nil {
+		d.add("%s: panel value %q is not a number", field, got)
+		return
+	}
+	g *= scale
+	b, errB := strconv.ParseFloat(before, 64)
+	a, errA := strconv.ParseFloat(after, 64)
+	if errB != nil || errA != nil {
+		d.add("%s: chronyc printed %q, %q", field, before, after)
+		return
+	}
+	tol := 0.5 * math.Pow10(-decimals(before))
+	if g < math.Min(a, b)-tol-1e-12 || g > math.Max(a, b)+tol+1e-12 {
+		d.add("%s: panel %v, chronyc %s then %s", field, g, before, after)
+	}
+}
+
+func decimals(s string) int {
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		return len(s) - i - 1
+	}
+	return 0
+}
+
+// CompareTracking checks the tracking panel against chronyc -c -N tracking: ref ID, name,
+// stratum, ref time, correction ("System time", the opposite sign of the panel's offset), last
+// offset, RMS offset, frequency, residual frequency, skew, root delay, root dispersion, update
+// interval, leap status.
+func CompareTracking(f map[string]string, before, after []string) []string {
+	var d diffs
+	if len(before) != 14 || len(after) != 14 {
+		d.add("chronyc tracking printed %d and %d columns, want 14", len(before), len(after))
+		return d
+	}
+	b, a := before, after
+	ref := b[1]
+	if ref == "" && b[0] == "7F7F0101" {
+		ref = "LOCL"
+	}
+	d.same("reference", f["reference"], ref)
+	d.same("stratum", f["stratum"], b[2])
+	if b[3] == "0.000000000" {
+		d.same("ref-time", f["ref-time"], "0")
+	} else if t, err := time.Parse(time.RFC3339Nano, f["ref-time"]); err != nil {
+		d.add("ref-time %q: %v", f["ref-time"], err)
+	} else {
+		d.same("ref-time", fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()), b[3])
+	}
+	d.between("system-time", f["system-time"], b[4], a[4], -1)
+	d.num("last-offset", f["last-offset"], b[5], 1)
+	d.num("rms-offset", f["rms-offset"], b[6], 1)
+	d.num("frequency", f["frequency"], b[7], 1)
+	d.num("residual-frequency", f["residual-frequency"], b[8], 1)
+	d.num("skew", f["skew"], b[9], 1)
+	d.num("root-delay", f["root-delay"], b[10], 1)
+	d.between("root-dispersion", f["root-dispersion"], b[11], a[11], 1)
+	d.num("update-interval", f["update-interval"], b[12], 1)
+	d.same("leap", f["leap"], b[13])
+	synced := "false"
+	if b[13] != "Not synchronised" {
+		synced = "true"
+		if b[0] == "7F7F0101" {
+			synced = "local"
+		}
+	}
+	d.same("synchronised", f["synchronised"], synced)
+	return d
+}
+
+// CompareSources checks the sources panel's rows against chronyc -c -N sources: mode, state,
+// name, stratum, poll, reach, last rx, adjusted offset, measured offset, error.
+func CompareSources(rows []map[string]string, before, after [][]string) []string {
+	var d diffs
+	if len(rows) != len(before) || len(after) != len(before) {
+		d.add("panel lists %d sources, chronyc %d", len(rows), len(before))
+		return d
+	}
+	for i, r := range rows {
+		b, a := before[i], after[i]
+		if len(b) != 10 || len(a) != 10 {
+			d.add("chronyc sources row %d has %d columns, want 10", i, len(b))
+			continue
+		}
+		name := b[2]
+		d.same(name+" mode", r["mode"], b[0])
+		d.same(name+" state", r["state"], b[1])
+		d.same(name+" name", r["name"], b[2])
+		d.same(name+" stratum", r["stratum"], b[3])
+		d.same(name+" poll", r["poll"], b[4])
+		d.same(name+" reach", r["reach"], b[5])
+		if b[6] == "4294967295" {
+			d.same(name+" last sample", r["last-sample"], "never")
+		} else {
+			d.between(name+" last sample", r["last-sample"], b[6], a[6], 1)
+		}
+		d.num(name+" adjusted offset", r["adjusted-offset"], b[7], 1)
+		d.num(name+" measured offset", r["measured-offset"], b[8], 1)
+		d.num(name+" error", r["error"], b[9], 1)
+	}
+	return d
+}
+
+// CompareSourceStats checks the source statistics panel's rows against chronyc -c -N
+// sourcestats: name, samples, runs, span, frequency, skew, offset, std dev.
+func CompareSourceStats(rows []map[string]string, before [][]string) []string {
+	var d diffs
+	if len(rows) != len(before) {
+		d.add("panel lists %d sources, chronyc %d", len(rows), len(before))
+		return d
+	}
+	for i, r := range rows {
+		b := before[i]
+		if len(b) != 8 {
+			d.add("chronyc sourcestats row %d has %d columns, want 8", i, len(b))
+			continue
+		}
+		d.same(b[0]+" name", r["name"], b[0])
+		d.same(b[0]+" samples", r["samples"], b[1])
+		d.same(b[0]+" runs", r["runs"], b[2])
+		d.num(b[0]+" span", r["span"], b[3], 1)
+		d.num(b[0]+" frequency", r["frequency"], b[4], 1)
+		d.num(b[0]+" skew", r["frequency-skew"], b[5], 1)
+		d.num(b[0]+" offset", r["offset"], b[6], 1)
+		d.num(b[0]+" std dev", r["std-dev"], b[7], 1)
+	}
+	return d
+}
