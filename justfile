@@ -48,10 +48,21 @@ demo: (setup "demo") build
 lab: build
     bin/chrony-lab
 
-# The whole test suite: vet, unit and integration tests (real chronyd), with the race detector.
+# The whole test suite: unit and integration tests (real chronyd) with the race detector, then
+# the end-to-end tests (Docker, nginx, chromium). Nothing may skip.
 test: (setup "test") assets
     go vet ./...
+    cd e2e && go vet ./...
     SECOND_HAND_STRICT_TESTS=1 go test -race -shuffle=on -count=1 ./...
+    cd e2e && SECOND_HAND_STRICT_TESTS=1 go test -count=1 -timeout 40m ./...
+
+# Only the end-to-end tests: the images of docker/, testcontainers, chromium, the compose file.
+e2e: (setup "test")
+    cd e2e && SECOND_HAND_STRICT_TESTS=1 go test -count=1 -timeout 40m -v ./...
+
+# Take the README's screenshot (docs/screenshot.png) through the e2e stack.
+screenshot: (setup "test")
+    cd e2e && SECOND_HAND_SCREENSHOT=../docs/screenshot.png go test -count=1 -run 'TestDashboardThroughNginx/screenshot' -v ./...
 
 # Unit tests only: no chronyd, no Docker, no browser (integration tests skip without root).
 unit: assets

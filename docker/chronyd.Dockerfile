@@ -10,12 +10,15 @@ RUN groupadd --system --gid 200 _chrony \
  && useradd --system --uid 200 --gid 200 --home-dir /var/lib/chrony --no-create-home --shell /usr/sbin/nologin _chrony \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chrony \
- && rm -rf /var/lib/apt/lists/* /etc/chrony/chrony.conf
+ && rm -rf /var/lib/apt/lists/* /etc/chrony/chrony.conf \
+ && install -d -m 0750 -o _chrony -g _chrony /run/chrony
+# chronyd refuses a socket directory that others can read; a volume mounted here starts as a
+# copy of this one, so it has the right owner and mode.
 
 COPY docker/chrony/ /etc/chrony/second-hand/
 
 # Healthy once chronyd answers on its socket.
-HEALTHCHECK --interval=2s --timeout=3s --start-period=2s --retries=15 \
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=6 \
   CMD ["chronyc", "-n", "-h", "/run/chrony/chronyd.sock", "tracking"]
 ENTRYPOINT ["chronyd", "-d", "-x", "-f"]
 CMD ["/etc/chrony/second-hand/monitored.conf"]

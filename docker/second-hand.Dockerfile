@@ -11,7 +11,9 @@ FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
-COPY . .
+COPY cmd ./cmd
+COPY pkg ./pkg
+COPY assets ./assets
 COPY --from=assets /src/assets/node_modules ./assets/node_modules
 RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/second-hand ./cmd/second-hand
 
@@ -22,5 +24,5 @@ USER 65532:65532
 ENV SECOND_HAND_LISTEN=0.0.0.0:8080
 EXPOSE 8080
 # No shell or curl here: the binary asks its own /healthz.
-HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 CMD ["/second-hand", "healthcheck"]
+HEALTHCHECK --interval=5s --timeout=5s --start-period=5s --retries=3 CMD ["/second-hand", "healthcheck"]
 ENTRYPOINT ["/second-hand"]

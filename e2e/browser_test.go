@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// browser is a headless chromium driven by chromedp, which records what the page logs as an
+// error and every URL it requests.
+type browser struct {
+	ctx context.Context
+
+	mu       sync.Mutex
+	problems []string
+	requests []string
+}
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no chromium found (apt-get install chromium, or set CHROMIUM)"
+	if strict() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func newBrowser(t *testing.T, width, height int) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, // as root in a container
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{}
+	ctx, cancelCtx := chromedp.NewContext(alloc, chromedp.WithListener(b.listen))
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	b.ctx = ctx
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return b
+}
+
+// listen runs in chromedp's event loop: it only records.
+func (b *browser) listen(ev any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var args []string
+			for _, a := range ev.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			b.problems = append(b.problems, "console."+string(ev.Type)+": "+strings.Join(args, " "))
+		}
+	case *runtime.EventExceptionThrown:
+		b.problems = append(b.problems, "exception: "+ev.ExceptionDetails.Text+" "+ev.ExceptionDetails.URL)
+	case *log.EventEntryAdded:
+		if ev.Entry.Level == log.EntryLevelError {
+			b.problems = append(b.problems, fmt.Sprintf("log %s: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+		}
+	case *network.EventRequestWillBeSent:
+		b.requests = append(b.requests, ev.Request.URL)
+	}
+}
+
+func (b *browser) requestsSoFar() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.requests...)
+}
+
+func (b *browser) problemsSoFar() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.problems...)
+}
+
+func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eval[T any](t *testing.T, b *browser, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition in the page until it is true.
+func (b *browser) waitFor(t *testing.T, what, js string, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		t.Fatalf("waiting %v for %s: %v", timeout, what, err)
+	}
+	return time.Since(start)
+}
+
+// panelJS reads a panel as the page shows it: its fields by data-field (the value of <data>,
+// the datetime of <time>, else the text), its table rows, its error and whether it is loading.
+const panelJS = `(function (id) {
+  const p = document.getElementById('panel-' + id);
+  if (!p) return null;
+  const val = e => e.tagName === 'DATA' ? e.value : e.tagName === 'TIME' ? e.dateTime : e.textContent.trim();
+  const fields = {};
+  p.querySelectorAll('[data-field]').forEach(e => { fields[e.dataset.field] = val(e); });
+  const rows = Array.from(p.querySelectorAll('tbody tr')).map(tr => {
+    const r = {};
+    tr.querySelectorAll('[data-field]').forEach(e => { r[e.dataset.field] = val(e); });
+    return r;
+  }).filter(r => Object.keys(r).length > 0);
+  const err = p.querySelector('[role=alert]');
+  return {fields, rows, error: err ? err.textContent.trim() : '', loading: !!p.querySelector('.loading'),
+          body: p.querySelector('.panel-body').textContent.trim().length};
+})`
+
+type panelView struct {
+	Fields  map[string]string   `json:"fields"`
+	Rows    []map[string]string `json:"rows"`
+	Error   string              `json:"error"`
+	Loading bool                `json:"loading"`
+	Body    int                 `json:"body"`
+}
+
+func readPanel(t *testing.T, b *browser, id string) panelView {
+	t.Helper()
+	return eval[panelView](t, b, panelJS+"('"+id+"')")
+}
+
+var panelIDs = []string{"tracking", "sources", "sourcestats", "rtc"}
+
+// allPanels is a JavaScript test over the four panels.
+func allPanels(cond string) string {
+	return `['tracking','sources','sourcestats','rtc'].every(id => { const p = document.getElementById('panel-' + id); return p && (` + cond + `); })`
+}
+
+// reload clicks a panel's reload button and waits until the panel has been replaced.
+func reload(t *testing.T, b *browser, id string) {
+	t.Helper()
+	eval[chromedp.Void](t, b, `document.getElementById('panel-`+id+`').dataset.e2eOld = '1'`)
+	b.do(t, chromedp.Click(chromedp.CSS("#panel-"+id+" button.reload")))
+	b.waitFor(t, id+" to reload", `!document.getElementById('panel-`+id+`').dataset.e2eOld`, 15*time.Second)
+}
+
+// setVisible makes the page believe it is hidden or visible again, as a switch of tabs does.
+func setVisible(t *testing.T, b *browser, visible bool) {
+	t.Helper()
+	state := "hidden"
+	if visible {
+		state = "visible"
+	}
+	eval[chromedp.Void](t, b, `Object.defineProperty(document, 'visibilityState', {value: '`+state+`', configurable: true});
+		document.dispatchEvent(new Event('visibilitychange'))`)
+}

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/second-hand/second-hand/pkg/chronylab"
+)
+
+// open loads the page through nginx and waits until the four panels have data.
+func open(t *testing.T, b *browser, s *stack) {
+	t.Helper()
+	b.do(t, chromedp.Navigate(s.url))
+	took := b.waitFor(t, "the four panels", allPanels(`p.querySelector('[data-age-ms]') && !p.querySelector('.loading')`), 30*time.Second)
+	t.Logf("four panels populated %v after the page loaded", took.Round(time.Millisecond))
+	for _, id := range panelIDs {
+		if p := readPanel(t, b, id); p.Error != "" {
+			t.Fatalf("%s panel shows an error: %s", id, p.Error)
+		}
+	}
+}
+
+// consistent reloads a panel in the browser between two chronyc reads in the monitored
+// chronyd's container, until chronyd did not change in between, and compares.
+func consistent(t *testing.T, b *browser, s *stack, id string, volatile []int, compare func(p panelView, before, after [][]string) []string) {
+	t.Helper()
+	var last []string
+	for try := 0; try < 40; try++ {
+		before := chronyc(t, s.chronyd, id)
+		reload(t, b, id)
+		p := readPanel(t, b, id)
+		after := chronyc(t, s.chronyd, id)
+		if !chronylab.EqualExcept(before, after, volatile...) {
+			last = []string{"chronyd changed between reads"}
+			continue
+		}
+		if last = compare(p, before, after); len(last) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s panel in the browser never matched chronyc:\n%s", id, strings.Join(last, "\n"))
+}
+
+// matchChronyc: the tracking and sources values the browser shows are chronyc's, run inside
+// the monitored chronyd's container.
+func matchChronyc(t *testing.T, b *browser, s *stack) {
+	t.Helper()
+	consistent(t, b, s, "tracking", chronylab.TrackingVolatile, func(p panelView, before, after [][]string) []string {
+		return chronylab.CompareTracking(p.Fields, before[0], after[0])
+	})
+	consistent(t, b, s, "sources", chronylab.SourcesVolatile, func(p panelView, before, after [][]string) []string {
+		return chronylab.CompareSources(p.Rows, before, after)
+	})
+}
+
+// TestDashboardThroughNginx runs the whole stack over UDP and checks, in a real browser at
+// http://<nginx>/chrony/: the panels populate and agree with chronyc; a reload button reloads
+// its panel only; the panels follow chronyd stopping and coming back; the console stays clean
+// and nothing is requested outside the page's origin. It saves a screenshot of the page.
+func TestDashboardThroughNginx(t *testing.T) {
+	s := startStack(t, stackOptions{})
+	b := newBrowser(t, 1280, 1000)
+	open(t, b, s)
+	origin := strings.TrimSuffix(s.url, "chrony/")
+
+	t.Run("values match chronyc", func(t *testing.T) { matchChronyc(t, b, s) })
+
+	t.Run("screenshot", func(t *testing.T) {
+		if os.Getenv("SECOND_HAND_SCREENSHOT") != "" {
+			// For the README: wait until the source has answered its last 8 polls.
+			b.waitFor(t, "reach 377", `(document.querySelector('#panel-sources [data-field=reach]') || {}).value === '377'`, 2*time.Minute)
+		}
+		b.waitFor(t, "no panel loading", `!document.querySelector('.htmx-request')`, 10*time.Second)
+		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saveScreenshot(t, png)
+	})
+
+	t.Run("reload button reloads its panel only", func(t *testing.T) {
+		setVisible(t, b, false) // stops the periodic refresh, so only the click can cause a request
+		b.waitFor(t, "requests in flight to end", `!document.querySelector('.htmx-request')`, 10*time.Second)
+		eval[chromedp.Void](t, b, `window.e2ePage = 'still the same page';
+			document.querySelectorAll('[data-panel]').forEach(p => p.dataset.e2eOld = '1')`)
+		n := len(b.requestsSoFar())
+		reload(t, b, "sources")
+		if got := eval[string](t, b, `window.e2ePage || ''`); got != "still the same page" {
+			t.Fatal("the page was loaded again")
+		}
+		for _, id := range []string{"tracking", "sourcestats", "rtc"} {
+			if !eval[bool](t, b, `!!document.getElementById('panel-`+id+`').dataset.e2eOld`) {
+				t.Errorf("%s was replaced by a click on the sources reload button", id)
+			}
+		}
+		if got := b.requestsSoFar()[n:]; len(got) != 1 || !strings.HasSuffix(got[0], "/chrony/panels/sources?fresh=1") {
+			t.Errorf("requests after the click = %v, want only panels/sources?fresh=1", got)
+		}
+		// Visible again: every panel reloads at once.
+		setVisible(t, b, true)
+		b.waitFor(t, "every panel to reload when the page is visible again", allPanels(`!p.dataset.e2eOld`), 5*time.Second)
+	})
+
+	t.Run("chronyd stops and comes back", func(t *testing.T) {
+		ctx := context.Background()
+		stop := 5 * time.Second
+		if err := s.chronyd.Stop(ctx, &stop); err != nil {
+			t.Fatal(err)
+		}
+		// Each panel must show its error within one refresh plus the timeout of a request; the
+		// bound here adds slack for a loaded machine, and the measured time is logged.
+		bound := s.refresh + s.maxWait + 10*time.Second
+		took := b.waitFor(t, "every panel's error", allPanels(`p.querySelector('[role=alert]')`), bound)
+		t.Logf("every panel showed its error %v after chronyd stopped (refresh %v, timeout %v)", took.Round(time.Millisecond), s.refresh, s.maxWait)
+		for _, id := range panelIDs {
+			p := readPanel(t, b, id)
+			if p.Body == 0 || !strings.Contains(p.Error, "chronyd") {
+				t.Errorf("%s with chronyd stopped: %+v", id, p)
+			}
+		}
+		if got := eval[string](t, b, `document.querySelector('h1').textContent`); got != "second-hand" {
+			t.Errorf("the page is gone: %q", got)
+		}
+		if err := s.chronyd.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		took = b.waitFor(t, "every panel to recover", allPanels(`!p.querySelector('[role=alert]') && p.querySelector('[data-age-ms]')`), time.Minute)
+		t.Logf("every panel recovered %v after chronyd was started again", took.Round(time.Millisecond))
+	})
+
+	t.Run("clean console, same origin only", func(t *testing.T) {
+		if p := b.problemsSoFar(); len(p) > 0 {
+			t.Errorf("the browser logged errors:\n%s", strings.Join(p, "\n"))
+		}
+		reqs := b.requestsSoFar()
+		if len(reqs) < 8 {
+			t.Errorf("only %d requests recorded: %v", len(reqs), reqs)
+		}
+		for _, u := range reqs {
+			if !strings.HasPrefix(u, origin+"chrony/") {
+				t.Errorf("request outside the page's own origin and path: %s", u)
+			}
+		}
+	})
+
+	t.Run("narrow screen", func(t *testing.T) {
+		b.do(t, chromedp.EmulateViewport(360, 800))
+		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 360 {
+			t.Errorf("at 360 px the page is %d px wide: it scrolls sideways", w)
+		}
+	})
+}
+
+// TestDashboardOverSocket runs the stack with second-hand reading chronyd's Unix socket,
+// shared through a volume, as chronyd's user.
+func TestDashboardOverSocket(t *testing.T) {
+	s := startStack(t, stackOptions{socket: true})
+	b := newBrowser(t, 1280, 1000)
+	open(t, b, s)
+	if got := eval[string](t, b, `document.getElementById('chrony-endpoint').textContent`); got != "unix:///run/chrony/chronyd.sock" {
+		t.Errorf("the page says it reads %q", got)
+	}
+	matchChronyc(t, b, s)
+	if p := b.problemsSoFar(); len(p) > 0 {
+		t.Errorf("the browser logged errors:\n%s", strings.Join(p, "\n"))
+	}
+	files := chronycLs(t, s.chronyd)
+	if !strings.Contains(files, "second-hand.") {
+		t.Errorf("no socket of second-hand's in /run/chrony: %s", files)
+	}
+}
+
+func chronycLs(t *testing.T, c testcontainers.Container) string {
+	t.Helper()
+	_, r, err := c.Exec(context.Background(), []string{"ls", "-la", "/run/chrony"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return b.String()
+}
+
+// saveScreenshot writes the page to e2e/out/screenshot.png, and to SECOND_HAND_SCREENSHOT when
+// set (`just screenshot` sets it to the README's docs/screenshot.png).
+func saveScreenshot(t *testing.T, png []byte) {
+	t.Helper()
+	paths := []string{filepath.Join("out", "screenshot.png")}
+	if p := os.Getenv("SECOND_HAND_SCREENSHOT"); p != "" {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s (%d bytes)", p, len(png))
+	}
+}
