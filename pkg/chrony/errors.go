@@ -57,6 +57,7 @@ type Error struct {
 	Addr     string        // the address tried, such as "udp://127.0.0.1:323"
 	Status   Status        // chronyd's status code, for KindNotAuthorised, KindStatus and some KindProtocol
 	Attempts int           // requests sent, for KindTimeout
+	Ignored  int           // replies to other requests (late, or another sequence number) dropped, for KindTimeout
 	Elapsed  time.Duration // time spent waiting, for KindTimeout
 	Err      error         // the underlying error, if any
 }
@@ -72,8 +73,12 @@ func (e *Error) Error() string {
 	case KindPermission:
 		return fmt.Sprintf("permission denied on %s: %v", e.Addr, e.Err)
 	case KindTimeout:
-		return fmt.Sprintf("chronyd at %s did not answer the %s request: timed out after %v (%d attempts)",
+		msg := fmt.Sprintf("chronyd at %s did not answer the %s request: timed out after %v (%d attempts)",
 			e.Addr, op, e.Elapsed.Round(time.Millisecond), e.Attempts)
+		if e.Ignored > 0 {
+			msg += fmt.Sprintf("; %d replies to other requests were ignored", e.Ignored)
+		}
+		return msg
 	case KindNotAuthorised, KindStatus:
 		return fmt.Sprintf("chronyd at %s refused the %s request: %v", e.Addr, op, e.Status)
 	case KindProtocol:

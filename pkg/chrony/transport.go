@@ -176,7 +176,7 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 	}
 	start := time.Now()
 	var out []byte
-	attempts := 0
+	attempts, ignored := 0, 0
 	for attempt := 0; attempt <= retries; attempt++ {
 		if ctx.Err() != nil {
 			break
@@ -215,13 +215,14 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 			case err == nil:
 				return buf[:n], nil
 			case err == errStale:
+				ignored++
 				continue
 			default:
 				return nil, err
 			}
 		}
 	}
-	return nil, &Error{Kind: KindTimeout, Attempts: attempts, Elapsed: time.Since(start), Err: context.Cause(ctx)}
+	return nil, &Error{Kind: KindTimeout, Attempts: attempts, Ignored: ignored, Elapsed: time.Since(start), Err: context.Cause(ctx)}
 }
 
 func isTimeout(err error) bool {

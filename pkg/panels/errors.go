@@ -54,6 +54,9 @@ func Explain(err error, endpoint string) Explanation {
 			Fix: "Use --chrony udp://127.0.0.1:323, which needs no privileges, or run second-hand as a user " +
 				"that may create sockets in " + dir + " (root, or chronyd's user _chrony)."}
 	case chrony.KindTimeout:
+		if e.Ignored > 0 {
+			detail = fmt.Sprintf("%d replies arrived that answered other requests (a late reply, or another sequence number) and were ignored", e.Ignored)
+		}
 		return Explanation{
 			Title: fmt.Sprintf("chronyd at %s did not answer the %s request (timed out after %v, %d attempts)",
 				addr, e.Op, e.Elapsed.Round(time.Millisecond), e.Attempts),
