@@ -48,13 +48,21 @@ demo: (setup "demo") build
 lab: build
     bin/chrony-lab
 
-# The whole test suite: unit and integration tests (real chronyd) with the race detector, then
-# the end-to-end tests (Docker, nginx, chromium). Nothing may skip.
+# The whole test suite: unit and integration tests (real chronyd) with the race detector, the
+# end-to-end tests (Docker, nginx, chromium), then 30 s of fuzzing per target. Nothing may skip.
 test: (setup "test") assets
     go vet ./...
     cd e2e && go vet ./...
     SECOND_HAND_STRICT_TESTS=1 go test -race -shuffle=on -count=1 ./...
     cd e2e && SECOND_HAND_STRICT_TESTS=1 go test -count=1 -timeout 40m ./...
+    just fuzz 30s
+
+# Fuzz every reply decoder and the address parser, each for a bounded time. A crasher lands in
+# pkg/chrony/testdata/fuzz/ and, committed, becomes a regular test case.
+fuzz time="30s":
+    for f in FuzzCheckReply FuzzDecodeTracking FuzzDecodeSources FuzzDecodeSourceStats FuzzDecodeRTC FuzzParseAddress; do \
+      go test -run '^$' -fuzz "^$f\$" -fuzztime {{time}} ./pkg/chrony; \
+    done
 
 # Only the end-to-end tests: the images of docker/, testcontainers, chromium, the compose file.
 e2e: (setup "test")

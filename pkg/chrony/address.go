@@ -7,6 +7,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // DefaultPort is chronyd's command port (cmdport).
@@ -73,8 +74,9 @@ func unixAddress(p string) (Address, error) {
 	if !strings.HasPrefix(p, "/") {
 		return Address{}, fmt.Errorf("a socket path must be absolute")
 	}
-	if strings.ContainsRune(p, 0) {
-		return Address{}, fmt.Errorf("a socket path cannot contain NUL")
+	if strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		// chrony.conf cannot name such a path either: its lines split at spaces.
+		return Address{}, fmt.Errorf("a socket path cannot contain spaces or control characters")
 	}
 	clean := path.Clean(p)
 	if clean == "/" || strings.HasSuffix(p, "/") {
@@ -92,6 +94,9 @@ func udpAddress(hp string) (Address, error) {
 	}
 	// A bare IPv6 address has colons but no brackets and no port.
 	if ip, err := netip.ParseAddr(hp); err == nil && ip.Is6() {
+		if !validZone(ip.Zone()) {
+			return Address{}, fmt.Errorf("bad IPv6 zone %q", ip.Zone())
+		}
 		return Address{Network: "udp", Host: ip.String(), Port: DefaultPort}, nil
 	}
 	host, port := hp, DefaultPort
@@ -110,8 +115,8 @@ func udpAddress(hp string) (Address, error) {
 		host, port = h, n
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		if ip.Zone() != "" && !ip.Is6() {
-			return Address{}, fmt.Errorf("bad IP address %q", host)
+		if !validZone(ip.Zone()) {
+			return Address{}, fmt.Errorf("bad IPv6 zone %q", ip.Zone())
 		}
 		return Address{Network: "udp", Host: ip.String(), Port: port}, nil
 	}
@@ -119,6 +124,17 @@ func udpAddress(hp string) (Address, error) {
 		return Address{}, fmt.Errorf("%q is neither an IP address nor a host name", host)
 	}
 	return Address{Network: "udp", Host: host, Port: port}, nil
+}
+
+// validZone accepts an IPv6 zone that is an interface name or index (eth0, 2); netip accepts
+// any text after the %, which would not print back as an address.
+func validZone(z string) bool {
+	for _, r := range z {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // validHostName accepts DNS names as resolvers do: dot-separated labels of letters, digits,

@@ -53,6 +53,9 @@ func TestParseAddressErrors(t *testing.T) {
 		{"bad host!", "nothing after"},
 		{"under_score-.lan", "neither an IP"},
 		{"a..b", "neither an IP"},
+		// Found by FuzzParseAddress: they parsed, but did not print back as the same address.
+		{"::%]0", "zone"},
+		{"/ /.", "spaces"},
 	} {
 		_, err := ParseAddress(tc.in)
 		if err == nil {

@@ -103,6 +103,8 @@ const NeverSampled = time.Duration(math.MaxInt64)
 type Source struct {
 	Name    string     // the configured name (NTP_SOURCE_NAME), else the address; a reference clock's ref ID
 	Address netip.Addr // invalid for reference clocks and unresolved sources
+	// Unresolved is a server or peer whose name chronyd has not resolved (yet).
+	Unresolved bool
 	Mode    SourceMode
 	State   SourceState
 	Stratum int
@@ -185,6 +187,7 @@ func decodeSourceData(reply []byte) (Source, wireAddr, error) {
 	wa := wireAddr{ip: r.IPAddr.IP, family: r.IPAddr.Family}
 	s := Source{
 		Address:               wa.netip(),
+		Unresolved:            wa.family == familyID,
 		Mode:                  SourceMode(r.Mode),
 		State:                 SourceState(r.State),
 		Stratum:               int(r.Stratum),
@@ -202,6 +205,7 @@ func decodeSourceData(reply []byte) (Source, wireAddr, error) {
 		// A reference clock's ref ID travels in the address field.
 		s.Name = RefIDString(uint32(wa.ip[0])<<24 | uint32(wa.ip[1])<<16 | uint32(wa.ip[2])<<8 | uint32(wa.ip[3]))
 		s.Address = netip.Addr{}
+		s.Unresolved = false
 	}
 	return s, wa, nil
 }

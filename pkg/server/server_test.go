@@ -200,6 +200,11 @@ func TestHTTPErrors(t *testing.T) {
 	if rec := get(t, h, "GET", "/panels/tracking?fresh=maybe"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "fresh must be 1 or 0") {
 		t.Errorf("bad fresh = %d %q", rec.Code, rec.Body)
 	}
+	for _, q := range []string{"fresh=%zz", "fresh=1;x=2", "fresh=1&fresh=1"} {
+		if rec := get(t, h, "GET", "/panels/tracking?"+q); rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Body.String(), "bad request: ") {
+			t.Errorf("?%s = %d %q, want 400 saying what is wrong", q, rec.Code, rec.Body)
+		}
+	}
 	if rec := get(t, h, "GET", "/panels/tracking?chrony=udp://10.0.0.1:323"); rec.Code != http.StatusBadRequest {
 		t.Errorf("a query naming another chronyd = %d, want 400", rec.Code)
 	}
