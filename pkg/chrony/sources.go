@@ -105,9 +105,9 @@ type Source struct {
 	Address netip.Addr // invalid for reference clocks and unresolved sources
 	// Unresolved is a server or peer whose name chronyd has not resolved (yet).
 	Unresolved bool
-	Mode    SourceMode
-	State   SourceState
-	Stratum int
+	Mode       SourceMode
+	State      SourceState
+	Stratum    int
 	// PollLog2 is the polling interval as chronyd keeps it, log2 of seconds; negative means
 	// several polls a second.
 	PollLog2 int
