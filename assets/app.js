@@ -1,45 +1,46 @@
-// second-hand's page script: refresh the panels while the page is visible, keep their age
-// labels counting, and say so in a panel when second-hand itself cannot be reached. No inline
+// second-hand's page script: refresh each panel while the page is visible, keep the age labels
+// counting, and say so in a panel when second-hand itself cannot be reached. No inline
 // handlers and no eval, so the page runs under a strict Content-Security-Policy.
 (function () {
   'use strict';
 
   var refreshMs = Number(document.body.dataset.refreshMs) || 10000;
-  var timer = null;
+  var timers = {};
 
-  function panels() {
-    return document.querySelectorAll('[data-panel]');
+  function visible() {
+    return document.visibilityState === 'visible';
   }
 
-  function refreshAll() {
-    panels().forEach(function (p) {
-      htmx.trigger(p, 'panel-refresh');
-    });
+  function panel(id) {
+    return document.getElementById('panel-' + id);
   }
 
-  function start() {
-    stop();
-    timer = window.setInterval(function () {
-      if (document.visibilityState === 'visible') {
-        refreshAll();
-      }
-    }, refreshMs);
+  function refresh(id) {
+    var p = panel(id);
+    if (p) htmx.trigger(p, 'panel-refresh');
   }
 
-  function stop() {
-    if (timer !== null) {
-      window.clearInterval(timer);
-      timer = null;
-    }
+  // A panel reloads when the data it shows is one refresh interval old, counted from when the
+  // server read it from chronyd, not from when this page last asked. Every open page then asks
+  // at about the moment the server's copy is due, and they share one read of chronyd.
+  function schedule(id, delay) {
+    window.clearTimeout(timers[id]);
+    timers[id] = window.setTimeout(function () {
+      delete timers[id];
+      if (visible()) refresh(id);
+    }, Math.max(delay, 250));
   }
 
   document.addEventListener('visibilitychange', function () {
-    if (document.visibilityState === 'visible') {
-      refreshAll();
-      start();
-    } else {
-      stop();
-    }
+    document.querySelectorAll('[data-panel]').forEach(function (p) {
+      var id = p.dataset.panel;
+      if (visible()) {
+        refresh(id); // at once, then on schedule again
+      } else {
+        window.clearTimeout(timers[id]);
+        delete timers[id];
+      }
+    });
   });
 
   // Ages: the server says how old the data was when it sent it; count on from when it arrived.
@@ -54,12 +55,6 @@
     return Math.floor(h / 24) + ' d';
   }
 
-  function stamp(root) {
-    root.querySelectorAll('[data-age-ms]').forEach(function (el) {
-      el.dataset.arrived = String(performance.now());
-    });
-  }
-
   function tick() {
     var now = performance.now();
     document.querySelectorAll('[data-age-ms]').forEach(function (el) {
@@ -71,33 +66,44 @@
     });
   }
 
+  // A panel arrived: note when, and plan its next reload from its data's age.
+  function arrived(p) {
+    var age = p.querySelector('[data-age-ms]');
+    var ms = 0;
+    if (age) {
+      age.dataset.arrived = String(performance.now());
+      ms = Number(age.dataset.ageMs) || 0;
+    }
+    schedule(p.dataset.panel, refreshMs - ms);
+  }
+
+  // A panel's fragment replaces the whole panel; htmx settles on the new element.
   document.body.addEventListener('htmx:afterSettle', function (evt) {
-    var panel = evt.detail.elt && evt.detail.elt.closest ? evt.detail.elt.closest('[data-panel]') : null;
-    stamp(panel ? panel.parentNode : document);
+    var elt = evt.detail.elt;
+    if (elt && elt.dataset && elt.dataset.panel) arrived(elt);
     tick();
   });
 
   // second-hand itself is unreachable (restarting, network down): the panel keeps its last
-  // data and says why it is getting old.
+  // data, says why it is getting old, and tries again after one refresh interval.
   function unreachable(evt) {
     var elt = evt.detail.elt;
-    var panel = elt && elt.closest ? elt.closest('[data-panel]') : null;
-    if (!panel) return;
-    var age = panel.querySelector('[data-age-ms]');
+    var p = elt && elt.closest ? elt.closest('[data-panel]') : null;
+    if (!p) return;
+    var age = p.querySelector('[data-age-ms]');
     if (age) {
       age.dataset.stale = 'second-hand is not answering';
     } else {
-      var status = panel.querySelector('.age');
+      var status = p.querySelector('.age');
       if (status) status.textContent = 'second-hand is not answering';
     }
-    panel.classList.add('is-stale');
+    p.classList.add('is-stale');
+    schedule(p.dataset.panel, refreshMs);
     tick();
   }
   document.body.addEventListener('htmx:sendError', unreachable);
   document.body.addEventListener('htmx:responseError', unreachable);
   document.body.addEventListener('htmx:timeout', unreachable);
 
-  stamp(document);
   window.setInterval(tick, 1000);
-  start();
 })();

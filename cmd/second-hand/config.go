@@ -20,6 +20,7 @@ type config struct {
 	Listen   string
 	Chrony   chrony.Address
 	Refresh  time.Duration
+	Reuse    time.Duration
 	Timeout  time.Duration
 	Retries  int
 	LogLevel slog.Level
@@ -56,6 +57,21 @@ func options(c *config) []option {
 		{"refresh", "SECOND_HAND_REFRESH", "10s",
 			"how often each panel reloads while the page is visible, 1s to 1h",
 			durationIn(&c.Refresh, time.Second, time.Hour)},
+		{"reuse", "SECOND_HAND_REUSE", "half of --refresh",
+			"how long a report read from chronyd is reused for other viewers, from 0 to half of --refresh; " +
+				"concurrent requests always share one read",
+			func(s string) error {
+				if s == "half of --refresh" {
+					c.Reuse = -1 // decided once --refresh is known
+					return nil
+				}
+				d, err := time.ParseDuration(s)
+				if err != nil || d < 0 {
+					return errors.New("want a duration such as 5s or 0s, at most half of --refresh")
+				}
+				c.Reuse = d
+				return nil
+			}},
 		{"timeout", "SECOND_HAND_TIMEOUT", "1s",
 			"how long a request to chronyd waits for its first reply; each retry waits twice as long, as in chronyc (10ms to 1m)",
 			durationIn(&c.Timeout, 10*time.Millisecond, time.Minute)},
@@ -177,6 +193,12 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 			return c, err
 		}
 		return c, usageError{flagError(err)}
+	}
+	switch {
+	case c.Reuse < 0:
+		c.Reuse = c.Refresh / 2
+	case c.Reuse > c.Refresh/2:
+		return c, usageError{fmt.Errorf("invalid value %v for --reuse (SECOND_HAND_REUSE): at most half of --refresh (%v)", c.Reuse, c.Refresh/2)}
 	}
 	switch rest := fs.Args(); {
 	case len(rest) == 0:

@@ -18,7 +18,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:8080" || !c.Chrony.IsAuto() || c.Refresh != 10*time.Second || c.Timeout != time.Second ||
+	if c.Listen != "127.0.0.1:8080" || !c.Chrony.IsAuto() || c.Refresh != 10*time.Second || c.Reuse != 5*time.Second || c.Timeout != time.Second ||
 		c.Retries != 2 || c.LogLevel != slog.LevelInfo || c.Healthcheck {
 		t.Errorf("defaults = %+v", c)
 	}
@@ -30,7 +30,7 @@ func TestConfigFlagBeatsEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Refresh != 30*time.Second || c.Timeout != 250*time.Millisecond || c.LogLevel != slog.LevelDebug ||
+	if c.Refresh != 30*time.Second || c.Reuse != 15*time.Second || c.Timeout != 250*time.Millisecond || c.LogLevel != slog.LevelDebug ||
 		c.Chrony.String() != "unix:///run/chrony/chronyd.sock" {
 		t.Errorf("config = %+v", c)
 	}
@@ -49,6 +49,8 @@ func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 		{[]string{"--listen", "8080"}, nil, []string{"--listen", "host:port"}},
 		{[]string{"--chrony", "tcp://x"}, nil, []string{"--chrony", "unsupported scheme", "udp://127.0.0.1:323"}},
 		{[]string{"--log-level", "loud"}, nil, []string{"--log-level", "debug, info, warn or error"}},
+		{[]string{"--reuse", "6s"}, nil, []string{"--reuse", "at most half of --refresh (5s)"}},
+		{[]string{"--reuse", "-1s"}, nil, []string{"--reuse", "such as 5s"}},
 		{[]string{"--nope"}, nil, []string{"unknown flag --nope"}},
 		{[]string{"--listen"}, nil, []string{"--listen needs a value"}},
 		{[]string{"serve"}, nil, []string{`unexpected argument "serve"`}},
@@ -76,7 +78,7 @@ func TestHelpListsEveryFlagAndVariable(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, w := range []string{"--listen", "SECOND_HAND_LISTEN", "--chrony", "SECOND_HAND_CHRONY", "--refresh", "SECOND_HAND_REFRESH",
-		"--timeout", "SECOND_HAND_TIMEOUT", "--retries", "SECOND_HAND_RETRIES", "--log-level", "SECOND_HAND_LOG_LEVEL", "healthcheck"} {
+		"--reuse", "SECOND_HAND_REUSE", "--timeout", "SECOND_HAND_TIMEOUT", "--retries", "SECOND_HAND_RETRIES", "--log-level", "SECOND_HAND_LOG_LEVEL", "healthcheck"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("--help does not mention %s", w)
 		}

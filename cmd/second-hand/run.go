@@ -33,7 +33,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	client := chrony.New(cfg.Chrony, chronyOpts)
 	defer client.Close() // removes our socket file in chronyd's directory
 
-	handler := server.New(client, server.Config{Refresh: cfg.Refresh, Logger: logger})
+	handler := server.New(client, server.Config{Refresh: cfg.Refresh, Reuse: cfg.Reuse, Logger: logger})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("cannot listen on %s (--listen): %w", cfg.Listen, err)
 	}
 	logger.Info("second-hand serving", "url", "http://"+ln.Addr().String()+"/", "chronyd", cfg.Chrony.String(),
-		"refresh", cfg.Refresh, "timeout", cfg.Timeout, "retries", cfg.Retries)
+		"refresh", cfg.Refresh, "reuse", cfg.Reuse, "timeout", cfg.Timeout, "retries", cfg.Retries)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -71,7 +71,7 @@ func TestCaptureReplies(t *testing.T) {
 	}
 	save("tracking", trackingRequest())
 	save("n_sources", nSourcesRequest())
-	n, err := c.nSources(ctx)
+	n, err := c.NumSources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

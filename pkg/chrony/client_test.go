@@ -113,7 +113,7 @@ func TestLateReplyIsDropped(t *testing.T) {
 	fake := fakeUDP(t, chronytest.Replay)
 	fake.SetDelay(60 * time.Millisecond)
 	c := newClient(t, fake.Addr, Options{Timeout: 40 * time.Millisecond, Retries: 2})
-	n, err := c.nSources(context.Background())
+	n, err := c.NumSources(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

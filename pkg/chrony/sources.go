@@ -128,10 +128,16 @@ func (s Source) Poll() time.Duration {
 
 // Sources reads every source, with its configured name.
 func (c *Client) Sources(ctx context.Context) ([]Source, error) {
-	n, err := c.nSources(ctx)
+	n, err := c.NumSources(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return c.SourcesN(ctx, n)
+}
+
+// SourcesN reads the first n sources, n from NumSources: a caller that reads both sources and
+// source statistics asks chronyd for the count once.
+func (c *Client) SourcesN(ctx context.Context, n int) ([]Source, error) {
 	out := make([]Source, 0, n)
 	for i := range n {
 		var s Source
@@ -153,7 +159,8 @@ func (c *Client) Sources(ctx context.Context) ([]Source, error) {
 	return out, nil
 }
 
-func (c *Client) nSources(ctx context.Context) (int, error) {
+// NumSources reads how many sources chronyd has.
+func (c *Client) NumSources(ctx context.Context) (int, error) {
 	var n int
 	err := c.roundTrip(ctx, nSourcesRequest(), func(reply []byte) (err error) {
 		n, err = decodeNSources(reply)

@@ -27,10 +27,15 @@ type SourceStats struct {
 
 // SourceStats reads the statistics of every source, with its configured name.
 func (c *Client) SourceStats(ctx context.Context) ([]SourceStats, error) {
-	n, err := c.nSources(ctx)
+	n, err := c.NumSources(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return c.SourceStatsN(ctx, n)
+}
+
+// SourceStatsN reads the statistics of the first n sources, n from NumSources.
+func (c *Client) SourceStatsN(ctx context.Context, n int) ([]SourceStats, error) {
 	out := make([]SourceStats, 0, n)
 	for i := range n {
 		var s SourceStats

@@ -42,41 +42,43 @@ var (
 // handlePanel serves one panel's fragment: read the report, render it or its error. It never
 // answers an error status because of chronyd: htmx swaps only 2xx responses, and the error
 // belongs inside the panel.
-func handlePanel[T any](s *Server, name string, fetch func(context.Context) (T, error), render func(panels.Result[T]) g.Node) gin.HandlerFunc {
+func handlePanel[T any](s *Server, name string, fetch func(context.Context, bool) (T, time.Time, error), render func(panels.Result[T]) g.Node) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if msg := checkPanelQuery(c); msg != "" {
-			c.Header("Cache-Control", "no-store")
+		c.Header("Cache-Control", "no-store")
+		fresh, msg := panelQuery(c.Request.URL.RawQuery)
+		if msg != "" {
 			c.String(http.StatusBadRequest, msg+"\n")
 			return
 		}
-		data, err := fetch(c.Request.Context())
-		now := s.cfg.Now()
+		data, at, err := fetch(c.Request.Context(), fresh)
 		s.noteResult(name, err)
 		endpoint := s.reports.Endpoint()
-		c.Header("Cache-Control", "no-store")
 		s.render(c, http.StatusOK, g.Group{
-			render(panels.Result[T]{Data: data, Err: err, At: now, Now: now, Endpoint: endpoint}),
+			render(panels.Result[T]{Data: data, Err: err, At: at, Now: s.cfg.Now(), Endpoint: endpoint}),
 			panels.EndpointUpdate(endpoint),
 		})
 	}
 }
 
-// checkPanelQuery accepts only fresh=1 (the reload button's "read chronyd now") and nothing
-// else, and says what is wrong otherwise.
-func checkPanelQuery(c *gin.Context) string {
-	q, err := url.ParseQuery(c.Request.URL.RawQuery)
+// panelQuery accepts only fresh=1 (the reload button's "read chronyd now") or nothing, and
+// says what is wrong otherwise.
+func panelQuery(raw string) (fresh bool, msg string) {
+	if raw == "" {
+		return false, ""
+	}
+	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return "bad request: malformed query string (a panel takes only fresh=1)"
+		return false, "bad request: malformed query string (a panel takes only fresh=1)"
 	}
 	for key, vals := range q {
 		if key != "fresh" {
-			return fmt.Sprintf("bad request: unknown query parameter %q (a panel takes only fresh=1)", key)
+			return false, fmt.Sprintf("bad request: unknown query parameter %q (a panel takes only fresh=1)", key)
 		}
 		if len(vals) != 1 || (vals[0] != "1" && vals[0] != "0") {
-			return "bad request: fresh must be 1 or 0"
+			return false, "bad request: fresh must be 1 or 0"
 		}
 	}
-	return ""
+	return q.Get("fresh") == "1", ""
 }
 
 func (s *Server) handleHealthz() gin.HandlerFunc {
@@ -92,7 +94,7 @@ func (s *Server) handleReadyz() gin.HandlerFunc {
 		c.Header("Cache-Control", "no-store")
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
 		defer cancel()
-		t, err := s.reports.Tracking(ctx)
+		t, _, err := s.reports.Tracking(ctx, false)
 		endpoint := s.reports.Endpoint()
 		if err != nil {
 			x := panels.Explain(err, endpoint)

@@ -19,19 +19,21 @@ import (
 // Config is what the server needs besides chronyd.
 type Config struct {
 	Refresh time.Duration    // how often the page reloads its panels
+	Reuse   time.Duration    // how long a report read from chronyd is reused (see chrony.Cache)
 	Logger  *slog.Logger     // nil discards
 	Now     func() time.Time // the clock; time.Now when nil
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	reports chrony.Reporter
+	reports *chrony.Cache
 	cfg     Config
 	log     *slog.Logger
 	health  panelHealth
 }
 
-// New returns the HTTP handler of second-hand for chronyd behind reports.
+// New returns the HTTP handler of second-hand for chronyd behind reports. Reports are shared
+// between concurrent requests and reused for cfg.Reuse.
 func New(reports chrony.Reporter, cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -42,7 +44,8 @@ func New(reports chrony.Reporter, cfg Config) http.Handler {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 10 * time.Second
 	}
-	s := &Server{reports: reports, cfg: cfg, log: cfg.Logger, health: panelHealth{failing: map[string]string{}}}
+	s := &Server{reports: chrony.NewCache(reports, cfg.Reuse), cfg: cfg, log: cfg.Logger,
+		health: panelHealth{failing: map[string]string{}}}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

@@ -128,15 +128,26 @@ func TestOneFailingPanel(t *testing.T) {
 	}
 }
 
+// TestPanicIsContained: a panic while reading a report is that panel's error; a panic in a
+// handler is a 500; either way the server goes on serving.
 func TestPanicIsContained(t *testing.T) {
-	h := New(&fakeReports{sources: func(context.Context) ([]chrony.Source, error) { panic("boom") }}, Config{})
-	if rec := get(t, h, "GET", "/panels/sources"); rec.Code != http.StatusInternalServerError {
+	f := &fakeReports{sources: func(context.Context) ([]chrony.Source, error) { panic("boom") }}
+	h := New(f, Config{})
+	if rec := get(t, h, "GET", "/panels/sources"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "panic: boom") {
+		t.Errorf("panicking report = %d %q, want the panel's error", rec.Code, rec.Body)
+	}
+	h = New(&panickyEndpoint{f}, Config{})
+	if rec := get(t, h, "GET", "/panels/tracking"); rec.Code != http.StatusInternalServerError {
 		t.Errorf("panicking handler = %d, want 500", rec.Code)
 	}
-	if rec := get(t, h, "GET", "/panels/tracking"); rec.Code != http.StatusOK {
-		t.Errorf("after a panic, tracking = %d, want 200", rec.Code)
+	if rec := get(t, h, "GET", "/healthz"); rec.Code != http.StatusOK {
+		t.Errorf("after a panic, healthz = %d, want 200", rec.Code)
 	}
 }
+
+type panickyEndpoint struct{ *fakeReports }
+
+func (*panickyEndpoint) Endpoint() string { panic("endpoint") }
 
 func TestProbes(t *testing.T) {
 	ok := New(&fakeReports{}, Config{})
