@@ -61,7 +61,7 @@ func TestHostileSourceNamesStayText(t *testing.T) {
 	for _, name := range evil {
 		conf += "server " + name + " iburst\n"
 	}
-	d, err := chronylab.NewDaemon(t.TempDir(), "hostile", conf, 0, 0)
+	d, err := chronylab.NewDaemon(t.TempDir(), "hostile", chronylab.Config{Conf: conf})
 	if err != nil {
 		t.Fatal(err)
 	}

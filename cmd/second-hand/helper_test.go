@@ -37,7 +37,7 @@ func helperAutoUDP() error {
 	}
 	defer os.RemoveAll(dir)
 	// chronyd's default command port, on loopback only: what a stock chronyd offers.
-	d, err := chronylab.NewDaemon(dir, "stock", "local stratum 8\n", 323, 0)
+	d, err := chronylab.NewDaemon(dir, "stock", chronylab.Config{Conf: "local stratum 8\n", CmdPort: 323})
 	if err != nil {
 		return err
 	}

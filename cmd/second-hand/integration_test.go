@@ -116,7 +116,7 @@ func TestNotSynchronised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := chronylab.NewDaemon(dir, "lonely", fmt.Sprintf("server 127.0.0.3 port %d iburst\n", port), 0, 0)
+	d, err := chronylab.NewDaemon(dir, "lonely", chronylab.Config{Conf: fmt.Sprintf("server 127.0.0.3 port %d iburst\n", port)})
 	if err != nil {
 		t.Fatal(err)
 	}

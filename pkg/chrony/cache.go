@@ -116,34 +116,34 @@ func (e *entry[T]) get(ctx context.Context, fresh bool, c *Cache, read func(cont
 		e.mu.Unlock()
 		return val, at, err
 	}
-	f := e.flight
-	if f == nil {
-		f = &flight[T]{done: make(chan struct{})}
-		e.flight = f
-		// The read belongs to every caller waiting for it, so one caller going away does not
-		// cancel it; the client's own timeouts bound it.
-		go func(ctx context.Context) {
-			val, err := safeRead(ctx, read)
-			at := c.now()
-			e.mu.Lock()
-			e.have, e.val, e.err, e.at, e.flight = true, val, err, at, nil
-			e.mu.Unlock()
-			f.val, f.err, f.at = val, err, at
-			close(f.done)
-		}(context.WithoutCancel(ctx))
+	if f := e.flight; f != nil {
+		e.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.val, f.at, f.err
+		case <-ctx.Done():
+			var zero T
+			return zero, c.now(), &Error{Kind: KindTimeout, Addr: c.r.Endpoint(), Err: context.Cause(ctx)}
+		}
 	}
+	// This caller reads, and the others that come meanwhile wait for its result. The read is
+	// not cancelled when this caller goes away, because it is theirs too; the client's own
+	// timeouts bound it.
+	f := &flight[T]{done: make(chan struct{})}
+	e.flight = f
 	e.mu.Unlock()
-	select {
-	case <-f.done:
-		return f.val, f.at, f.err
-	case <-ctx.Done():
-		var zero T
-		return zero, c.now(), &Error{Kind: KindTimeout, Addr: c.r.Endpoint(), Err: context.Cause(ctx)}
-	}
+	val, err := safeRead(context.WithoutCancel(ctx), read)
+	at := c.now()
+	e.mu.Lock()
+	e.have, e.val, e.err, e.at, e.flight = true, val, err, at, nil
+	e.mu.Unlock()
+	f.val, f.err, f.at = val, err, at
+	close(f.done)
+	return val, at, err
 }
 
-// safeRead turns a panic in a read into an error: the read runs on its own goroutine, where a
-// panic would end the process, and a report that cannot be read is a panel's error, not a crash.
+// safeRead turns a panic in a read into an error, so that the callers waiting for the read are
+// not left waiting: a report that cannot be read is a panel's error, not a crash.
 func safeRead[T any](ctx context.Context, read func(context.Context) (T, error)) (val T, err error) {
 	defer func() {
 		if r := recover(); r != nil {

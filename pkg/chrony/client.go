@@ -62,7 +62,6 @@ type Client struct {
 	opts Options
 
 	turn chan struct{} // held while a request is in flight
-	buf  []byte        // reply buffer; used only while holding turn
 
 	mu     sync.Mutex
 	conn   *conn
@@ -76,7 +75,6 @@ func New(addr Address, opts Options) *Client {
 		addr:  addr,
 		opts:  opts.withDefaults(),
 		turn:  make(chan struct{}, 1),
-		buf:   make([]byte, maxDatagram),
 		names: map[wireAddr]string{},
 	}
 }
@@ -141,7 +139,7 @@ func (c *Client) send(ctx context.Context, req request) ([]byte, error) {
 		cn, fresh, err := c.connect(ctx, candidates[i])
 		if err == nil {
 			var reply []byte
-			reply, err = cn.exchange(ctx, req, c.opts.Timeout, c.opts.Retries, c.buf)
+			reply, err = cn.exchange(ctx, req, c.opts.Timeout, c.opts.Retries)
 			if err == nil {
 				return reply, nil
 			}

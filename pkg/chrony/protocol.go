@@ -88,7 +88,11 @@ func (r request) encode(buf []byte, attempt uint16, seq uint32) ([]byte, error) 
 		return nil, fmt.Errorf("chrony: %v request data is %d bytes, want %d", r.cmd, len(r.data), m.dataLen)
 	}
 	n := max(requestHeaderLen+m.dataLen, m.replyLen)
-	buf = append(buf[:0], make([]byte, n)...)
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	clear(buf)
 	buf[0] = protocolVersion
 	buf[1] = pktTypeRequest
 	binary.BigEndian.PutUint16(buf[4:], uint16(r.cmd))

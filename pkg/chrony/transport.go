@@ -25,6 +25,9 @@ type conn struct {
 	addr  Address // the concrete address, never Auto
 	local string  // the path of our own bound socket, for "unix"; removed on close
 
+	// Buffers for one exchange at a time (the client's turn guards them).
+	out, in []byte
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -167,15 +170,21 @@ func socketError(err error) *Error {
 // exchange sends req and waits for its reply, the way chronyc does: the first attempt waits
 // opts.Timeout, each retry waits twice as long as the one before, and every attempt carries a
 // fresh random sequence number, so that a late reply to an earlier attempt or request is
-// recognised and dropped. ctx bounds the whole exchange. buf is reused for the reply.
-func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration, retries int, buf []byte) ([]byte, error) {
+// recognised and dropped. ctx bounds the whole exchange. The reply is valid until the next
+// exchange.
+func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration, retries int) ([]byte, error) {
+	if c.in == nil {
+		c.in = make([]byte, maxDatagram)
+	}
+	buf := c.in
 	if ctx.Done() != nil {
 		// Cancelling ctx interrupts a read at once rather than at the attempt's deadline.
 		stop := context.AfterFunc(ctx, func() { c.nc.SetReadDeadline(time.Unix(1, 0)) })
 		defer stop()
 	}
 	start := time.Now()
-	var out []byte
+	out := c.out
+	defer func() { c.out = out }()
 	attempts, ignored := 0, 0
 	for attempt := 0; attempt <= retries; attempt++ {
 		if ctx.Err() != nil {

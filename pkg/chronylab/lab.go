@@ -47,9 +47,18 @@ func (d *Daemon) UDPAddress() string { return "udp://127.0.0.1:" + strconv.Itoa(
 // LogFile is where chronyd's output goes.
 func (d *Daemon) LogFile() string { return filepath.Join(d.Dir, "chronyd.log") }
 
-// NewDaemon prepares a daemon in dir/name. conf is the chrony.conf body; the lines that keep a
-// private instance private (pidfile, socket, no clock control) are added here.
-func NewDaemon(dir, name, conf string, cmdPort, ntpPort int) (*Daemon, error) {
+// Config is what a Daemon runs with.
+type Config struct {
+	Conf    string // the chrony.conf body: sources, local, and so on
+	CmdPort int    // a UDP command port on 127.0.0.1 (cmdallow 127.0.0.0/8); 0 for none
+	NTPPort int    // a port to serve NTP on (allow 127.0.0.0/8); 0 for none
+	NTPAddr string // the address to serve NTP on; default 127.0.0.1
+}
+
+// NewDaemon prepares a daemon in dir/name. The lines that keep a private instance private
+// (pidfile, socket in its own directory, ports on loopback only) are added to cfg.Conf here.
+func NewDaemon(dir, name string, cfg Config) (*Daemon, error) {
+	cmdPort, ntpPort, conf := cfg.CmdPort, cfg.NTPPort, cfg.Conf
 	d := &Daemon{Name: name, Dir: filepath.Join(dir, name), CmdPort: cmdPort, NTPPort: ntpPort}
 	if err := os.MkdirAll(d.Dir, 0o750); err != nil {
 		return nil, err
@@ -69,7 +78,11 @@ func NewDaemon(dir, name, conf string, cmdPort, ntpPort int) (*Daemon, error) {
 		b.WriteString("cmdport 0\n")
 	}
 	if ntpPort > 0 {
-		fmt.Fprintf(&b, "port %d\nbindaddress 127.0.0.1\nallow 127.0.0.0/8\n", ntpPort)
+		addr := cfg.NTPAddr
+		if addr == "" {
+			addr = "127.0.0.1"
+		}
+		fmt.Fprintf(&b, "port %d\nbindaddress %s\nallow 127.0.0.0/8\n", ntpPort, addr)
 	} else {
 		b.WriteString("port 0\n")
 	}

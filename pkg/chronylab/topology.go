@@ -61,7 +61,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	}
 	upNTP, monCmd, deadServer, deadPeer := ports[0], ports[1], ports[2], ports[3]
 
-	l.Upstream, err = NewDaemon(l.Dir, "upstream", "local stratum 8\nbindaddress ::1\nallow ::1\n", 0, upNTP)
+	l.Upstream, err = NewDaemon(l.Dir, "upstream", Config{Conf: "local stratum 8\nbindaddress ::1\nallow ::1\n", NTPPort: upNTP})
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ peer 127.0.0.5 port %d
 refclock SHM 0 refid GPS
 %s
 `, upNTP, poll, poll, deadServer, poll, poll, deadPeer, opts.Extra)
-	l.Monitored, err = NewDaemon(l.Dir, "monitored", conf, monCmd, 0)
+	l.Monitored, err = NewDaemon(l.Dir, "monitored", Config{Conf: conf, CmdPort: monCmd})
 	if err != nil {
 		return nil, err
 	}

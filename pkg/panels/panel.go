@@ -1,7 +1,10 @@
 package panels
 
 import (
+	"html"
+	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	g "maragu.dev/gomponents"
@@ -61,7 +64,7 @@ func withHealth(classes string, h Health) g.Node { return Class(classes + " heal
 // the body, or the error in place of the body. The section carries its own htmx request: it
 // loads itself when the page loads, reloads on the page's refresh event, and is replaced whole
 // by the fragment the server returns.
-func panel(id, title string, m meta, body func() g.Node) g.Node {
+func panel(id string, m meta, body func() g.Node) g.Node {
 	trigger := "panel-refresh"
 	if m.loading {
 		trigger = "load, panel-refresh"
@@ -69,12 +72,9 @@ func panel(id, title string, m meta, body func() g.Node) g.Node {
 	return Section(ID("panel-"+id), Class("panel panel-"+id), Data("panel", id), Aria("labelledby", id+"-title"),
 		hx.Get("panels/"+id), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:replace"),
 		Header(Class("panel-head"),
-			H2(ID(id+"-title"), g.Text(title)),
+			headings[id],
 			status(m),
-			Button(Type("button"), Class("reload"), Aria("label", "Reload "+title),
-				hx.Get("panels/"+id+"?fresh=1"), hx.Target("closest section"), hx.Swap("outerHTML"),
-				hx.Sync("closest section:replace"), hx.Indicator("closest section"),
-				Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload")),
+			reloadButtons[id],
 		),
 		Div(Class("panel-body"),
 			g.Iff(m.loading, func() g.Node { return P(Class("loading"), g.Text("Loading…")) }),
@@ -82,6 +82,23 @@ func panel(id, title string, m meta, body func() g.Node) g.Node {
 			g.Iff(!m.loading && m.err == nil, body),
 		),
 	)
+}
+
+// The four panels' ids and titles, and the parts of their heads that never change.
+var (
+	panelTitles   = map[string]string{"tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC"}
+	headings      = map[string]g.Node{}
+	reloadButtons = map[string]g.Node{}
+)
+
+func init() {
+	for id, title := range panelTitles {
+		headings[id] = static(H2(ID(id+"-title"), g.Text(title)))
+		reloadButtons[id] = static(Button(Type("button"), Class("reload"), Aria("label", "Reload "+title),
+			hx.Get("panels/"+id+"?fresh=1"), hx.Target("closest section"), hx.Swap("outerHTML"),
+			hx.Sync("closest section:replace"), hx.Indicator("closest section"),
+			Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload")))
+	}
 }
 
 // status says how old the panel's data is; the page's script keeps counting from there.
@@ -105,42 +122,96 @@ func status(m meta) g.Node {
 // value renders a number for people and for machines: <data value="raw">shown</data>. The
 // field name lets tests and future exports find it.
 func value(field string, raw float64, shown string) g.Node {
-	return DataEl(Data("field", field), Value(Raw(raw)), g.Text(shown))
+	return textValue(field, Raw(raw), shown)
 }
 
+// textValue is value for text. The panels hold dozens of values and are rendered at every
+// refresh of every page, so it writes its element directly; both strings are escaped, as
+// g.Text and attribute values are (field names are constants of this package).
 func textValue(field, raw, shown string) g.Node {
-	return DataEl(Data("field", field), Value(raw), g.Text(shown))
+	return g.NodeFunc(func(w io.Writer) error {
+		_, err := io.WriteString(w, `<data data-field="`+field+`" value="`+html.EscapeString(raw)+`">`+html.EscapeString(shown)+`</data>`)
+		return err
+	})
 }
 
-// metric is one box of a panel's headline: a label, a value, a health and what it means.
-func metric(label string, h Health, help string, v ...g.Node) g.Node {
-	return Div(withHealth("metric", h), Title(help),
-		Dt(g.Text(label)),
-		Dd(Class("metric-value"),
-			g.If(h.Symbol() != "", Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" "))),
-			g.Group(v)),
-		Dd(Class("metric-help"), g.Text(help)),
-	)
+// frame is a tree of constants rendered once around a hole, where each render puts its data:
+// the labels and explanations of the panels are most of their markup, and the panels are
+// rendered at every refresh of every open page.
+type frame struct{ before, after g.Node }
+
+// framed renders build's tree once, with the hole where its argument goes. Only constants may
+// go into the tree; everything from chronyd goes into the hole, through g.Text.
+func framed(build func(hole g.Node) g.Node) frame {
+	const marker = "\x00hole\x00"
+	before, after, ok := strings.Cut(renderString(build(g.Raw(marker))), marker)
+	if !ok {
+		panic("panels: a framed tree has no hole")
+	}
+	return frame{g.Raw(before), g.Raw(after)}
 }
 
-// detail is one row of a panel's details table: name, value and what it means.
-func detail(name, help string, v g.Node) g.Node {
-	return Tr(Th(Scope("row"), g.Text(name)), Td(Class("num"), v), Td(Class("help"), g.Text(help)))
+func (f frame) around(n ...g.Node) g.Node { return g.Group{f.before, g.Group(n), f.after} }
+
+// metric is one box of a panel's headline: its label, what it means and how each health looks,
+// made once; then its value at each render.
+type metric map[Health]frame
+
+func newMetric(label, help string) metric {
+	m := metric{}
+	for _, h := range []Health{Good, Warning, Bad, Neutral} {
+		m[h] = framed(func(hole g.Node) g.Node {
+			return Div(withHealth("metric", h),
+				Dt(g.Text(label)),
+				Dd(Class("metric-value"),
+					g.If(h.Symbol() != "", Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" "))),
+					hole),
+				Dd(Class("metric-help"), g.Text(help)))
+		})
+	}
+	return m
 }
+
+func (m metric) show(h Health, v ...g.Node) g.Node { return m[h].around(v...) }
+
+// detail is one row of a panel's details table: its name and what it means, made once; then
+// its value at each render.
+type detail struct{ frame }
+
+func newDetail(name, help string) detail {
+	return detail{framed(func(hole g.Node) g.Node {
+		return Tr(Th(Scope("row"), g.Text(name)), Td(Class("num"), hole), Td(Class("help"), g.Text(help)))
+	})}
+}
+
+func (d detail) show(v g.Node) g.Node { return d.around(v) }
 
 // columnHead is a table header with its explanation on hover and for screen readers.
 func columnHead(name, help string, numeric bool) g.Node {
 	return Th(Scope("col"), Title(help), g.If(numeric, Class("num")), g.Text(name))
 }
 
-// legend is a panel's glossary, folded away.
+// legend is a panel's glossary, folded away. It holds no data, so it is rendered once.
 func legend(items ...[2]string) g.Node {
-	return Details(Class("legend"),
+	return static(Details(Class("legend"),
 		Summary(g.Text("What do these mean?")),
 		Dl(g.Map(items, func(it [2]string) g.Node {
 			return Div(Dt(g.Text(it[0])), Dd(g.Text(it[1])))
 		})),
-	)
+	))
+}
+
+// static renders a tree that holds no data once, when the package loads, and returns the
+// markup as a node: the panels are rendered at every refresh of every open page. Only trees
+// built from constants may go through it; everything from chronyd goes through g.Text.
+func static(n g.Node) g.Node { return g.Raw(renderString(n)) }
+
+func renderString(n g.Node) string {
+	var b strings.Builder
+	if err := n.Render(&b); err != nil {
+		panic("panels: rendering a static tree: " + err.Error())
+	}
+	return b.String()
 }
 
 func empty(text string) g.Node { return P(Class("empty"), g.Text(text)) }

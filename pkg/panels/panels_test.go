@@ -58,7 +58,7 @@ func TestTrackingPanel(t *testing.T) {
 	mustContain(t, html,
 		`class="metric health-good"`, "✓ ", ">Synchronised<",
 		`data-field="system-time" value="1.2e-05">12.0 us fast<`,
-		`data-field="reference" value="time.lan">time.lan<`, `>127.0.0.1<`, "Ref ID 7F000001",
+		`data-field="reference" value="time.lan">time.lan<`, `>127.0.0.1<`, "ref ID 7F000001",
 		`data-field="stratum" value="3">3<`, ">Normal<", ">11 s ago<",
 		`>3.500 ppm slow<`, `>+877 ns<`, `>12.3 ms<`, `>64 s<`,
 		"updated 3 s ago", `hx-trigger="panel-refresh"`)

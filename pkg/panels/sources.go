@@ -14,34 +14,35 @@ import (
 // SourcesPanel lists the time sources chronyd knows, as `chronyc sources` does, with each
 // symbol explained.
 func SourcesPanel(r Result[[]chrony.Source]) g.Node {
-	return panel("sources", "Sources", r.meta(), func() g.Node { return sourcesBody(r.Data) })
+	return panel("sources", r.meta(), func() g.Node { return sourcesBody(r.Data) })
 }
+
+var sourcesHead = static(THead(Tr(
+	columnHead("Mode", "^ server, = peer, # reference clock", false),
+	columnHead("State", "* selected, + combined, - not combined, x falseticker, ~ too variable, ? unusable", false),
+	columnHead("Name / address", "The name in chrony.conf and the address it resolved to", false),
+	columnHead("Stratum", "The source's distance from a reference clock", true),
+	columnHead("Poll", "How often chronyd asks the source for the time", true),
+	columnHead("Reach", "The last 8 polls, newest on the right: filled when answered; chronyc prints them as an octal number", false),
+	columnHead("Last", "How long ago the last sample was received", true),
+	columnHead("Last sample", "Offset of the last sample: adjusted [as measured] ± error bound; positive means the source is ahead of this clock", true),
+)))
+
+var sourcesLegend = legend(
+	[2]string{"Mode ^ = #", "^ a server chronyd polls, = a symmetric peer, # a local reference clock (GPS, PPS)."},
+	[2]string{"State * + - x ~ ?", "* the source the clock is synchronised to; + combined with it; - acceptable but not combined; x a falseticker, in disagreement with the others; ~ too variable; ? unusable: unreachable, or not enough samples yet."},
+	[2]string{"Poll", "The polling interval, 2 to the power chronyd keeps (chronyc's Poll column): 6 is 64 s, -2 is 250 ms."},
+	[2]string{"Reach", "Whether each of the last 8 polls was answered, newest on the right, and the same 8 bits as chronyc's octal number: 377 is all 8, 0 is none."},
+	[2]string{"Last sample", "The offset of the newest sample, adjusted for frequency changes since; in brackets, as measured; after ±, the error bound of the measurement."},
+)
 
 func sourcesBody(sources []chrony.Source) g.Node {
 	if len(sources) == 0 {
 		return empty("chronyd has no time sources. Add server, pool, peer or refclock lines to chrony.conf.")
 	}
 	return g.Group{
-		Div(Class("table-wrap"), Table(Class("sources"),
-			THead(Tr(
-				columnHead("Mode", "^ server, = peer, # reference clock", false),
-				columnHead("State", "* selected, + combined, - not combined, x falseticker, ~ too variable, ? unusable", false),
-				columnHead("Name / address", "The name in chrony.conf and the address it resolved to", false),
-				columnHead("Stratum", "The source's distance from a reference clock", true),
-				columnHead("Poll", "How often chronyd asks the source for the time", true),
-				columnHead("Reach", "The last 8 polls, newest on the right: filled when answered; chronyc prints them as an octal number", false),
-				columnHead("Last", "How long ago the last sample was received", true),
-				columnHead("Last sample", "Offset of the last sample: adjusted [as measured] ± error bound; positive means the source is ahead of this clock", true),
-			)),
-			TBody(g.Map(sources, sourceRow)),
-		)),
-		legend(
-			[2]string{"Mode ^ = #", "^ a server chronyd polls, = a symmetric peer, # a local reference clock (GPS, PPS)."},
-			[2]string{"State * + - x ~ ?", "* the source the clock is synchronised to; + combined with it; - acceptable but not combined; x a falseticker, in disagreement with the others; ~ too variable; ? unusable: unreachable, or not enough samples yet."},
-			[2]string{"Poll", "The polling interval, 2 to the power chronyd keeps (chronyc's Poll column): 6 is 64 s, -2 is 250 ms."},
-			[2]string{"Reach", "Whether each of the last 8 polls was answered, newest on the right, and the same 8 bits as chronyc's octal number: 377 is all 8, 0 is none."},
-			[2]string{"Last sample", "The offset of the newest sample, adjusted for frequency changes since; in brackets, as measured; after ±, the error bound of the measurement."},
-		),
+		Div(Class("table-wrap"), Table(Class("sources"), sourcesHead, TBody(g.Map(sources, sourceRow)))),
+		sourcesLegend,
 	}
 }
 
@@ -78,9 +79,19 @@ func lastSample(d time.Duration) g.Node {
 	return value("last-sample", d.Seconds(), ago(d))
 }
 
+// reachCells holds the drawing of each of the 256 values of the register, made once.
+var reachCells = func() (cells [256]g.Node) {
+	for r := range cells {
+		cells[r] = static(drawReach(uint8(r)))
+	}
+	return cells
+}()
+
 // reach draws the reachability register as 8 cells, oldest poll on the left, newest on the
 // right, with chronyc's octal number beside them.
-func reach(r uint8) g.Node {
+func reach(r uint8) g.Node { return reachCells[r] }
+
+func drawReach(r uint8) g.Node {
 	octal := strconv.FormatUint(uint64(r), 8)
 	h := Warning
 	switch r {

@@ -12,7 +12,7 @@ import (
 // SourceStatsPanel shows, as `chronyc sourcestats` does, what chronyd's regression over each
 // source's recent samples says about it.
 func SourceStatsPanel(r Result[[]chrony.SourceStats]) g.Node {
-	return panel("sourcestats", "Source statistics", r.meta(), func() g.Node { return sourceStatsBody(r.Data) })
+	return panel("sourcestats", r.meta(), func() g.Node { return sourceStatsBody(r.Data) })
 }
 
 func sourceStatsBody(stats []chrony.SourceStats) g.Node {
@@ -20,17 +20,7 @@ func sourceStatsBody(stats []chrony.SourceStats) g.Node {
 		return empty("chronyd has no time sources, so no statistics.")
 	}
 	return g.Group{
-		Div(Class("table-wrap"), Table(Class("sourcestats"),
-			THead(Tr(
-				columnHead("Name / address", "The source, as in the sources panel", false),
-				columnHead("Samples", "Sample points kept for the source (chronyc: NP)", true),
-				columnHead("Runs", "Runs of residuals with the same sign (NR); few runs for many samples mean a poor fit", true),
-				columnHead("Span", "Time between the oldest and newest sample", true),
-				columnHead("Frequency", "The source's estimated residual frequency", true),
-				columnHead("Freq skew", "Estimated error bound of that frequency", true),
-				columnHead("Offset", "The source's estimated offset", true),
-				columnHead("Std dev", "Estimated standard deviation of the samples", true),
-			)),
+		Div(Class("table-wrap"), Table(Class("sourcestats"), sourceStatsHead,
 			TBody(g.Map(stats, func(s chrony.SourceStats) g.Node {
 				return Tr(
 					Td(Class("name"), textValue("name", s.Name, s.Name)),
@@ -44,10 +34,23 @@ func sourceStatsBody(stats []chrony.SourceStats) g.Node {
 				)
 			})),
 		)),
-		legend(
-			[2]string{"Samples, runs", "chronyd fits a line through a source's recent samples. Runs counts sign changes of the residuals: about half the samples is a good fit."},
-			[2]string{"Frequency, skew", "How fast the source's time drifts against this clock as chronyd estimates it, and the error bound of that estimate. 2000 ppm skew means no estimate yet."},
-			[2]string{"Offset, std dev", "The source's estimated offset from this clock and the spread of its samples."},
-		),
+		sourceStatsLegend,
 	}
 }
+
+var sourceStatsHead = static(THead(Tr(
+	columnHead("Name / address", "The source, as in the sources panel", false),
+	columnHead("Samples", "Sample points kept for the source (chronyc: NP)", true),
+	columnHead("Runs", "Runs of residuals with the same sign (NR); few runs for many samples mean a poor fit", true),
+	columnHead("Span", "Time between the oldest and newest sample", true),
+	columnHead("Frequency", "The source's estimated residual frequency", true),
+	columnHead("Freq skew", "Estimated error bound of that frequency", true),
+	columnHead("Offset", "The source's estimated offset", true),
+	columnHead("Std dev", "Estimated standard deviation of the samples", true),
+)))
+
+var sourceStatsLegend = legend(
+	[2]string{"Samples, runs", "chronyd fits a line through a source's recent samples. Runs counts sign changes of the residuals: about half the samples is a good fit."},
+	[2]string{"Frequency, skew", "How fast the source's time drifts against this clock as chronyd estimates it, and the error bound of that estimate. 2000 ppm skew means no estimate yet."},
+	[2]string{"Offset, std dev", "The source's estimated offset from this clock and the spread of its samples."},
+)

@@ -23,55 +23,64 @@ const (
 // TrackingPanel shows whether the clock is right: status, offset, stratum, reference, leap
 // status and the age of the last clock update, then every other tracking field.
 func TrackingPanel(r Result[chrony.Tracking]) g.Node {
-	return panel("tracking", "Tracking", r.meta(), func() g.Node { return trackingBody(r.Data, r.Now) })
+	return panel("tracking", r.meta(), func() g.Node { return trackingBody(r.Data, r.Now) })
 }
+
+// The tracking panel's boxes and rows, with what each means.
+var (
+	statusBox      = newMetric("Status", "Whether chronyd follows a time source, from its leap status and reference ID.")
+	systemTimeBox  = newMetric("System time", "How far the system clock is from NTP time now; chronyd is steering it back.")
+	stratumBox     = newMetric("Stratum", "Hops from a reference clock: 1 has its own clock, each NTP server in between adds one.")
+	referenceBox   = newMetric("Reference", "The source the clock follows: an NTP server, a reference clock, or LOCL for the local clock.")
+	leapBox        = newMetric("Leap status", "Normal, or a leap second announced for the end of the day, or Not synchronised.")
+	lastUpdateBox  = newMetric("Last update", "When chronyd last corrected the clock from its reference.")
+	refTimeRow     = newDetail("Ref time (UTC)", "When the clock was last updated from its reference.")
+	lastOffsetRow  = newDetail("Last offset", "Offset measured at the last clock update.")
+	rmsOffsetRow   = newDetail("RMS offset", "Long-term average of the offset.")
+	frequencyRow   = newDetail("Frequency", "How fast the system clock would run if chronyd did not correct it.")
+	residualRow    = newDetail("Residual freq", "Difference between the reference's frequency and the one chronyd uses now.")
+	skewRow        = newDetail("Skew", "Estimated error bound of the frequency.")
+	rootDelayRow   = newDetail("Root delay", "Total network delay to the stratum-1 clock at the top of the chain.")
+	rootDispRow    = newDetail("Root dispersion", "Total error bound accumulated up to the stratum-1 clock.")
+	updateInterval = newDetail("Update interval", "Time between the last two clock updates.")
+	detailsTable   = framed(func(hole g.Node) g.Node {
+		return Table(Class("details"), Caption(g.Text("Tracking details")), TBody(hole))
+	})
+)
 
 func trackingBody(t chrony.Tracking, now time.Time) g.Node {
 	return g.Group{
 		Dl(Class("metrics"),
 			syncMetric(t),
 			offsetMetric(t),
-			metric("Stratum", Neutral, "Hops from a reference clock: 1 has its own clock, each NTP server in between adds one.",
-				textValue("stratum", strconv.Itoa(t.Stratum), strconv.Itoa(t.Stratum))),
+			stratumBox.show(Neutral, textValue("stratum", strconv.Itoa(t.Stratum), strconv.Itoa(t.Stratum))),
 			referenceMetric(t),
 			leapMetric(t),
 			lastUpdateMetric(t, now),
 		),
-		Table(Class("details"),
-			Caption(g.Text("Tracking details")),
-			TBody(
-				detail("Ref time (UTC)", "When the clock was last updated from its reference.", refTime("ref-time", t.RefTime)),
-				detail("Last offset", "Offset measured at the last clock update.",
-					value("last-offset", t.LastOffsetSeconds, Seconds(t.LastOffsetSeconds, true))),
-				detail("RMS offset", "Long-term average of the offset.",
-					value("rms-offset", t.RMSOffsetSeconds, Seconds(t.RMSOffsetSeconds, false))),
-				detail("Frequency", "How fast the system clock would run if chronyd did not correct it.",
-					value("frequency", t.FrequencyPPM, fastSlow(PPM(math.Abs(t.FrequencyPPM), false), t.FrequencyPPM, "fast", "slow"))),
-				detail("Residual freq", "Difference between the reference's frequency and the one chronyd uses now.",
-					value("residual-frequency", t.ResidualFrequencyPPM, PPM(t.ResidualFrequencyPPM, true))),
-				detail("Skew", "Estimated error bound of the frequency.",
-					value("skew", t.SkewPPM, PPM(t.SkewPPM, false))),
-				detail("Root delay", "Total network delay to the stratum-1 clock at the top of the chain.",
-					value("root-delay", t.RootDelaySeconds, Seconds(t.RootDelaySeconds, false))),
-				detail("Root dispersion", "Total error bound accumulated up to the stratum-1 clock.",
-					value("root-dispersion", t.RootDispersionSeconds, Seconds(t.RootDispersionSeconds, false))),
-				detail("Update interval", "Time between the last two clock updates.",
-					value("update-interval", t.UpdateIntervalSeconds, Interval(t.UpdateIntervalSeconds))),
-			),
+		detailsTable.around(
+			refTimeRow.show(refTime("ref-time", t.RefTime)),
+			lastOffsetRow.show(value("last-offset", t.LastOffsetSeconds, Seconds(t.LastOffsetSeconds, true))),
+			rmsOffsetRow.show(value("rms-offset", t.RMSOffsetSeconds, Seconds(t.RMSOffsetSeconds, false))),
+			frequencyRow.show(value("frequency", t.FrequencyPPM, fastSlow(PPM(math.Abs(t.FrequencyPPM), false), t.FrequencyPPM, "fast", "slow"))),
+			residualRow.show(value("residual-frequency", t.ResidualFrequencyPPM, PPM(t.ResidualFrequencyPPM, true))),
+			skewRow.show(value("skew", t.SkewPPM, PPM(t.SkewPPM, false))),
+			rootDelayRow.show(value("root-delay", t.RootDelaySeconds, Seconds(t.RootDelaySeconds, false))),
+			rootDispRow.show(value("root-dispersion", t.RootDispersionSeconds, Seconds(t.RootDispersionSeconds, false))),
+			updateInterval.show(value("update-interval", t.UpdateIntervalSeconds, Interval(t.UpdateIntervalSeconds))),
 		),
 	}
 }
 
 func syncMetric(t chrony.Tracking) g.Node {
-	const help = "Whether chronyd follows a time source, from its leap status and reference ID."
 	switch {
 	case !t.Synchronised():
-		return metric("Status", Bad, help, textValue("synchronised", "false", "Not synchronised"))
+		return statusBox.show(Bad, textValue("synchronised", "false", "Not synchronised"))
 	case t.RefID == chrony.RefIDLocal:
-		return metric("Status", Warning, help+" The local clock is no external source.",
-			textValue("synchronised", "local", "Local clock only"))
+		return statusBox.show(Warning, textValue("synchronised", "local", "Local clock only"),
+			Small(g.Text(" no external source")))
 	}
-	return metric("Status", Good, help, textValue("synchronised", "true", "Synchronised"))
+	return statusBox.show(Good, textValue("synchronised", "true", "Synchronised"))
 }
 
 // offsetMetric shows chronyc's "System time": how far the clock is ahead of NTP time (fast) or
@@ -87,8 +96,7 @@ func offsetMetric(t chrony.Tracking) g.Node {
 	case a >= OffsetGood:
 		h = Warning
 	}
-	return metric("System time", h, "How far the system clock is from NTP time now; chronyd is steering it back.",
-		value("system-time", off, fastSlow(Seconds(math.Abs(off), false), off, "fast", "slow")))
+	return systemTimeBox.show(h, value("system-time", off, fastSlow(Seconds(math.Abs(off), false), off, "fast", "slow")))
 }
 
 // fastSlow appends chronyc's word for the direction of v.
@@ -100,20 +108,20 @@ func fastSlow(magnitude string, v float64, pos, neg string) string {
 }
 
 func referenceMetric(t chrony.Tracking) g.Node {
-	const help = "The source the clock follows: an NTP server, a reference clock, or LOCL for the local clock."
-	id := fmt.Sprintf("%08X", t.RefID)
 	switch {
 	case t.RefID == 0:
-		return metric("Reference", Neutral, help, textValue("reference", "", "none"))
+		return referenceBox.show(Neutral, textValue("reference", "", "none"))
 	case t.RefID == chrony.RefIDLocal:
-		return metric("Reference", Neutral, help, textValue("reference", "LOCL", "LOCL"), Small(g.Text(" local clock")))
+		return referenceBox.show(Neutral, textValue("reference", "LOCL", "LOCL"), Small(g.Text(" local clock")))
 	case !t.RefAddr.IsValid():
-		return metric("Reference", Neutral, help, textValue("reference", t.Reference(), t.Reference()), Small(g.Text(" reference clock")))
+		return referenceBox.show(Neutral, textValue("reference", t.Reference(), t.Reference()), Small(g.Text(" reference clock")))
 	}
-	name := t.Reference()
-	return metric("Reference", Neutral, help+" Ref ID "+id+".",
+	name, addr := t.Reference(), t.RefAddr.String()
+	return referenceBox.show(Neutral,
 		textValue("reference", name, name),
-		g.If(name != t.RefAddr.String(), Small(Class("addr"), textValue("reference-address", t.RefAddr.String(), t.RefAddr.String()))))
+		Small(Class("addr"),
+			g.If(name != addr, g.Group{textValue("reference-address", addr, addr), g.Text(" · ")}),
+			g.Text("ref ID "+fmt.Sprintf("%08X", t.RefID))))
 }
 
 func leapMetric(t chrony.Tracking) g.Node {
@@ -127,14 +135,12 @@ func leapMetric(t chrony.Tracking) g.Node {
 	default:
 		h = Warning
 	}
-	return metric("Leap status", h, "Normal, or a leap second announced for the end of the day, or Not synchronised.",
-		textValue("leap", t.Leap.String(), t.Leap.String()))
+	return leapBox.show(h, textValue("leap", t.Leap.String(), t.Leap.String()))
 }
 
 func lastUpdateMetric(t chrony.Tracking, now time.Time) g.Node {
-	const help = "When chronyd last corrected the clock from its reference."
 	if t.RefTime.IsZero() {
-		return metric("Last update", Bad, help, textValue("last-update", "never", "never"))
+		return lastUpdateBox.show(Bad, textValue("last-update", "never", "never"))
 	}
 	age := now.Sub(t.RefTime)
 	h := Good
@@ -144,7 +150,7 @@ func lastUpdateMetric(t chrony.Tracking, now time.Time) g.Node {
 	case age >= UpdateGood:
 		h = Warning
 	}
-	return metric("Last update", h, help, value("last-update", age.Seconds(), ago(age)))
+	return lastUpdateBox.show(h, value("last-update", age.Seconds(), ago(age)))
 }
 
 // refTime shows a timestamp chronyd reported, or "never" for its zero.

@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/chronylab"
+)
+
+// Benchmarks against real chronyd on loopback (pkg/chronylab; run as root):
+//
+//	go test -run '^$' -bench . -benchmem ./pkg/server
+//
+// BenchmarkFragment serves each panel's fragment through the Gin handler, reading chronyd for
+// every request (uncached) or from the reuse window (cached). BenchmarkRaw, in the same run,
+// sends only the chrony requests that fragment needs over a bare UDP socket, with no checks,
+// decoding or HTML: the protocol's floor. BenchmarkSourcesScaling grows the number of sources.
+
+var benchLab = struct {
+	once sync.Once
+	lab  *chronylab.Lab
+	err  error
+}{}
+
+func lab(b *testing.B) *chronylab.Lab {
+	b.Helper()
+	benchLab.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		benchLab.lab, benchLab.err = chronylab.Start(ctx, chronylab.Options{PollLog2: 4, SetPoll: true})
+		if benchLab.err == nil {
+			benchLab.err = benchLab.lab.WaitSynchronised(ctx)
+		}
+	})
+	if benchLab.err != nil {
+		b.Skip(benchLab.err)
+	}
+	return benchLab.lab
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchLab.lab != nil {
+		benchLab.lab.Close()
+	}
+	for _, d := range manyLab.daemons {
+		d.Stop()
+	}
+	if manyLab.dir != "" {
+		os.RemoveAll(manyLab.dir)
+	}
+	os.Exit(code)
+}
+
+// fragmentHandler is second-hand's handler for chronyd at addr, with the given reuse window.
+func fragmentHandler(b *testing.B, addr string, reuse time.Duration) http.Handler {
+	b.Helper()
+	a, err := chrony.ParseAddress(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := chrony.New(a, chrony.Options{})
+	b.Cleanup(func() { c.Close() })
+	return New(c, Config{Refresh: 2 * reuse, Reuse: reuse})
+}
+
+func serveFragment(b *testing.B, h http.Handler, panel string) {
+	b.Helper()
+	req := httptest.NewRequest("GET", "/panels/"+panel, nil)
+	for i := 0; i < 2; i++ { // warm: socket open, names known
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 || strings.Contains(rec.Body.String(), `role="alert"`) {
+			b.Fatalf("%s: %d\n%s", panel, rec.Code, rec.Body)
+		}
+	}
+}
+
+func BenchmarkFragment(b *testing.B) {
+	l := lab(b)
+	for _, transport := range []struct{ name, addr string }{
+		{"udp", l.Monitored.UDPAddress()},
+		{"unix", l.Monitored.SocketAddress()},
+	} {
+		for _, panel := range panelPaths {
+			b.Run(fmt.Sprintf("%s/%s/uncached", panel, transport.name), func(b *testing.B) {
+				serveFragment(b, fragmentHandler(b, transport.addr, 0), panel)
+			})
+		}
+	}
+	for _, panel := range panelPaths {
+		b.Run(panel+"/cached", func(b *testing.B) {
+			serveFragment(b, fragmentHandler(b, l.Monitored.UDPAddress(), time.Hour), panel)
+		})
+	}
+}
+
+// rawRequest is a request as chronyd wants it, built here by hand: version 6, type 1, the
+// command, a sequence number, the data, zeros up to the reply's length.
+func rawRequest(cmd uint16, data []byte, length int) []byte {
+	b := make([]byte, max(20+len(data), length))
+	b[0], b[1] = 6, 1
+	binary.BigEndian.PutUint16(b[4:], cmd)
+	copy(b[20:], data)
+	return b
+}
+
+func index(i int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(i)) }
+
+// rawRequests are the chrony requests each fragment needs with the lab's four sources (names
+// are remembered, so a warm fragment sends none).
+func rawRequests(sources int) map[string][][]byte {
+	m := map[string][][]byte{
+		"tracking": {rawRequest(33, nil, 104)},
+		"rtc":      {rawRequest(35, nil, 56)},
+	}
+	m["sources"] = [][]byte{rawRequest(14, nil, 32)}
+	m["sourcestats"] = [][]byte{rawRequest(14, nil, 32)}
+	for i := range sources {
+		m["sources"] = append(m["sources"], rawRequest(15, index(i), 76))
+		m["sourcestats"] = append(m["sourcestats"], rawRequest(34, index(i), 84))
+	}
+	return m
+}
+
+func rawExchange(b *testing.B, network, addr string, reqs [][]byte) {
+	b.Helper()
+	var c net.Conn
+	var err error
+	if network == "unix" {
+		c, err = unixClient(b, addr)
+	} else {
+		c, err = net.Dial("udp", addr)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 2048)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range reqs {
+			binary.BigEndian.PutUint32(r[8:], uint32(i))
+			if _, err := c.Write(r); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Read(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// unixClient binds a socket beside chronyd's, as every client of the socket must.
+func unixClient(b *testing.B, path string) (net.Conn, error) {
+	local := fmt.Sprintf("%s/bench.%d.sock", path[:strings.LastIndex(path, "/")], time.Now().UnixNano())
+	c, err := net.DialUnix("unixgram", &net.UnixAddr{Name: local, Net: "unixgram"}, &net.UnixAddr{Name: path, Net: "unixgram"})
+	b.Cleanup(func() { os.Remove(local) })
+	return c, err
+}
+
+func BenchmarkRaw(b *testing.B) {
+	l := lab(b)
+	reqs := rawRequests(4)
+	for _, panel := range panelPaths {
+		b.Run(panel+"/udp", func(b *testing.B) {
+			rawExchange(b, "udp", strings.TrimPrefix(l.Monitored.UDPAddress(), "udp://"), reqs[panel])
+		})
+		b.Run(panel+"/unix", func(b *testing.B) {
+			rawExchange(b, "unix", l.Monitored.Socket(), reqs[panel])
+		})
+	}
+}
