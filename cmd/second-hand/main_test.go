@@ -170,10 +170,11 @@ func fetch(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// fragment fetches a panel and fails the test unless it answers 200.
+// fragment fetches a panel read from chronyd now (fresh=1, as the reload button asks, so that
+// the reuse window does not hide a change) and fails the test unless it answers 200.
 func fragment(t *testing.T, in *instance, panel string) string {
 	t.Helper()
-	code, body := fetch(t, in.url+"/panels/"+panel)
+	code, body := fetch(t, in.url+"/panels/"+panel+"?fresh=1")
 	if code != http.StatusOK {
 		t.Fatalf("/panels/%s = %d", panel, code)
 	}
