@@ -20,9 +20,8 @@
     if (p) htmx.trigger(p, 'panel-refresh');
   }
 
-  // A panel reloads when the data it shows is one refresh interval old, counted from when the
-  // server read it from chronyd, not from when this page last asked. Every open page then asks
-  // at about the moment the server's copy is due, and they share one read of chronyd.
+  // The server says when to ask again: at the next multiple of the refresh interval on its
+  // clock. Every open page then asks at the same moments and they share one read of chronyd.
   function schedule(id, delay) {
     window.clearTimeout(timers[id]);
     timers[id] = window.setTimeout(function () {
@@ -66,15 +65,11 @@
     });
   }
 
-  // A panel arrived: note when, and plan its next reload from its data's age.
+  // A panel arrived: note when, and plan its next reload.
   function arrived(p) {
     var age = p.querySelector('[data-age-ms]');
-    var ms = 0;
-    if (age) {
-      age.dataset.arrived = String(performance.now());
-      ms = Number(age.dataset.ageMs) || 0;
-    }
-    schedule(p.dataset.panel, refreshMs - ms);
+    if (age) age.dataset.arrived = String(performance.now());
+    schedule(p.dataset.panel, Number(p.dataset.nextMs) || refreshMs);
   }
 
   // A panel's fragment replaces the whole panel; htmx settles on the new element.

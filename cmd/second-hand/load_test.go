@@ -33,10 +33,10 @@ func commandPackets(t *testing.T, d *chronylab.Daemon) int {
 	return n
 }
 
-var ageRE = regexp.MustCompile(`data-age-ms="(\d+)"`)
+var nextRE = regexp.MustCompile(`data-next-ms="(\d+)"`)
 
-// viewer is a simulated open page: it loads each panel, then reloads it when the data it shows
-// is one refresh interval old, as the page's script does.
+// viewer is a simulated open page: it loads each panel, then reloads it when the server says
+// (data-next-ms), as the page's script does.
 func viewer(ctx context.Context, base string, refresh time.Duration, served *atomic.Int64, errs chan<- error) {
 	var wg sync.WaitGroup
 	for _, p := range panelNames {
@@ -58,14 +58,15 @@ func viewer(ctx context.Context, base string, refresh time.Duration, served *ato
 					return
 				}
 				served.Add(1)
-				age := 0
-				if m := ageRE.FindSubmatch(body); m != nil {
-					age, _ = strconv.Atoi(string(m[1]))
+				next := refresh
+				if m := nextRE.FindSubmatch(body); m != nil {
+					ms, _ := strconv.Atoi(string(m[1]))
+					next = time.Duration(ms) * time.Millisecond
 				}
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(max(refresh-time.Duration(age)*time.Millisecond, 250*time.Millisecond)):
+				case <-time.After(next):
 				}
 			}
 		}()

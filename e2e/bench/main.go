@@ -353,4 +353,3 @@ func chronycCost(socket string, n int) (per, total time.Duration, err error) {
 	total = time.Since(start) / time.Duration(n)
 	return total / time.Duration(len(reports)), total, nil
 }
-

@@ -20,10 +20,12 @@ type Result[T any] struct {
 	Now      time.Time // when the panel is rendered; ages are Now - At
 	Endpoint string    // the chronyd address, for error messages
 	Loading  bool      // the page's first render: no report yet, the fragment is on its way
+	// Next is when the page should reload the panel (see NextRefresh); zero in the loading shell.
+	Next time.Duration
 }
 
 func (r Result[T]) meta() meta {
-	return meta{err: r.Err, at: r.At, now: r.Now, endpoint: r.Endpoint, loading: r.Loading}
+	return meta{err: r.Err, at: r.At, now: r.Now, endpoint: r.Endpoint, loading: r.Loading, next: r.Next}
 }
 
 type meta struct {
@@ -31,6 +33,19 @@ type meta struct {
 	at, now  time.Time
 	endpoint string
 	loading  bool
+	next     time.Duration
+}
+
+// NextRefresh is how long until a page should reload a panel: until the next multiple of the
+// refresh interval on the server's clock. Every open page then asks at the same moments, and
+// one read of chronyd serves them all, however many they are; a page that asked on its own
+// rhythm would fall out of step with the others and cost chronyd a read of its own.
+func NextRefresh(now time.Time, refresh time.Duration) time.Duration {
+	next := refresh - time.Duration(now.UnixNano()%int64(refresh))
+	if next < refresh/8 {
+		next += refresh // too close to ask again: the data would not have changed
+	}
+	return next
 }
 
 // Health is how a value looks: good, warning, bad or neutral. It is always shown with a word
@@ -70,6 +85,7 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 		trigger = "load, panel-refresh"
 	}
 	return Section(ID("panel-"+id), Class("panel panel-"+id), Data("panel", id), Aria("labelledby", id+"-title"),
+		g.If(m.next > 0, Data("next-ms", strconv.FormatInt(m.next.Milliseconds(), 10))),
 		hx.Get("panels/"+id), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:replace"),
 		Header(Class("panel-head"),
 			headings[id],

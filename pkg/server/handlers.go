@@ -53,8 +53,10 @@ func handlePanel[T any](s *Server, name string, fetch func(context.Context, bool
 		data, at, err := fetch(c.Request.Context(), fresh)
 		s.noteResult(name, err)
 		endpoint := s.reports.Endpoint()
+		now := s.cfg.Now()
 		s.render(c, http.StatusOK, g.Group{
-			render(panels.Result[T]{Data: data, Err: err, At: at, Now: s.cfg.Now(), Endpoint: endpoint}),
+			render(panels.Result[T]{Data: data, Err: err, At: at, Now: now, Endpoint: endpoint,
+				Next: panels.NextRefresh(now, s.cfg.Refresh)}),
 			panels.EndpointUpdate(endpoint),
 		})
 	}
