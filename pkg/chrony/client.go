@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -132,9 +133,21 @@ func (c *Client) roundTrip(ctx context.Context, req request, decode func(reply [
 
 // send is roundTrip's exchange, called with the turn held.
 func (c *Client) send(ctx context.Context, req request) ([]byte, error) {
-
 	var tried []string
 	candidates := c.candidates()
+	// Keep to the address in use while it answers; Auto looks again from the first candidate
+	// only once that one fails.
+	start := 0
+	c.mu.Lock()
+	if c.conn != nil {
+		for i, a := range candidates {
+			if a == c.conn.addr {
+				start = i
+			}
+		}
+	}
+	c.mu.Unlock()
+	candidates = slices.Concat(candidates[start:], candidates[:start])
 	for i := 0; i < len(candidates); {
 		cn, fresh, err := c.connect(ctx, candidates[i])
 		if err == nil {

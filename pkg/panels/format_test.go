@@ -77,8 +77,8 @@ func TestNextRefresh(t *testing.T) {
 	const r = 10 * time.Second
 	base := time.Unix(1_800_000_000, 0) // a multiple of 10 s
 	for _, tc := range []struct{ after, want time.Duration }{
-		{0, r},                                              // on the grid: the next point
-		{3 * time.Second, 7 * time.Second},                  // to the next point
+		{0, r},                             // on the grid: the next point
+		{3 * time.Second, 7 * time.Second}, // to the next point
 		{9500 * time.Millisecond, 10500 * time.Millisecond}, // too close: the one after
 	} {
 		if got := NextRefresh(base.Add(tc.after), r); got != tc.want {

@@ -5,6 +5,8 @@ package server
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -82,11 +84,15 @@ type panelHealth struct {
 }
 
 func (s *Server) noteResult(panel string, err error) {
+	key := ""
+	if err != nil {
+		key = failureKey(err)
+	}
 	s.health.mu.Lock()
 	prev, was := s.health.failing[panel]
 	switch {
-	case err != nil && (!was || prev != err.Error()):
-		s.health.failing[panel] = err.Error()
+	case err != nil && (!was || prev != key):
+		s.health.failing[panel] = key
 		s.health.mu.Unlock()
 		s.log.Warn("panel failing", "panel", panel, "error", err)
 		return
@@ -100,4 +106,14 @@ func (s *Server) noteResult(panel string, err error) {
 	if err != nil {
 		s.log.Debug("panel still failing", "panel", panel, "error", err)
 	}
+}
+
+// failureKey tells failures apart by what went wrong, not by details that change at every
+// request (a timeout's elapsed time).
+func failureKey(err error) string {
+	var e *chrony.Error
+	if errors.As(err, &e) {
+		return fmt.Sprintf("%v|%s|%s|%v", e.Kind, e.Op, e.Addr, e.Status)
+	}
+	return err.Error()
 }
