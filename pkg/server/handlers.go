@@ -31,14 +31,6 @@ func (s *Server) handlePage() gin.HandlerFunc {
 	}
 }
 
-// Each panel's fetch-and-render pair, named so that routes.go reads as a table.
-var (
-	trackingPanel    = panels.TrackingPanel
-	sourcesPanel     = panels.SourcesPanel
-	sourceStatsPanel = panels.SourceStatsPanel
-	rtcPanel         = panels.RTCPanel
-)
-
 // handlePanel serves one panel's fragment: read the report, render it or its error. It never
 // answers an error status because of chronyd: htmx swaps only 2xx responses, and the error
 // belongs inside the panel.

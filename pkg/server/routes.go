@@ -1,6 +1,10 @@
 package server
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/second-hand/second-hand/pkg/panels"
+)
 
 // routes lists every URL second-hand answers. Each is registered for GET and HEAD.
 func (s *Server) routes(r *gin.Engine) {
@@ -13,10 +17,10 @@ func (s *Server) routes(r *gin.Engine) {
 	get("/", s.handlePage())
 
 	// One htmx fragment per panel: 200 with data, or 200 with the panel's error variant.
-	get("/panels/tracking", handlePanel(s, "tracking", s.reports.Tracking, trackingPanel))
-	get("/panels/sources", handlePanel(s, "sources", s.reports.Sources, sourcesPanel))
-	get("/panels/sourcestats", handlePanel(s, "sourcestats", s.reports.SourceStats, sourceStatsPanel))
-	get("/panels/rtc", handlePanel(s, "rtc", s.reports.RTC, rtcPanel))
+	get("/panels/tracking", handlePanel(s, "tracking", s.reports.Tracking, panels.TrackingPanel))
+	get("/panels/sources", handlePanel(s, "sources", s.reports.Sources, panels.SourcesPanel))
+	get("/panels/sourcestats", handlePanel(s, "sourcestats", s.reports.SourceStats, panels.SourceStatsPanel))
+	get("/panels/rtc", handlePanel(s, "rtc", s.reports.RTC, panels.RTCPanel))
 
 	// Probes: the process is alive; chronyd answers.
 	get("/healthz", s.handleHealthz())
