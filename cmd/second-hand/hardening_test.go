@@ -16,16 +16,6 @@ import (
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 )
 
-func fakeChronyd(t *testing.T, h chronytest.Handler) *chronytest.Server {
-	t.Helper()
-	f, err := chronytest.NewUDP(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
-
 // TestSlowClientsCannotStarveOthers: 300 connections that send half a request header and then
 // nothing (slowloris) do not keep a normal request from being served, and the server closes
 // them once its header timeout passes.
@@ -33,7 +23,7 @@ func TestSlowClientsCannotStarveOthers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: waits for the server's header timeout")
 	}
-	in := startSecondHand(t, nil, "--chrony", fakeChronyd(t, chronytest.Replay).Addr)
+	in := startSecondHand(t, nil, "--chrony", chronytest.StartUDP(t, chronytest.Replay).Addr)
 	addr := strings.TrimPrefix(in.url, "http://")
 	var slow []net.Conn
 	for range 300 {
@@ -78,7 +68,7 @@ func TestSlowClientsCannotStarveOthers(t *testing.T) {
 
 // TestHeaderSizeLimit: a request with 64 KiB of headers is refused with 431.
 func TestHeaderSizeLimit(t *testing.T) {
-	in := startSecondHand(t, nil, "--chrony", fakeChronyd(t, chronytest.Replay).Addr)
+	in := startSecondHand(t, nil, "--chrony", chronytest.StartUDP(t, chronytest.Replay).Addr)
 	c, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +86,7 @@ func TestHeaderSizeLimit(t *testing.T) {
 // TestGracefulShutdownUnderLoad: SIGTERM while 40 requests wait for a slow chronyd; every one
 // of them completes with its whole body, and the process exits 0.
 func TestGracefulShutdownUnderLoad(t *testing.T) {
-	fake := fakeChronyd(t, chronytest.Replay)
+	fake := chronytest.StartUDP(t, chronytest.Replay)
 	fake.SetDelay(50 * time.Millisecond) // each request holds the client for 50 ms; 40 take 2 s
 	in := startSecondHand(t, nil, "--chrony", fake.Addr)
 	const n = 40

@@ -39,7 +39,7 @@ func (c *fakeClock) add(d time.Duration) {
 
 func newCache(t *testing.T, h chronytest.Handler, window time.Duration) (*Cache, *chronytest.Server, *fakeClock) {
 	t.Helper()
-	fake := fakeUDP(t, h)
+	fake := chronytest.StartUDP(t, h)
 	cache := NewCache(newClient(t, fake.Addr, Options{}), window)
 	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	cache.now = clock.now

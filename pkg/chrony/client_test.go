@@ -14,16 +14,6 @@ import (
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 )
 
-func fakeUDP(t *testing.T, h chronytest.Handler) *chronytest.Server {
-	t.Helper()
-	s, err := chronytest.NewUDP(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func newClient(t *testing.T, addr string, opts Options) *Client {
 	t.Helper()
 	a, err := ParseAddress(addr)
@@ -58,7 +48,7 @@ func readAll(t *testing.T, c *Client) (Tracking, []Source, []SourceStats, RTC) {
 }
 
 func TestClientReadsEveryReport(t *testing.T) {
-	fake := fakeUDP(t, chronytest.Replay)
+	fake := chronytest.StartUDP(t, chronytest.Replay)
 	c := newClient(t, fake.Addr, Options{})
 	tr, src, st, rtc := readAll(t, c)
 	if tr.Reference() != "localhost" || tr.RefAddr.String() != "127.0.0.1" || !tr.Synchronised() {
@@ -84,7 +74,7 @@ func TestClientReadsEveryReport(t *testing.T) {
 
 // TestClientSendsOnlyMonitoringRequests records every request the public API sends.
 func TestClientSendsOnlyMonitoringRequests(t *testing.T) {
-	fake := fakeUDP(t, chronytest.Replay)
+	fake := chronytest.StartUDP(t, chronytest.Replay)
 	c := newClient(t, fake.Addr, Options{})
 	readAll(t, c)
 	readAll(t, c)
@@ -110,7 +100,7 @@ func TestClientSendsOnlyMonitoringRequests(t *testing.T) {
 // only 40 ms. The reply to the first attempt arrives during the second and must be dropped;
 // the second attempt's own reply is the answer.
 func TestLateReplyIsDropped(t *testing.T) {
-	fake := fakeUDP(t, chronytest.Replay)
+	fake := chronytest.StartUDP(t, chronytest.Replay)
 	fake.SetDelay(60 * time.Millisecond)
 	c := newClient(t, fake.Addr, Options{Timeout: 40 * time.Millisecond, Retries: 2})
 	n, err := c.NumSources(context.Background())
@@ -130,7 +120,7 @@ func TestLateReplyIsDropped(t *testing.T) {
 // to an earlier request (another sequence number) before the real one; the client must ignore
 // the stale one even though it is well formed.
 func TestLateReplyToAnotherRequestIsDropped(t *testing.T) {
-	fake := fakeUDP(t, func(req chronytest.Request) [][]byte {
+	fake := chronytest.StartUDP(t, func(req chronytest.Request) [][]byte {
 		stale := req
 		stale.Sequence++
 		stale.Command = chronytest.ReqNSources
@@ -147,7 +137,7 @@ func TestLateReplyToAnotherRequestIsDropped(t *testing.T) {
 }
 
 func TestSilentChronydTimesOut(t *testing.T) {
-	fake := fakeUDP(t, chronytest.Silent)
+	fake := chronytest.StartUDP(t, chronytest.Silent)
 	c := newClient(t, fake.Addr, Options{Timeout: 20 * time.Millisecond, Retries: 2})
 	start := time.Now()
 	_, err := c.Tracking(context.Background())
@@ -176,7 +166,7 @@ func TestSilentChronydTimesOut(t *testing.T) {
 }
 
 func TestContextBoundsTheWait(t *testing.T) {
-	fake := fakeUDP(t, chronytest.Silent)
+	fake := chronytest.StartUDP(t, chronytest.Silent)
 	c := newClient(t, fake.Addr, Options{Timeout: time.Second, Retries: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -203,7 +193,7 @@ func TestStatusErrors(t *testing.T) {
 		{19, KindProtocol, "518 Packet length mismatch"},
 		{1, KindStatus, "500 Failure"},
 	} {
-		fake := fakeUDP(t, chronytest.Status(tc.status))
+		fake := chronytest.StartUDP(t, chronytest.Status(tc.status))
 		c := newClient(t, fake.Addr, Options{})
 		_, err := c.Tracking(context.Background())
 		var e *Error
@@ -215,7 +205,7 @@ func TestStatusErrors(t *testing.T) {
 		}
 	}
 	// 513 is not an error for the RTC report.
-	fake := fakeUDP(t, chronytest.Status(13))
+	fake := chronytest.StartUDP(t, chronytest.Status(13))
 	rtc, err := newClient(t, fake.Addr, Options{}).RTC(context.Background())
 	if err != nil || rtc.Enabled {
 		t.Errorf("RTC with 513 = %+v, %v; want not enabled and no error", rtc, err)
@@ -242,7 +232,7 @@ func TestUnreachable(t *testing.T) {
 
 func closedPort(t *testing.T) int {
 	t.Helper()
-	fake := fakeUDP(t, chronytest.Silent)
+	fake := chronytest.StartUDP(t, chronytest.Silent)
 	a, _ := ParseAddress(fake.Addr)
 	fake.Close()
 	return a.Port
@@ -301,7 +291,7 @@ func socketFiles(t *testing.T, dir string) []string {
 
 func TestAutoPrefersTheSocketThenUDP(t *testing.T) {
 	dir := t.TempDir()
-	udp := fakeUDP(t, chronytest.Replay)
+	udp := chronytest.StartUDP(t, chronytest.Replay)
 	a, _ := ParseAddress(udp.Addr)
 	oldDirs, oldPort := SocketDirs, autoPort
 	SocketDirs, autoPort = []string{dir}, a.Port

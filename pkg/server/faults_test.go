@@ -57,15 +57,11 @@ type fakeStack struct {
 func newFakeStack(t *testing.T, network string, h chronytest.Handler, opts chrony.Options) *fakeStack {
 	t.Helper()
 	s := &fakeStack{}
-	var err error
 	if network == "unix" {
 		s.dir = t.TempDir()
-		s.fake, err = chronytest.NewUnix(s.dir, h)
+		s.fake = chronytest.StartUnix(t, s.dir, h)
 	} else {
-		s.fake, err = chronytest.NewUDP(h)
-	}
-	if err != nil {
-		t.Fatal(err)
+		s.fake = chronytest.StartUDP(t, h)
 	}
 	addr, err := chrony.ParseAddress(s.fake.Addr)
 	if err != nil {
@@ -73,7 +69,7 @@ func newFakeStack(t *testing.T, network string, h chronytest.Handler, opts chron
 	}
 	s.client = chrony.New(addr, opts)
 	s.h = New(s.client, Config{})
-	t.Cleanup(func() { s.client.Close(); s.fake.Close() })
+	t.Cleanup(func() { s.client.Close() })
 	return s
 }
 
@@ -264,11 +260,7 @@ func openFDs() int {
 // TestRequestsCannotRedirect: nothing in a request (query, headers, Host) makes second-hand
 // talk to another address; the configured chronyd gets only monitoring requests.
 func TestRequestsCannotRedirect(t *testing.T) {
-	decoy, err := chronytest.NewUDP(replay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer decoy.Close()
+	decoy := chronytest.StartUDP(t, replay)
 	s := newFakeStack(t, "udp", replay, quick)
 	decoyHost := strings.TrimPrefix(decoy.Addr, "udp://")
 	for _, target := range []string{

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -262,4 +263,26 @@ func Forward(target string) (Handler, error) {
 		}
 		return [][]byte{buf[:n]}
 	}, nil
+}
+
+// StartUDP starts a fake on UDP for a test and stops it when the test ends.
+func StartUDP(tb testing.TB, h Handler) *Server {
+	tb.Helper()
+	s, err := NewUDP(h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// StartUnix starts a fake on dir/chronyd.sock for a test and stops it when the test ends.
+func StartUnix(tb testing.TB, dir string, h Handler) *Server {
+	tb.Helper()
+	s, err := NewUnix(dir, h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
