@@ -1,6 +1,7 @@
-// second-hand's page script: refresh each panel while the page is visible, keep the age labels
-// counting, and say so in a panel when second-hand itself cannot be reached. No inline
-// handlers and no eval, so the page runs under a strict Content-Security-Policy.
+// second-hand's page script: refresh each panel (and each row of the fleet overview) while the
+// page is visible, keep the age labels counting, keep the overview's rows worst first, and say
+// so in a panel when second-hand itself cannot be reached. No inline handlers and no eval, so
+// the page runs under a strict Content-Security-Policy.
 (function () {
   'use strict';
 
@@ -11,13 +12,14 @@
     return document.visibilityState === 'visible';
   }
 
-  function panel(id) {
-    return document.getElementById('panel-' + id);
+  // Every element that reloads itself (a panel, an overview row) has data-panel and an id.
+  function refreshable() {
+    return document.querySelectorAll('[data-panel][id]');
   }
 
   function refresh(id) {
-    var p = panel(id);
-    if (p) htmx.trigger(p, 'panel-refresh');
+    var el = document.getElementById(id);
+    if (el) htmx.trigger(el, 'panel-refresh');
   }
 
   // The server says when to ask again: at the next multiple of the refresh interval on its
@@ -31,13 +33,12 @@
   }
 
   document.addEventListener('visibilitychange', function () {
-    document.querySelectorAll('[data-panel]').forEach(function (p) {
-      var id = p.dataset.panel;
+    refreshable().forEach(function (el) {
       if (visible()) {
-        refresh(id); // at once, then on schedule again
+        refresh(el.id); // at once, then on schedule again
       } else {
-        window.clearTimeout(timers[id]);
-        delete timers[id];
+        window.clearTimeout(timers[el.id]);
+        delete timers[el.id];
       }
     });
   });
@@ -65,17 +66,49 @@
     });
   }
 
-  // A panel arrived: note when, and plan its next reload.
-  function arrived(p) {
-    var age = p.querySelector('[data-age-ms]');
-    if (age) age.dataset.arrived = String(performance.now());
-    schedule(p.dataset.panel, Number(p.dataset.nextMs) || refreshMs);
+  // The overview: rows worst first (by rank, then by maximum clock error, largest first, then
+  // by name), as the server orders them, and the count of synchronised hosts in the header.
+  function compareRows(a, b) {
+    var ra = Number(a.dataset.rank), rb = Number(b.dataset.rank);
+    if (ra !== rb) return ra - rb;
+    var ea = Number(a.dataset.error), eb = Number(b.dataset.error);
+    if (ea !== eb) return eb - ea;
+    return a.dataset.host < b.dataset.host ? -1 : a.dataset.host > b.dataset.host ? 1 : 0;
   }
 
-  // A panel's fragment replaces the whole panel; htmx settles on the new element.
+  function sortFleet() {
+    var body = document.getElementById('fleet-rows');
+    if (!body) return;
+    var rows = Array.prototype.slice.call(body.children);
+    var sorted = rows.slice().sort(compareRows);
+    var moved = sorted.some(function (row, i) { return row !== rows[i]; });
+    if (moved) {
+      var focused = document.activeElement;
+      sorted.forEach(function (row) { body.appendChild(row); });
+      // Moving a row takes the focus from what is in it; give it back.
+      if (focused && focused !== document.activeElement && body.contains(focused)) focused.focus();
+    }
+    var count = document.getElementById('fleet-count');
+    if (!count) return;
+    var known = rows.filter(function (row) { return row.dataset.status !== 'checking'; }).length;
+    var synced = rows.filter(function (row) { return row.dataset.status === 'synchronised'; }).length;
+    var text = known < rows.length ? 'checking ' + rows.length + ' hosts…' :
+      synced + ' of ' + rows.length + ' hosts synchronised';
+    if (count.textContent !== text) count.textContent = text;
+  }
+
+  // A fragment arrived: note when, and plan its next reload.
+  function arrived(el) {
+    var age = el.querySelector('[data-age-ms]');
+    if (age) age.dataset.arrived = String(performance.now());
+    schedule(el.id, Number(el.dataset.nextMs) || refreshMs);
+  }
+
+  // A fragment replaces its whole element; htmx settles on the new element.
   document.body.addEventListener('htmx:afterSettle', function (evt) {
     var elt = evt.detail.elt;
-    if (elt && elt.dataset && elt.dataset.panel) arrived(elt);
+    if (elt && elt.dataset && elt.dataset.panel && elt.id) arrived(elt);
+    sortFleet();
     tick();
   });
 
@@ -83,17 +116,17 @@
   // data, says why it is getting old, and tries again after one refresh interval.
   function unreachable(evt) {
     var elt = evt.detail.elt;
-    var p = elt && elt.closest ? elt.closest('[data-panel]') : null;
+    var p = elt && elt.closest ? elt.closest('[data-panel][id]') : null;
     if (!p) return;
     var age = p.querySelector('[data-age-ms]');
     if (age) {
       age.dataset.stale = 'second-hand is not answering';
     } else {
-      var status = p.querySelector('.age');
+      var status = p.querySelector('.age, .pending');
       if (status) status.textContent = 'second-hand is not answering';
     }
     p.classList.add('is-stale');
-    schedule(p.dataset.panel, refreshMs);
+    schedule(p.id, refreshMs);
     tick();
   }
   document.body.addEventListener('htmx:sendError', unreachable);

@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // TestComposeFile brings docker/docker-compose.yml up as users do (with the images built from
@@ -34,7 +35,7 @@ func TestComposeFile(t *testing.T) {
 		{"socket", []string{"../docker/docker-compose.yml", "../docker/docker-compose.socket.yml"}, "unix:///run/chrony/chronyd.sock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			port := freePort(t)
+			port := testkit.FreePort(t)
 			project := fmt.Sprintf("second-hand-e2e-%d", os.Getpid())
 			args := []string{"compose", "-p", project}
 			for _, f := range tc.files {
@@ -56,7 +57,7 @@ func TestComposeFile(t *testing.T) {
 			start := time.Now()
 			if out, err := compose(ctx, "up", "--build", "--detach", "--wait"); err != nil {
 				logs, _ := compose(context.Background(), "logs", "--tail", "30")
-				t.Fatalf("compose up: %v\n%s\n%s", err, lastLines(out, 30), logs)
+				t.Fatalf("compose up: %v\n%s\n%s", err, testkit.LastLines(out, 30), logs)
 			}
 			t.Logf("compose up --build --wait took %v", time.Since(start).Round(time.Second))
 
@@ -105,15 +106,4 @@ func get(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/second-hand/second-hand/pkg/testkit"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 
 // strict is set by `just test` and CI: there, a missing Docker engine or browser fails the
 // tests instead of skipping them.
-func strict() bool { return os.Getenv("SECOND_HAND_STRICT_TESTS") != "" }
+func strict() bool { return testkit.Strict() }
 
 // needDocker skips (or in strict mode fails) when no Docker engine answers.
 func needDocker(t *testing.T) {
@@ -101,7 +102,7 @@ func buildImages(t *testing.T) {
 				BuildLogWriter: io.Writer(&log),
 			}})
 			if err != nil {
-				images.err = fmt.Errorf("building %s: %w\n%s", dockerfile, err, lastLines(log.String(), 30))
+				images.err = fmt.Errorf("building %s: %w\n%s", dockerfile, err, testkit.LastLines(log.String(), 30))
 			}
 			return tag
 		}
@@ -114,12 +115,4 @@ func buildImages(t *testing.T) {
 		t.Fatal(images.err)
 	}
 	t.Logf("images built (or found in the cache) in %v", images.took.Round(time.Second))
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

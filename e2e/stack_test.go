@@ -16,6 +16,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // stack is the deployment of docker/docker-compose.yml, started by testcontainers: an upstream
@@ -118,7 +119,7 @@ func containerLog(c testcontainers.Container) string {
 	}
 	defer r.Close()
 	b, _ := io.ReadAll(r)
-	return lastLines(string(b), 40)
+	return testkit.LastLines(string(b), 40)
 }
 
 // chronyc runs chronyc -c -N inside the monitored chronyd's container, over its socket.

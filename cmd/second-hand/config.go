@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/monitor"
 )
 
 // config is everything second-hand can be told, from flags and SECOND_HAND_* variables; a flag
 // wins over its variable, which wins over the default.
 type config struct {
 	Listen   string
-	Chrony   chrony.Address
+	Hosts    []hostSpec // the chronyd to watch, in the order given
 	Refresh  time.Duration
 	Reuse    time.Duration
 	Timeout  time.Duration
@@ -26,6 +27,29 @@ type config struct {
 	LogLevel slog.Level
 
 	Healthcheck bool // the "healthcheck" subcommand: ask /healthz of the instance at Listen
+
+	reuseSet bool // --reuse was given; otherwise it is half of --refresh
+}
+
+// hostSpec is one --chrony value: a name and the address of its chronyd.
+type hostSpec struct {
+	Name    string
+	Address chrony.Address
+	given   string // the value as given, for error messages
+	from    string // the flag or variable it came from
+}
+
+// defaults is every default, in one place; the help text prints them from here.
+func defaults() config {
+	o := chrony.DefaultOptions()
+	return config{
+		Listen:   "127.0.0.1:8080",
+		Hosts:    []hostSpec{{Name: "local", Address: chrony.Auto, given: "auto"}},
+		Refresh:  10 * time.Second,
+		Timeout:  o.Timeout,
+		Retries:  o.Retries,
+		LogLevel: slog.LevelInfo,
+	}
 }
 
 // usageError is a bad flag, variable or argument: exit status 2.
@@ -33,61 +57,64 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-// option is one setting: its flag, its variable, its default and how to read it.
+// option is one setting: its flag, its variable, how its default reads, and how to read it.
+// A multi option may be given several times; its variable takes the values separated by
+// commas.
 type option struct {
 	flag, env, def, help string
-	set                  func(string) error
+	multi                bool
+	set                  func(s, from string) error
 }
 
 func options(c *config) []option {
+	d := defaults()
 	return []option{
-		{"listen", "SECOND_HAND_LISTEN", "127.0.0.1:8080",
-			"address to serve HTTP on, host:port (use 0.0.0.0:8080 to serve other hosts)",
-			func(s string) error { return parseListen(s, &c.Listen) }},
-		{"chrony", "SECOND_HAND_CHRONY", "auto",
-			"chronyd's address: " + chrony.AddressForms + "; auto tries the socket in /run/chrony, then UDP 127.0.0.1:323 and [::1]:323",
-			func(s string) error {
-				a, err := chrony.ParseAddress(s)
+		{flag: "listen", env: "SECOND_HAND_LISTEN", def: d.Listen,
+			help: "address to serve HTTP on, host:port (use 0.0.0.0:8080 to serve other hosts)",
+			set:  func(s, _ string) error { return parseListen(s, &c.Listen) }},
+		{flag: "chrony", env: "SECOND_HAND_CHRONY", def: "auto", multi: true,
+			help: "a chronyd to watch, [name=]address; give it once per host (the variable: separated by commas). " +
+				"Addresses: " + chrony.AddressForms + "; auto tries the socket in /run/chrony, then UDP 127.0.0.1:323 and [::1]:323. " +
+				"Names: " + monitor.NameForm + "; without one, a UDP address's host, or local",
+			set: func(s, from string) error {
+				h, err := parseHost(s)
 				if err != nil {
-					return errors.New(strings.TrimPrefix(err.Error(), "invalid chronyd address "+strconv.Quote(s)+": "))
+					return err
 				}
-				c.Chrony = a
+				h.from = from
+				c.Hosts = append(c.Hosts, h)
 				return nil
 			}},
-		{"refresh", "SECOND_HAND_REFRESH", "10s",
-			"how often each panel reloads while the page is visible, 1s to 1h",
-			durationIn(&c.Refresh, time.Second, time.Hour)},
-		{"reuse", "SECOND_HAND_REUSE", "half of --refresh",
-			"how long a report read from chronyd is reused for other viewers, from 0 to half of --refresh; " +
+		{flag: "refresh", env: "SECOND_HAND_REFRESH", def: shortDuration(d.Refresh),
+			help: "how often each panel reloads while the page is visible, 1s to 1h",
+			set:  durationIn(&c.Refresh, time.Second, time.Hour)},
+		{flag: "reuse", env: "SECOND_HAND_REUSE", def: "half of --refresh",
+			help: "how long a report read from chronyd is reused for other viewers, from 0 to half of --refresh; " +
 				"concurrent requests always share one read",
-			func(s string) error {
-				if s == "half of --refresh" {
-					c.Reuse = -1 // decided once --refresh is known
-					return nil
-				}
+			set: func(s, _ string) error {
 				d, err := time.ParseDuration(s)
 				if err != nil || d < 0 {
 					return errors.New("want a duration such as 5s or 0s, at most half of --refresh")
 				}
-				c.Reuse = d
+				c.Reuse, c.reuseSet = d, true
 				return nil
 			}},
-		{"timeout", "SECOND_HAND_TIMEOUT", "1s",
-			"how long a request to chronyd waits for its first reply; each retry waits twice as long, as in chronyc (10ms to 1m)",
-			durationIn(&c.Timeout, 10*time.Millisecond, time.Minute)},
-		{"retries", "SECOND_HAND_RETRIES", "2",
-			"how many times a request to chronyd is sent again after a timeout, 0 to 10",
-			func(s string) error {
+		{flag: "timeout", env: "SECOND_HAND_TIMEOUT", def: shortDuration(d.Timeout),
+			help: "how long a request to chronyd waits for its first reply; each retry waits twice as long, as in chronyc (10ms to 1m)",
+			set:  durationIn(&c.Timeout, 10*time.Millisecond, chrony.MaxTimeout)},
+		{flag: "retries", env: "SECOND_HAND_RETRIES", def: strconv.Itoa(d.Retries),
+			help: fmt.Sprintf("how many times a request to chronyd is sent again after a timeout, 0 (none) to %d", chrony.MaxRetries),
+			set: func(s, _ string) error {
 				n, err := strconv.Atoi(s)
-				if err != nil || n < 0 || n > 10 {
-					return errors.New("want a whole number from 0 to 10")
+				if err != nil || n < 0 || n > chrony.MaxRetries {
+					return fmt.Errorf("want a whole number from 0 to %d", chrony.MaxRetries)
 				}
 				c.Retries = n
 				return nil
 			}},
-		{"log-level", "SECOND_HAND_LOG_LEVEL", "info",
-			"debug, info, warn or error; debug logs every request",
-			func(s string) error {
+		{flag: "log-level", env: "SECOND_HAND_LOG_LEVEL", def: "info",
+			help: "debug, info, warn or error; debug logs every request",
+			set: func(s, _ string) error {
 				switch strings.ToLower(s) {
 				case "debug":
 					c.LogLevel = slog.LevelDebug
@@ -105,8 +132,54 @@ func options(c *config) []option {
 	}
 }
 
-func durationIn(dst *time.Duration, lo, hi time.Duration) func(string) error {
-	return func(s string) error {
+// parseHost reads one --chrony value, [name=]address. The part before the first "=" is a name
+// unless it has a "/" (a path or a scheme: the whole value is then an address).
+func parseHost(s string) (hostSpec, error) {
+	s = strings.TrimSpace(s)
+	h := hostSpec{given: s}
+	addr := s
+	if name, rest, ok := strings.Cut(s, "="); ok && !strings.Contains(name, "/") {
+		if err := monitor.ValidateName(name); err != nil {
+			return h, err
+		}
+		h.Name, addr = name, rest
+	}
+	a, err := chrony.ParseAddress(addr)
+	if err != nil {
+		return h, errors.New(strings.TrimPrefix(err.Error(), "invalid chronyd address "+strconv.Quote(addr)+": "))
+	}
+	h.Address = a
+	if h.Name == "" {
+		name, err := derivedName(a)
+		if err != nil {
+			return h, err
+		}
+		h.Name = name
+	}
+	return h, nil
+}
+
+// derivedName names a host given without a name: the host of a UDP address (with any
+// character a name cannot hold, such as an IPv6 address's colons, made a "-"), or "local" for
+// auto and a socket path.
+func derivedName(a chrony.Address) (string, error) {
+	if a.Network != "udp" {
+		return "local", nil
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, a.Host)
+	if err := monitor.ValidateName(name); err != nil {
+		return "", fmt.Errorf("%v; give this host a name: name=%s", err, a)
+	}
+	return name, nil
+}
+
+func durationIn(dst *time.Duration, lo, hi time.Duration) func(string, string) error {
+	return func(s, _ string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < lo || d > hi {
 			return fmt.Errorf("want a duration such as 10s, 500ms or 1m30s, from %s to %s", shortDuration(lo), shortDuration(hi))
@@ -143,48 +216,59 @@ func parseListen(s string, dst *string) error {
 	return nil
 }
 
-// flagValue lets the flag package call an option's parser.
+// flagValue lets the flag package call an option's parser. A multi option's first value on
+// the command line replaces what its variable gave.
 type flagValue struct {
-	opt *option
-	val string
+	opt    *option
+	vals   []string
+	reset  func()
+	onFlag bool
 }
 
 func (v *flagValue) String() string {
-	if v == nil || v.opt == nil {
+	if v == nil {
 		return ""
 	}
-	return v.val
+	return strings.Join(v.vals, ",")
 }
 
 func (v *flagValue) Set(s string) error {
-	if err := v.opt.set(s); err != nil {
+	if v.opt.multi && !v.onFlag {
+		v.reset()
+		v.vals = nil
+	}
+	v.onFlag = true
+	if err := v.opt.set(s, "--"+v.opt.flag); err != nil {
 		return err
 	}
-	v.val = s
+	v.vals = append(v.vals, s)
 	return nil
 }
 
 // parseConfig reads args and the environment. --help prints the usage to stdout and returns
 // flag.ErrHelp.
 func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
-	var c config
+	c := defaults()
+	c.Hosts = nil // set from the variable or the flags, or the default at the end
 	opts := options(&c)
 	fs := flag.NewFlagSet("second-hand", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	for i := range opts {
 		o := &opts[i]
-		// Defaults, then the environment; flags come after and win.
-		if err := o.set(o.def); err != nil {
-			panic("second-hand: bad default for --" + o.flag + ": " + err.Error())
-		}
-		val := o.def
-		if s, ok := lookup(getenv, o.env); ok {
-			if err := o.set(s); err != nil {
-				return c, usageError{fmt.Errorf("invalid value %q for %s (the --%s flag): %v", s, o.env, o.flag, err)}
+		v := &flagValue{opt: o, reset: func() { c.Hosts = nil }}
+		if s := getenv(o.env); s != "" {
+			values := []string{s}
+			if o.multi {
+				values = strings.Split(s, ",")
 			}
-			val = s
+			for _, one := range values {
+				if err := o.set(one, o.env); err != nil {
+					return c, usageError{fmt.Errorf("invalid value %q for %s (the --%s flag): %v", one, o.env, o.flag, err)}
+				}
+				v.vals = append(v.vals, one)
+			}
 		}
-		fs.Var(&flagValue{opt: o, val: val}, o.flag, o.help)
+		fs.Var(v, o.flag, o.help)
 	}
 	fs.Usage = func() {} // printed below for --help only; errors say what is wrong instead
 	if err := fs.Parse(args); err != nil {
@@ -194,8 +278,19 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		}
 		return c, usageError{flagError(err)}
 	}
+	if len(c.Hosts) == 0 {
+		c.Hosts = defaults().Hosts
+	}
+	seen := map[string]hostSpec{}
+	for _, h := range c.Hosts {
+		if first, dup := seen[h.Name]; dup {
+			return c, usageError{fmt.Errorf("invalid value %q for %s: the host name %q is already given to %q; "+
+				"name each chronyd: --chrony NAME=ADDRESS", h.given, h.from, h.Name, first.given)}
+		}
+		seen[h.Name] = h
+	}
 	switch {
-	case c.Reuse < 0:
+	case !c.reuseSet:
 		c.Reuse = c.Refresh / 2
 	case c.Reuse > c.Refresh/2:
 		return c, usageError{fmt.Errorf("invalid value %v for --reuse (SECOND_HAND_REUSE): at most half of --refresh (%v)", c.Reuse, c.Refresh/2)}
@@ -208,11 +303,6 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		return c, usageError{fmt.Errorf("unexpected argument %q: second-hand takes flags and, optionally, the word healthcheck", rest[0])}
 	}
 	return c, nil
-}
-
-func lookup(getenv func(string) string, name string) (string, bool) {
-	s := getenv(name)
-	return s, s != ""
 }
 
 // flagError rewords the flag package's errors to name the flag as users type it (--refresh).
@@ -231,7 +321,7 @@ func usage(w io.Writer, opts []option) {
 	fmt.Fprint(w, `Usage: second-hand [flags]
        second-hand healthcheck    exit 0 if the second-hand at --listen answers /healthz
 
-second-hand serves a read-only web dashboard of one chronyd.
+second-hand serves a read-only web dashboard of one chronyd or several.
 
 Flags (each also read from its environment variable; a flag wins):
 `)

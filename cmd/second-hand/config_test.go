@@ -6,9 +6,12 @@ import (
 	"flag"
 	"log/slog"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -18,7 +21,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:8080" || !c.Chrony.IsAuto() || c.Refresh != 10*time.Second || c.Reuse != 5*time.Second || c.Timeout != time.Second ||
+	if c.Listen != "127.0.0.1:8080" || len(c.Hosts) != 1 || c.Hosts[0].Name != "local" || !c.Hosts[0].Address.IsAuto() || c.Refresh != 10*time.Second || c.Reuse != 5*time.Second || c.Timeout != time.Second ||
 		c.Retries != 2 || c.LogLevel != slog.LevelInfo || c.Healthcheck {
 		t.Errorf("defaults = %+v", c)
 	}
@@ -31,7 +34,7 @@ func TestConfigFlagBeatsEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Refresh != 30*time.Second || c.Reuse != 15*time.Second || c.Timeout != 250*time.Millisecond || c.LogLevel != slog.LevelDebug ||
-		c.Chrony.String() != "unix:///run/chrony/chronyd.sock" {
+		len(c.Hosts) != 1 || c.Hosts[0].Address.String() != "unix:///run/chrony/chronyd.sock" {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -56,6 +59,18 @@ func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 		{[]string{"serve"}, nil, []string{`unexpected argument "serve"`}},
 		{nil, map[string]string{"SECOND_HAND_REFRESH": "fast"}, []string{"SECOND_HAND_REFRESH", "--refresh", "such as 10s"}},
 		{nil, map[string]string{"SECOND_HAND_CHRONY": "udp://:0"}, []string{"SECOND_HAND_CHRONY", "--chrony"}},
+		{[]string{"--retries", "11"}, nil, []string{"--retries", "from 0 to 10"}},
+		{[]string{"--chrony", "my host=udp://10.0.0.1"}, nil, []string{`invalid value "my host=udp://10.0.0.1" for --chrony`, `host name "my host" has ' '`}},
+		{[]string{"--chrony", "a:b=udp://10.0.0.1"}, nil, []string{`"a:b=udp://10.0.0.1" for --chrony`, "letters, digits"}},
+		{[]string{"--chrony", strings.Repeat("n", 64) + "=auto"}, nil, []string{"--chrony", "the most is 63"}},
+		{[]string{"--chrony", "=auto"}, nil, []string{"--chrony", "cannot be empty"}},
+		{[]string{"--chrony", "nas=udp://10.0.0.1", "--chrony", "nas=udp://10.0.0.2"}, nil,
+			[]string{`invalid value "nas=udp://10.0.0.2" for --chrony`, `"nas" is already given to "nas=udp://10.0.0.1"`, "--chrony NAME=ADDRESS"}},
+		{[]string{"--chrony", "udp://10.0.0.1:323", "--chrony", "udp://10.0.0.1:11323"}, nil,
+			[]string{`invalid value "udp://10.0.0.1:11323" for --chrony`, `"10.0.0.1" is already given`}},
+		{[]string{"--chrony", "auto", "--chrony", "/run/chrony/chronyd.sock"}, nil, []string{`"local" is already given to "auto"`}},
+		{nil, map[string]string{"SECOND_HAND_CHRONY": "a=udp://x,a=udp://y"}, []string{`invalid value "a=udp://y" for SECOND_HAND_CHRONY`, "already given"}},
+		{nil, map[string]string{"SECOND_HAND_CHRONY": "a=udp://x,b c=udp://y"}, []string{`invalid value "b c=udp://y" for SECOND_HAND_CHRONY (the --chrony flag)`}},
 	} {
 		_, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
 		var ue usageError
@@ -67,6 +82,49 @@ func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%v %v: %q does not say %q", tc.args, tc.env, err, w)
 			}
+		}
+	}
+}
+
+// TestSeveralHosts: --chrony given several times, or SECOND_HAND_CHRONY with commas, names each
+// host as given or from its address.
+func TestSeveralHosts(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, nil, "local=auto"},
+		{[]string{"--chrony", "nas=udp://10.0.0.1", "--chrony", "udp://pi.lan:11323", "--chrony", "/run/chrony/chronyd.sock"}, nil,
+			"nas=udp://10.0.0.1:323 pi.lan=udp://pi.lan:11323 local=unix:///run/chrony/chronyd.sock"},
+		{[]string{"--chrony", "udp://[fe80::1%eth0]:323", "--chrony", "v6=udp://[::1]:323"}, nil,
+			"fe80--1-eth0=udp://[fe80::1%eth0]:323 v6=udp://[::1]:323"},
+		{nil, map[string]string{"SECOND_HAND_CHRONY": "a=udp://10.0.0.1, b=udp://10.0.0.2"}, "a=udp://10.0.0.1:323 b=udp://10.0.0.2:323"},
+		// The flag replaces the variable's list; it does not add to it.
+		{[]string{"--chrony", "c=udp://10.0.0.3"}, map[string]string{"SECOND_HAND_CHRONY": "a=udp://10.0.0.1,b=udp://10.0.0.2"}, "c=udp://10.0.0.3:323"},
+		// A path with "=" in it is an address, not a name.
+		{[]string{"--chrony", "/run/a=b/chronyd.sock"}, nil, "local=unix:///run/a=b/chronyd.sock"},
+	} {
+		c, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
+		if err != nil {
+			t.Errorf("%v %v: %v", tc.args, tc.env, err)
+			continue
+		}
+		var got []string
+		for _, h := range c.Hosts {
+			got = append(got, h.Name+"="+h.Address.String())
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%v %v: hosts %v, want %s", tc.args, tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestRetriesZeroMeansNone(t *testing.T) {
+	for _, n := range []string{"0", "1", "10"} {
+		c, err := parseConfig([]string{"--retries", n}, env(nil), &bytes.Buffer{})
+		if err != nil || strconv.Itoa(c.Retries) != n {
+			t.Errorf("--retries %s: %d %v", n, c.Retries, err)
 		}
 	}
 }
@@ -105,7 +163,7 @@ func TestBadFlagExitsWithStatus2(t *testing.T) {
 }
 
 func TestListenErrorNamesTheAddress(t *testing.T) {
-	in := startSecondHand(t, nil, "--chrony", "udp://127.0.0.1:9")
+	in := start(t, "--chrony", "udp://127.0.0.1:9")
 	taken := strings.TrimPrefix(in.url, "http://")
 	out, err := exec.Command(binary, "--listen", taken).CombinedOutput()
 	var ee *exec.ExitError
@@ -115,12 +173,12 @@ func TestListenErrorNamesTheAddress(t *testing.T) {
 }
 
 func TestHealthcheckSubcommand(t *testing.T) {
-	in := startSecondHand(t, nil, "--chrony", "udp://127.0.0.1:9")
+	in := start(t, "--chrony", "udp://127.0.0.1:9")
 	addr := strings.TrimPrefix(in.url, "http://")
 	if out, err := exec.Command(binary, "--listen", addr, "healthcheck").CombinedOutput(); err != nil {
 		t.Errorf("healthcheck of a live instance: %v %s", err, out)
 	}
-	if err := exec.Command(binary, "--listen", "127.0.0.1:"+freeTCPPort(t), "healthcheck").Run(); err == nil {
+	if err := exec.Command(binary, "--listen", "127.0.0.1:"+testkit.FreePort(t), "healthcheck").Run(); err == nil {
 		t.Error("healthcheck of nothing succeeded")
 	}
 }

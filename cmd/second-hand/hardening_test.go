@@ -9,11 +9,12 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // TestSlowClientsCannotStarveOthers: 300 connections that send half a request header and then
@@ -23,7 +24,7 @@ func TestSlowClientsCannotStarveOthers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: waits for the server's header timeout")
 	}
-	in := startSecondHand(t, nil, "--chrony", chronytest.StartUDP(t, chronytest.Replay).Addr)
+	in := start(t, "--chrony", chronytest.StartUDP(t, chronytest.Replay).Addr)
 	addr := strings.TrimPrefix(in.url, "http://")
 	var slow []net.Conn
 	for range 300 {
@@ -68,7 +69,7 @@ func TestSlowClientsCannotStarveOthers(t *testing.T) {
 
 // TestHeaderSizeLimit: a request with 64 KiB of headers is refused with 431.
 func TestHeaderSizeLimit(t *testing.T) {
-	in := startSecondHand(t, nil, "--chrony", chronytest.StartUDP(t, chronytest.Replay).Addr)
+	in := start(t, "--chrony", chronytest.StartUDP(t, chronytest.Replay).Addr)
 	c, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -83,12 +84,37 @@ func TestHeaderSizeLimit(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdownUnderLoad: SIGTERM while 40 requests wait for a slow chronyd; every one
-// of them completes with its whole body, and the process exits 0.
+// TestGracefulShutdownUnderLoad: the shutdown signal arrives while 40 requests wait for a
+// chronyd that holds its answer; every one of them completes with its whole body once chronyd
+// answers, and run returns without error. The fake holds the answer until the 40 requests are
+// sent and the shutdown has begun: no request can finish before it.
 func TestGracefulShutdownUnderLoad(t *testing.T) {
-	fake := chronytest.StartUDP(t, chronytest.Replay)
-	fake.SetDelay(50 * time.Millisecond) // each request holds the client for 50 ms; 40 take 2 s
-	in := startSecondHand(t, nil, "--chrony", fake.Addr)
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	fake := chronytest.StartUDP(t, func(req chronytest.Request) [][]byte {
+		if req.Command == chronytest.ReqRTCReport {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+		return chronytest.Replay(req)
+	})
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(release)
+		}
+	})
+	// The server's connections that have begun a request.
+	var active atomic.Int64
+	h := hooks{connState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateActive {
+			active.Add(1)
+		}
+	}}
+	// No retry while the fake holds its answer.
+	in := startWith(t, h, "--chrony", fake.Addr, "--timeout", "1m", "--retries", "0")
 	const n = 40
 	var wg sync.WaitGroup
 	results := make(chan string, n)
@@ -115,10 +141,19 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond) // the requests are in flight, most of them waiting
-	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	<-arrived // the first request is reading chronyd; the others wait for its read
+	testkit.Eventually(t, time.Minute, "the server to take the 40 requests", func() bool { return active.Load() >= n })
+	in.stop()
+	// Shutdown closes the listener first: once a new connection is refused, it has begun.
+	testkit.Eventually(t, time.Minute, "the shutdown to begin", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	released = true
+	close(release)
 	wg.Wait()
 	close(results)
 	counts := map[string]int{}
@@ -128,16 +163,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	if counts["ok"] != n {
 		t.Errorf("responses during shutdown: %v, want %d complete", counts, n)
 	}
-	select {
-	case err := <-in.done:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v, want status 0", err)
-		}
-		in.done <- err
-	case <-time.After(15 * time.Second):
-		t.Fatal("second-hand did not exit after SIGTERM")
-	}
-	if !strings.Contains(in.stderr.String(), "shutting down") {
-		t.Errorf("no shutdown in the log:\n%s", in.stderr)
+	if err := in.exit(t); err != nil {
+		t.Errorf("run after the shutdown signal: %v, want nil", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 var execCommand = exec.Command
@@ -50,7 +51,7 @@ func helperAutoUDP() error {
 
 	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "--listen", "127.0.0.1:8080")
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	log := &syncBuffer{}
+	log := &testkit.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return err

@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 	"github.com/second-hand/second-hand/pkg/chronylab"
@@ -21,66 +19,58 @@ import (
 // chronyc runs chronyc -c (CSV, full precision) -N (configured names) against d's socket.
 func chronyc(t *testing.T, d *chronylab.Daemon, report string) [][]string {
 	t.Helper()
-	out, err := d.Chronyc(context.Background(), "-c", "-N", report)
+	rows, err := readChronyc(d, report)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return chronylab.ParseCSV(out)
+	return rows
 }
 
-// consistent reads a panel between two chronyc reads until chronyd did not change in between
-// (but for its volatile columns), then compares them; it fails the test if they never agree.
-func consistent(t *testing.T, d *chronylab.Daemon, in *instance, panel, report string, volatile []int,
+func readChronyc(d *chronylab.Daemon, report string) ([][]string, error) {
+	out, err := d.Chronyc(context.Background(), "-c", "-N", report)
+	return chronylab.ParseCSV(out), err
+}
+
+// consistent reads a panel (at base: the instance's URL, or a host's hosts/NAME) between two
+// chronyc reads until chronyd did not change in between (but for its volatile columns), then
+// compares them; it fails the test if they never agree.
+func consistent(t *testing.T, d *chronylab.Daemon, base, panel, report string, volatile []int,
 	compare func(page string, before, after [][]string) []string) {
 	t.Helper()
-	var last []string
-	for try := 0; try < 100; try++ {
-		if try > 0 {
-			time.Sleep(50 * time.Millisecond)
-		}
-		before := chronyc(t, d, report)
-		page := fragment(t, in, panel)
-		after := chronyc(t, d, report)
-		if strings.Contains(page, `role="alert"`) {
-			t.Fatalf("%s panel shows an error:\n%s", panel, page)
-		}
-		if !chronylab.EqualExcept(before, after, volatile...) {
-			last = []string{fmt.Sprintf("chronyd changed between reads:\n%v\n%v", before, after)}
-			continue
-		}
-		if last = compare(page, before, after); len(last) == 0 {
-			return
-		}
+	diffs := chronylab.Consistent(100,
+		func() ([][]string, error) { return readChronyc(d, report) },
+		func() (string, error) {
+			page := fragment(t, base, panel)
+			if strings.Contains(page, `role="alert"`) {
+				return "", fmt.Errorf("%s panel shows an error:\n%s", panel, page)
+			}
+			return page, nil
+		},
+		volatile, compare)
+	if len(diffs) > 0 {
+		t.Fatalf("%s panel never matched chronyc %s:\n%s", panel, report, strings.Join(diffs, "\n"))
 	}
-	t.Fatalf("%s panel never matched chronyc %s:\n%s", panel, report, strings.Join(last, "\n"))
 }
 
-func checkTracking(t *testing.T, d *chronylab.Daemon, in *instance) {
-	consistent(t, d, in, "tracking", "tracking", chronylab.TrackingVolatile, func(page string, before, after [][]string) []string {
+// checkPanels compares the four panels of the host at base with chronyc for d.
+func checkPanels(t *testing.T, d *chronylab.Daemon, base string) {
+	t.Helper()
+	consistent(t, d, base, "tracking", "tracking", chronylab.TrackingVolatile, func(page string, before, after [][]string) []string {
 		return chronylab.CompareTracking(fields(t, page), before[0], after[0])
 	})
-}
-
-func checkSources(t *testing.T, d *chronylab.Daemon, in *instance) {
-	consistent(t, d, in, "sources", "sources", chronylab.SourcesVolatile, func(page string, before, after [][]string) []string {
+	consistent(t, d, base, "sources", "sources", chronylab.SourcesVolatile, func(page string, before, after [][]string) []string {
 		return chronylab.CompareSources(rows(t, page), before, after)
 	})
-}
-
-func checkSourceStats(t *testing.T, d *chronylab.Daemon, in *instance) {
-	consistent(t, d, in, "sourcestats", "sourcestats", nil, func(page string, before, _ [][]string) []string {
+	consistent(t, d, base, "sourcestats", "sourcestats", nil, func(page string, before, _ [][]string) []string {
 		return chronylab.CompareSourceStats(rows(t, page), before)
 	})
-}
-
-func checkRTC(t *testing.T, d *chronylab.Daemon, in *instance) {
 	// The lab has no rtcfile (and no RTC device): chronyc says 513, the panel says how to
 	// enable it, and that is not an error.
 	out, _ := d.Chronyc(context.Background(), "rtcdata")
 	if !strings.Contains(out, "513 RTC driver not running") {
 		t.Fatalf("chronyc rtcdata = %q, want 513", out)
 	}
-	page := fragment(t, in, "rtc")
+	page := fragment(t, base, "rtc")
 	if f := fields(t, page); f["rtc"] != "disabled" || strings.Contains(page, `role="alert"`) {
 		t.Errorf("RTC panel = %v, want RTC tracking not enabled, and no error", f)
 	}
@@ -95,39 +85,55 @@ func TestPanelsMatchChronyc(t *testing.T) {
 		{"unix", lab.Monitored.SocketAddress()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := startSecondHand(t, nil, "--chrony", tc.addr)
-			checkTracking(t, lab.Monitored, in)
-			checkSources(t, lab.Monitored, in)
-			checkSourceStats(t, lab.Monitored, in)
-			checkRTC(t, lab.Monitored, in)
+			in := start(t, "--chrony", tc.addr)
+			checkPanels(t, lab.Monitored, in.url)
 			// The page names the address in use.
 			if _, page := fetch(t, in.url+"/"); !strings.Contains(page, ">"+tc.addr+"<") {
 				t.Errorf("the page does not say it reads %s", tc.addr)
 			}
+			// With one host, its page is also at hosts/NAME/, and so are its fragments.
+			name := "127.0.0.1"
+			if tc.name == "unix" {
+				name = "local"
+			}
+			if code, page := fetch(t, in.url+"/hosts/"+name+"/"); code != 200 || !strings.Contains(page, `hx-get="panels/tracking"`) {
+				t.Errorf("hosts/%s/ = %d", name, code)
+			}
+			checkPanels(t, lab.Monitored, in.url+"/hosts/"+name)
 		})
 	}
 }
 
-// TestNotSynchronised: a chronyd whose only source never answers shows "Not synchronised".
-func TestNotSynchronised(t *testing.T) {
-	integration(t)
-	dir := t.TempDir()
+// lonely starts a chronyd whose only source never answers: not synchronised.
+func lonely(t *testing.T, dir string) *chronylab.Daemon {
+	t.Helper()
 	port, err := chronylab.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := chronylab.NewDaemon(dir, "lonely", chronylab.Config{Conf: fmt.Sprintf("server 127.0.0.3 port %d iburst\n", port)})
+	cmd, err := chronylab.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := chronylab.NewDaemon(dir, "lonely", chronylab.Config{Conf: fmt.Sprintf("server 127.0.0.3 port %d iburst\n", port), CmdPort: cmd})
 	if err != nil {
 		t.Fatal(err)
 	}
 	needLab(t, d.Start(context.Background()))
 	t.Cleanup(func() { d.Stop() })
-	in := startSecondHand(t, nil, "--chrony", d.SocketAddress())
+	return d
+}
+
+// TestNotSynchronised: a chronyd whose only source never answers shows "Not synchronised".
+func TestNotSynchronised(t *testing.T) {
+	integration(t)
+	d := lonely(t, t.TempDir())
+	in := start(t, "--chrony", d.SocketAddress())
 	out := chronyc(t, d, "tracking")[0]
 	if out[13] != "Not synchronised" {
 		t.Fatalf("chronyc says %v", out)
 	}
-	page := fragment(t, in, "tracking")
+	page := fragment(t, in.url, "tracking")
 	f := fields(t, page)
 	if f["synchronised"] != "false" || f["leap"] != "Not synchronised" || f["ref-time"] != "0" || f["reference"] != "" {
 		t.Errorf("tracking panel = %v, want not synchronised, never updated, no reference", f)
@@ -139,6 +145,137 @@ func TestNotSynchronised(t *testing.T) {
 
 var panelNames = []string{"tracking", "sources", "sourcestats", "rtc"}
 
+// TestThreeHosts: one second-hand watches three real chronyd: one synchronised to the lab's
+// upstream, one that is not synchronised, and one synchronised that is stopped mid-test. Each
+// overview row and each host page agrees with chronyc for its chronyd; the stopped one shows its
+// error in its row and panels only, and comes back.
+func TestThreeHosts(t *testing.T) {
+	lab := startLab(t, chronylab.Options{PollLog2: 0, SetPoll: true})
+	unsync := lonely(t, lab.Dir)
+	cmdPort, err := chronylab.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := chronylab.NewDaemon(lab.Dir, "second", chronylab.Config{CmdPort: cmdPort,
+		Conf: fmt.Sprintf("server 127.0.0.1 port %d iburst minpoll 0 maxpoll 0\n", lab.Upstream.NTPPort)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	needLab(t, second.Start(context.Background()))
+	t.Cleanup(func() { second.Stop() })
+	if err := chronylab.WaitSynchronised(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	daemons := map[string]*chronylab.Daemon{"synced": lab.Monitored, "unsync": unsync, "second": second}
+	in := start(t, "--chrony", "synced="+lab.Monitored.UDPAddress(), "--chrony", "unsync="+unsync.SocketAddress(),
+		"--chrony", "second="+second.UDPAddress(), "--timeout", "200ms", "--retries", "1")
+
+	// The overview: one row per host, each its own fragment, and the page links each host.
+	code, page := fetch(t, in.url+"/")
+	if code != 200 || strings.Count(page, `data-panel="summary"`) != 3 {
+		t.Fatalf("overview = %d with %d rows:\n%s", code, strings.Count(page, `data-panel="summary"`), page)
+	}
+	for name, d := range daemons {
+		if !strings.Contains(page, `hx-get="hosts/`+name+`/summary"`) || !strings.Contains(page, `href="hosts/`+name+`/"`) {
+			t.Errorf("the overview has no row for %s", name)
+		}
+		checkSummary(t, d, in, name)
+		checkPanels(t, d, in.url+"/hosts/"+name)
+		if code, page := fetch(t, in.url+"/hosts/"+name+"/"); code != 200 || !strings.Contains(page, `href="../../hosts/synced/"`) ||
+			!strings.Contains(page, `<a href="../../">all hosts</a>`) {
+			t.Errorf("hosts/%s/ = %d, or it does not link the overview and the other hosts", name, code)
+		}
+	}
+	// The root's fragments belong to a single host; with three, they are not found.
+	if code, page := fetch(t, in.url+"/panels/tracking"); code != http.StatusNotFound || !strings.Contains(page, `href="../hosts/unsync/"`) {
+		t.Errorf("/panels/tracking with three hosts = %d, want 404 listing the hosts:\n%s", code, page)
+	}
+	if code, page := fetch(t, in.url+"/hosts/nope/"); code != http.StatusNotFound || !strings.Contains(page, "no host named") ||
+		!strings.Contains(page, `href="../../hosts/second/"`) {
+		t.Errorf("an unknown host = %d, want 404 listing the hosts:\n%s", code, page)
+	}
+	if code, _ := fetch(t, in.url+"/readyz"); code != 200 {
+		t.Errorf("readyz with all three answering = %d", code)
+	}
+
+	// One chronyd stops: its row and its panels say so; the others carry on.
+	if err := second.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	row := until(t, in.url+"/hosts/second/summary", "the stopped host's row to say so", func(row string) bool {
+		return fields(t, row)["status"] == "unreachable"
+	})
+	if !strings.Contains(row, "chronyd is not answering at "+second.UDPAddress()) {
+		t.Errorf("the stopped host's row does not say why:\n%s", row)
+	}
+	for _, p := range panelNames {
+		until(t, in.url+"/hosts/second/panels/"+p, "the stopped host's "+p+" panel to show its error", alert)
+	}
+	for _, name := range []string{"synced", "unsync"} {
+		checkSummary(t, daemons[name], in, name)
+		for _, p := range panelNames {
+			if page := fragment(t, in.url+"/hosts/"+name, p); alert(page) {
+				t.Errorf("%s's %s panel shows an error while another host is down", name, p)
+			}
+		}
+	}
+	code, body := fetch(t, in.url+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "second: not ready") || !strings.Contains(body, "synced: ready") {
+		t.Errorf("readyz with one host down = %d:\n%s", code, body)
+	}
+	if code, _ := fetch(t, in.url+"/readyz?host=synced"); code != 200 {
+		t.Errorf("readyz?host=synced = %d, want 200", code)
+	}
+	if code, _ := fetch(t, in.url+"/readyz?host=nope"); code != http.StatusNotFound {
+		t.Errorf("readyz?host=nope = %d, want 404", code)
+	}
+
+	// It comes back by itself.
+	needLab(t, second.Start(context.Background()))
+	if err := chronylab.WaitSynchronised(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	checkSummary(t, second, in, "second")
+}
+
+// fresh fetches a fragment read from chronyd now, failing the test unless it answers 200.
+func fresh(t *testing.T, url string) string {
+	t.Helper()
+	code, body := fetch(t, url+"?fresh=1")
+	if code != http.StatusOK {
+		t.Fatalf("%s = %d", url, code)
+	}
+	return body
+}
+
+// checkSummary compares a host's overview row with chronyc's tracking and sources.
+func checkSummary(t *testing.T, d *chronylab.Daemon, in *instance, name string) {
+	t.Helper()
+	diffs := chronylab.Consistent(100,
+		func() ([][]string, error) {
+			tr, err := readChronyc(d, "tracking")
+			if err != nil {
+				return nil, err
+			}
+			src, err := readChronyc(d, "sources")
+			// The sources follow the tracking line; their volatile column is the age.
+			for _, s := range src {
+				if len(s) == 10 {
+					s[6] = ""
+				}
+			}
+			return append(tr, src...), err
+		},
+		func() (string, error) { return fresh(t, in.url+"/hosts/"+name+"/summary"), nil },
+		chronylab.TrackingVolatile,
+		func(row string, before, after [][]string) []string {
+			return chronylab.CompareSummary(fields(t, row), before[0], after[0], before[1:])
+		})
+	if len(diffs) > 0 {
+		t.Fatalf("%s's overview row never matched chronyc:\n%s", name, strings.Join(diffs, "\n"))
+	}
+}
+
 // TestChronydStopsAndComesBack: with chronyd stopped every panel shows its inline error and
 // the page still loads; when chronyd is back, every panel recovers by itself.
 func TestChronydStopsAndComesBack(t *testing.T) {
@@ -148,9 +285,9 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 		{"unix", lab.Monitored.SocketAddress()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := startSecondHand(t, nil, "--chrony", tc.addr, "--timeout", "200ms")
+			in := start(t, "--chrony", tc.addr, "--timeout", "200ms")
 			for _, p := range panelNames {
-				if page := fragment(t, in, p); strings.Contains(page, `role="alert"`) {
+				if page := fragment(t, in.url, p); strings.Contains(page, `role="alert"`) {
 					t.Fatalf("%s shows an error before chronyd stopped", p)
 				}
 			}
@@ -158,8 +295,8 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, p := range panelNames {
-				page := fragment(t, in, p)
-				if !strings.Contains(page, `role="alert"`) || !strings.Contains(page, "chronyd is not answering at "+tc.addr) {
+				page := until(t, in.url+"/panels/"+p, p+" to show its error", alert)
+				if !strings.Contains(page, "chronyd is not answering at "+tc.addr) {
 					t.Errorf("%s with chronyd stopped:\n%s", p, page)
 				}
 			}
@@ -173,9 +310,7 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, p := range panelNames {
-				if page := fragment(t, in, p); strings.Contains(page, `role="alert"`) {
-					t.Errorf("%s did not recover after chronyd came back:\n%s", p, page)
-				}
+				until(t, in.url+"/panels/"+p, p+" to recover after chronyd came back", func(page string) bool { return !alert(page) })
 			}
 			if code, _ := fetch(t, in.url+"/readyz"); code != http.StatusOK {
 				t.Errorf("readyz after chronyd came back = %d, want 200", code)
@@ -192,39 +327,35 @@ func TestOneFailingReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake, err := chronytest.NewUDP(func(req chronytest.Request) [][]byte {
+	fake := chronytest.StartUDP(t, func(req chronytest.Request) [][]byte {
 		if req.Command == chronytest.ReqSourceStats {
 			return [][]byte{[]byte("not a chronyd reply at all, but long enough to look like one")}
 		}
 		return forward(req)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
-	in := startSecondHand(t, nil, "--chrony", fake.Addr)
+	in := start(t, "--chrony", fake.Addr)
 	for _, p := range panelNames {
-		page := fragment(t, in, p)
+		page := fragment(t, in.url, p)
 		failing := strings.Contains(page, `role="alert"`)
 		if failing != (p == "sourcestats") {
 			t.Errorf("%s: error shown = %v:\n%s", p, failing, page)
 		}
 	}
-	if page := fragment(t, in, "sourcestats"); !strings.Contains(page, "Unexpected reply from "+fake.Addr) {
+	if page := fragment(t, in.url, "sourcestats"); !strings.Contains(page, "Unexpected reply from "+fake.Addr) {
 		t.Errorf("sourcestats error does not explain:\n%s", page)
 	}
-	if f := fields(t, fragment(t, in, "tracking")); f["reference"] != "localhost" {
+	if f := fields(t, fragment(t, in.url, "tracking")); f["reference"] != "localhost" {
 		t.Errorf("tracking = %v, want the real chronyd's data", f)
 	}
 }
 
 // TestNoSocketFileLeftBehind: 1000 requests over the Unix socket leave one socket of ours in
-// chronyd's directory while second-hand runs, and none after SIGTERM.
+// chronyd's directory while second-hand runs, and none after a real SIGTERM.
 func TestNoSocketFileLeftBehind(t *testing.T) {
 	lab := startLab(t, chronylab.Options{})
-	in := startSecondHand(t, nil, "--chrony", lab.Monitored.SocketAddress())
+	in := startProcess(t, nil, "--chrony", lab.Monitored.SocketAddress())
 	for i := 0; i < 1000; i++ {
-		fragment(t, in, panelNames[i%len(panelNames)])
+		fragment(t, in.url, panelNames[i%len(panelNames)])
 	}
 	ours := func() []string {
 		m, _ := filepath.Glob(filepath.Join(lab.Monitored.Dir, "second-hand.*.sock"))
@@ -233,15 +364,8 @@ func TestNoSocketFileLeftBehind(t *testing.T) {
 	if got := ours(); len(got) != 1 {
 		t.Errorf("after 1000 requests: %v, want one socket of ours", got)
 	}
-	in.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-in.done:
-		if err != nil {
-			t.Errorf("second-hand exited with %v after SIGTERM, want 0", err)
-		}
-		in.done <- err // for the cleanup
-	case <-time.After(15 * time.Second):
-		t.Fatal("second-hand did not exit after SIGTERM")
+	if err := in.exit(t); err != nil {
+		t.Errorf("second-hand exited with %v after SIGTERM, want 0", err)
 	}
 	if got := ours(); len(got) != 0 {
 		t.Errorf("after SIGTERM: %v left behind", got)
@@ -258,14 +382,14 @@ var asNobody = []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-gr
 // permission error that says what to do.
 func TestUnprivileged(t *testing.T) {
 	lab := startLab(t, chronylab.Options{})
-	in := startSecondHand(t, asNobody, "--chrony", lab.Monitored.UDPAddress())
+	in := startProcess(t, asNobody, "--chrony", lab.Monitored.UDPAddress())
 	for _, p := range panelNames {
-		if page := fragment(t, in, p); strings.Contains(page, `role="alert"`) {
+		if page := fragment(t, in.url, p); strings.Contains(page, `role="alert"`) {
 			t.Errorf("%s as nobody over UDP:\n%s", p, page)
 		}
 	}
-	in = startSecondHand(t, asNobody, "--chrony", lab.Monitored.SocketAddress())
-	page := fragment(t, in, "tracking")
+	in = startProcess(t, asNobody, "--chrony", lab.Monitored.SocketAddress())
+	page := fragment(t, in.url, "tracking")
 	if !strings.Contains(page, "Permission denied on chronyd&#39;s socket") || !strings.Contains(page, "udp://127.0.0.1:323") {
 		t.Errorf("tracking as nobody over the socket:\n%s", page)
 	}

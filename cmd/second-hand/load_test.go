@@ -35,16 +35,16 @@ func commandPackets(t *testing.T, d *chronylab.Daemon) int {
 
 var nextRE = regexp.MustCompile(`data-next-ms="(\d+)"`)
 
-// viewer is a simulated open page: it loads each panel, then reloads it when the server says
-// (data-next-ms), as the page's script does.
-func viewer(ctx context.Context, base string, refresh time.Duration, served *atomic.Int64, errs chan<- error) {
+// viewer is a simulated open page: it loads each fragment of urls, then reloads it when the
+// server says (data-next-ms), as the page's script does.
+func viewer(ctx context.Context, urls []string, refresh time.Duration, served *atomic.Int64, errs chan<- error) {
 	var wg sync.WaitGroup
-	for _, p := range panelNames {
+	for _, u := range urls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				resp, err := http.Get(base + "/panels/" + p)
+				resp, err := http.Get(u)
 				if err != nil {
 					if ctx.Err() == nil {
 						errs <- err
@@ -54,7 +54,7 @@ func viewer(ctx context.Context, base string, refresh time.Duration, served *ato
 				body, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if err != nil || resp.StatusCode != 200 || strings.Contains(string(body), `role="alert"`) {
-					errs <- fmt.Errorf("%s: %d %v", p, resp.StatusCode, err)
+					errs <- fmt.Errorf("%s: %d %v", u, resp.StatusCode, err)
 					return
 				}
 				served.Add(1)
@@ -74,60 +74,164 @@ func viewer(ctx context.Context, base string, refresh time.Duration, served *ato
 	wg.Wait()
 }
 
-// TestLoadOnChronydDoesNotGrowWithViewers: 1, 10 and 100 simulated viewers poll for 30 s each
-// (SECOND_HAND_VIEWERS_FOR to change it), starting at random moments; chronyd's own counter of
-// command packets must stay within 1.5x across the three.
-func TestLoadOnChronydDoesNotGrowWithViewers(t *testing.T) {
+// viewersFor is how long each round of a load test lasts: 20 s, or SECOND_HAND_VIEWERS_FOR.
+func viewersFor(t *testing.T) time.Duration {
 	if testing.Short() {
-		t.Skip("-short: runs for a minute and a half")
+		t.Skip("-short: runs for a minute or more")
 	}
-	run := 30 * time.Second
 	if s := os.Getenv("SECOND_HAND_VIEWERS_FOR"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		run = d
+		return d
 	}
+	return 20 * time.Second
+}
+
+// load runs n viewers of urls for d, opened at random moments of the first refresh interval,
+// and returns how many fragments were served.
+func load(t *testing.T, n int, urls []string, refresh, d time.Duration) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var served atomic.Int64
+	errs := make(chan error, n*len(urls))
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-time.After(rand.N(refresh)):
+			case <-ctx.Done():
+				return
+			}
+			viewer(ctx, urls, refresh, &served, errs)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("%d viewers: %v", n, err)
+	}
+	return served.Load()
+}
+
+// withinFactor fails the test when the largest count is more than f times the smallest.
+func withinFactor(t *testing.T, what string, counts map[int]int, f float64) {
+	t.Helper()
+	lo, hi := -1, 0
+	for _, n := range counts {
+		if lo < 0 || n < lo {
+			lo = n
+		}
+		hi = max(hi, n)
+	}
+	if float64(hi) > f*float64(lo) {
+		t.Errorf("%s: command packets %v: the most is more than %.1f times the fewest", what, counts, f)
+	}
+}
+
+// TestLoadOnChronydDoesNotGrowWithViewers: 1, 10 and 100 simulated viewers of one host's page
+// poll for 20 s each, starting at random moments; chronyd's own counter of command packets
+// must stay within 1.5x across the three.
+func TestLoadOnChronydDoesNotGrowWithViewers(t *testing.T) {
+	run := viewersFor(t)
 	const refresh = 2 * time.Second
 	lab := startLab(t, chronylab.Options{})
 	packets := map[int]int{}
 	for _, viewers := range []int{1, 10, 100} {
-		in := startSecondHand(t, nil, "--chrony", lab.Monitored.UDPAddress(), "--refresh", refresh.String())
+		in := start(t, "--chrony", lab.Monitored.UDPAddress(), "--refresh", refresh.String())
+		var urls []string
+		for _, p := range panelNames {
+			urls = append(urls, in.url+"/panels/"+p)
+		}
 		before := commandPackets(t, lab.Monitored)
-		ctx, cancel := context.WithTimeout(context.Background(), run)
-		var served atomic.Int64
-		errs := make(chan error, viewers*4)
-		var wg sync.WaitGroup
-		for range viewers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// Pages are opened at random moments.
-				select {
-				case <-time.After(rand.N(refresh)):
-				case <-ctx.Done():
-					return
-				}
-				viewer(ctx, in.url, refresh, &served, errs)
-			}()
-		}
-		wg.Wait()
-		cancel()
-		close(errs)
-		for err := range errs {
-			t.Errorf("%d viewers: %v", viewers, err)
-		}
+		served := load(t, viewers, urls, refresh, run)
 		packets[viewers] = commandPackets(t, lab.Monitored) - before - 1 // less the serverstats request
-		t.Logf("%3d viewers for %v: %5d panel requests served, chronyd received %d command packets",
-			viewers, run, served.Load(), packets[viewers])
-		in.cmd.Process.Kill()
+		t.Logf("%3d viewers for %v: %5d panel requests served, chronyd received %d command packets", viewers, run, served, packets[viewers])
+		in.exit(t)
 	}
-	lo, hi := packets[1], packets[1]
-	for _, n := range packets {
-		lo, hi = min(lo, n), max(hi, n)
+	withinFactor(t, "one host's page", packets, 1.5)
+}
+
+// TestOverviewLoadDoesNotGrowWithViewers: 1 and 100 viewers of the overview of three hosts;
+// for each host, chronyd's counter grows by the same amount (within 1.5x).
+func TestOverviewLoadDoesNotGrowWithViewers(t *testing.T) {
+	run := viewersFor(t)
+	const refresh = 2 * time.Second
+	lab := startLab(t, chronylab.Options{})
+	hosts := map[string]*chronylab.Daemon{"a": lab.Monitored, "b": lonely(t, lab.Dir), "c": lab.Upstream}
+	packets := map[string]map[int]int{}
+	for _, viewers := range []int{1, 100} {
+		var args, urls []string
+		for name, d := range hosts {
+			addr := d.SocketAddress()
+			args = append(args, "--chrony", name+"="+addr)
+		}
+		in := start(t, append(args, "--refresh", refresh.String())...)
+		before := map[string]int{}
+		for name, d := range hosts {
+			urls = append(urls, in.url+"/hosts/"+name+"/summary")
+			before[name] = commandPackets(t, d)
+		}
+		served := load(t, viewers, urls, refresh, run)
+		for name, d := range hosts {
+			if packets[name] == nil {
+				packets[name] = map[int]int{}
+			}
+			packets[name][viewers] = commandPackets(t, d) - before[name] - 1
+			t.Logf("%3d viewers of the overview for %v: %5d rows served; %s's chronyd received %d command packets",
+				viewers, run, served, name, packets[name][viewers])
+		}
+		in.exit(t)
 	}
-	if float64(hi) > 1.5*float64(lo) {
-		t.Errorf("command packets %v: the most is more than 1.5 times the fewest", packets)
+	for name, counts := range packets {
+		withinFactor(t, "host "+name, counts, 1.5)
+	}
+}
+
+// TestFreshReadsCannotDriveChronyd: 50 clients send ?fresh=1 to the sources fragment as fast
+// as they can for 10 s. chronyd's counter must stay within 2x of one read of the sources per
+// second (before the limit, the same flood cost 20,116 command packets).
+func TestFreshReadsCannotDriveChronyd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: floods for 10 s")
+	}
+	lab := startLab(t, chronylab.Options{})
+	in := start(t, "--chrony", lab.Monitored.UDPAddress())
+	fragment(t, in.url, "sources") // names are read once; a read of the sources is then N_SOURCES and one request per source
+	sources := len(chronyc(t, lab.Monitored, "sources"))
+	perRead := 1 + sources
+	const flood = 10 * time.Second
+	before := commandPackets(t, lab.Monitored)
+	ctx, cancel := context.WithTimeout(context.Background(), flood)
+	defer cancel()
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "GET", in.url+"/panels/sources?fresh=1", nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				sent.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	got := commandPackets(t, lab.Monitored) - before - 1
+	limit := 2 * (int(flood/time.Second) + 1) * perRead
+	t.Logf("50 clients sent %d fresh requests in %v; chronyd received %d command packets (one read a second: %d)",
+		sent.Load(), flood, got, (int(flood/time.Second)+1)*perRead)
+	if got > limit {
+		t.Errorf("chronyd received %d command packets, more than %d (twice one read of the sources per second)", got, limit)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,13 +11,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/net/html"
 
 	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // binary is second-hand built once for the tests that run it as a process (signals, another
@@ -52,7 +52,7 @@ func needLab(t *testing.T, err error) {
 	if err == nil {
 		return
 	}
-	if errors.Is(err, chronylab.ErrNotRoot) && os.Getenv("SECOND_HAND_STRICT_TESTS") == "" {
+	if errors.Is(err, chronylab.ErrNotRoot) && !testkit.Strict() {
 		t.Skip(err)
 	}
 	t.Fatal(err)
@@ -80,80 +80,104 @@ func startLab(t *testing.T, opts chronylab.Options) *chronylab.Lab {
 	return lab
 }
 
-// instance is a second-hand process started by a test.
+// instance is a second-hand started by a test: in this process (run, on port 0) or as a
+// process of the binary.
 type instance struct {
-	url    string
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	done   chan error
+	url  string
+	log  *testkit.SyncBuffer
+	done chan error // the exit: run's error, or the process's
+	stop func()     // SIGTERM, or the context's end that stands for it
+	cmd  *exec.Cmd  // the process, when it is one
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startSecondHand runs the binary on a free loopback port with args, prefix (such as setpriv
-// to run it as another user) before it, and waits until /healthz answers.
-func startSecondHand(t *testing.T, prefix []string, args ...string) *instance {
+// start runs second-hand in this process with args, listening on a free loopback port, and
+// returns once it listens. It stops when the test ends.
+func start(t *testing.T, args ...string) *instance {
 	t.Helper()
-	port := freeTCPPort(t)
+	return startWith(t, hooks{}, args...)
+}
+
+// startWith is start with hooks; its listening hook is start's own.
+func startWith(t *testing.T, h hooks, args ...string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{log: &testkit.SyncBuffer{}, done: make(chan error, 1), stop: cancel}
+	addr := make(chan net.Addr, 1)
+	argv := append([]string{"--listen", "127.0.0.1:0"}, args...)
+	go func() {
+		h.listening = func(a net.Addr) { addr <- a }
+		in.done <- runWith(ctx, argv, func(string) string { return "" }, io.Discard, in.log, h)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		err := <-in.done
+		in.done <- err
+		if t.Failed() {
+			t.Logf("second-hand's log:\n%s", testkit.LastLines(in.log.String(), 40))
+		}
+	})
+	select {
+	case a := <-addr:
+		in.url = "http://" + a.String()
+	case err := <-in.done:
+		in.done <- err
+		t.Fatalf("second-hand did not start: %v\n%s", err, in.log)
+	}
+	return in
+}
+
+// startProcess runs the binary on a free loopback port with args, prefix (such as setpriv to
+// run it as another user) before it, and waits until /healthz answers: for the tests that need
+// a process of its own (a signal, another user).
+func startProcess(t *testing.T, prefix []string, args ...string) *instance {
+	t.Helper()
+	port := testkit.FreePort(t)
 	argv := append(append(append([]string{}, prefix...), binary, "--listen", "127.0.0.1:"+port), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	in := &instance{url: "http://127.0.0.1:" + port, cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = in.stderr, in.stderr
+	in := &instance{url: "http://127.0.0.1:" + port, cmd: cmd, log: &testkit.SyncBuffer{}, done: make(chan error, 1),
+		stop: func() { cmd.Process.Signal(syscall.SIGTERM) }}
+	cmd.Stdout, cmd.Stderr = in.log, in.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { in.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		<-in.done
+		err := <-in.done
+		in.done <- err
 		if t.Failed() {
-			t.Logf("second-hand's log:\n%s", in.stderr)
+			t.Logf("second-hand's log:\n%s", testkit.LastLines(in.log.String(), 40))
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "second-hand to answer /healthz", func() bool {
+		select {
+		case err := <-in.done:
+			t.Fatalf("second-hand exited: %v\n%s", err, in.log)
+		default:
+		}
 		resp, err := http.Get(in.url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			return in
 		}
-		select {
-		case err := <-in.done:
-			t.Fatalf("second-hand exited: %v\n%s", err, in.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("second-hand did not answer /healthz: %v\n%s", err, in.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
+	return in
 }
 
-func freeTCPPort(t *testing.T) string {
+// exit stops the instance as SIGTERM does and returns how it ended, failing the test if it
+// does not end within a minute.
+func (in *instance) exit(t *testing.T) error {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	in.stop()
+	select {
+	case err := <-in.done:
+		in.done <- err // for the cleanup
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("second-hand did not exit")
+		return nil
 	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }
 
 func fetch(t *testing.T, url string) (int, string) {
@@ -170,16 +194,28 @@ func fetch(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// fragment fetches a panel read from chronyd now (fresh=1, as the reload button asks, so that
-// the reuse window does not hide a change) and fails the test unless it answers 200.
-func fragment(t *testing.T, in *instance, panel string) string {
+// fragment fetches a panel of the host page at base (the instance's URL with one host, or
+// URL/hosts/NAME) read from chronyd now (fresh=1, as the reload button asks, so that the reuse
+// window does not hide a change), and fails the test unless it answers 200.
+func fragment(t *testing.T, base, panel string) string {
 	t.Helper()
-	code, body := fetch(t, in.url+"/panels/"+panel+"?fresh=1")
-	if code != http.StatusOK {
-		t.Fatalf("/panels/%s = %d", panel, code)
-	}
-	return body
+	return fresh(t, base+"/panels/"+panel)
 }
+
+// until fetches url (with fresh=1) until cond holds for what it shows, and returns that:
+// a forced fresh read reaches chronyd at most once a second, so a change shows within one.
+func until(t *testing.T, url, what string, cond func(page string) bool) string {
+	t.Helper()
+	var page string
+	testkit.Eventually(t, 30*time.Second, what, func() bool {
+		page = fresh(t, url)
+		return cond(page)
+	})
+	return page
+}
+
+// alert reports whether a fragment shows an error.
+func alert(page string) bool { return strings.Contains(page, `role="alert"`) }
 
 // The page marks what it shows for machines: every element with data-field. A <data> element
 // gives its value attribute, a <time> its datetime, anything else its text.

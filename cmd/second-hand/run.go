@@ -13,11 +13,24 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/server"
 )
 
-// run is the whole program, with everything it touches passed in so that tests can run it.
+// run is the whole program, with everything it touches passed in. It returns when ctx ends
+// (SIGTERM or Ctrl-C), after the requests in flight are answered.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWith(ctx, args, getenv, stdout, stderr, hooks{})
+}
+
+// hooks let tests that run the program in-process see into it; run leaves them nil.
+type hooks struct {
+	listening func(net.Addr)                 // the address it serves on (tests listen on port 0)
+	connState func(net.Conn, http.ConnState) // the HTTP server's connections
+}
+
+// runWith is run with hooks.
+func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, h hooks) error {
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -34,13 +47,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// lets the heap grow to twice what it was; the GC works a little harder instead. GOMEMLIMIT
 	// overrides it.
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		debug.SetMemoryLimit(memoryLimit(len(cfg.Hosts)))
 	}
 	chronyOpts := chrony.Options{Timeout: cfg.Timeout, Retries: cfg.Retries, Logger: logger}
-	client := chrony.New(cfg.Chrony, chronyOpts)
-	defer client.Close() // removes our socket file in chronyd's directory
+	var hosts []monitor.Host
+	for _, h := range cfg.Hosts {
+		client, err := chrony.New(h.Address, chronyOpts)
+		if err != nil {
+			return err
+		}
+		hosts = append(hosts, monitor.Host{Name: h.Name, Reporter: client})
+	}
+	fleet, err := monitor.NewFleet(hosts, monitor.Config{Reuse: cfg.Reuse})
+	if err != nil {
+		return err
+	}
+	defer fleet.Close() // removes our socket files in chronyd's directories
 
-	handler := server.New(client, server.Config{Refresh: cfg.Refresh, Reuse: cfg.Reuse, Logger: logger})
+	handler := server.New(fleet, server.Config{Refresh: cfg.Refresh, Logger: logger})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -50,13 +74,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 16 << 10,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		ConnState:      h.connState,
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s (--listen): %w", cfg.Listen, err)
 	}
-	logger.Info("second-hand serving", "url", "http://"+ln.Addr().String()+"/", "chronyd", cfg.Chrony.String(),
+	for _, h := range cfg.Hosts {
+		logger.Info("watching chronyd", "host", h.Name, "chronyd", h.Address.String())
+	}
+	logger.Info("second-hand serving", "url", "http://"+ln.Addr().String()+"/", "hosts", len(cfg.Hosts),
 		"refresh", cfg.Refresh, "reuse", cfg.Reuse, "timeout", cfg.Timeout, "retries", cfg.Retries)
+	if h.listening != nil {
+		h.listening(ln.Addr())
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -71,10 +102,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	return client.Close()
+	return fleet.Close()
 }
 
-const defaultMemoryLimit = 18 << 20
+// memoryLimit is the soft limit for n hosts: the page's own few MB, and a little per host for
+// its client and its reports.
+func memoryLimit(hosts int) int64 { return 18<<20 + int64(hosts)*(64<<10) }
 
 // healthcheck asks the second-hand listening at listen for /healthz, for Docker's HEALTHCHECK,
 // which has no shell or curl in the image.

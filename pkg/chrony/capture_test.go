@@ -34,7 +34,10 @@ func TestCaptureReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(addr, Options{})
+	c, err := New(addr, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

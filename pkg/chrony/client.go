@@ -15,44 +15,42 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Options tune a Client. The zero value means chronyc's defaults.
+// Options tune a Client. Every field is used as given: DefaultOptions holds chronyc's values,
+// and Validate says what is out of range.
 type Options struct {
 	// Timeout is how long the first attempt of a request waits for its reply; each retry
-	// waits twice as long as the attempt before it. Default 1s, as in chronyc.
+	// waits twice as long as the attempt before it.
 	Timeout time.Duration
-	// Retries is how many times a request is sent again after a timeout. Default 2, as in
-	// chronyc; negative means none.
+	// Retries is how many times a request is sent again after a timeout: 0 sends it once.
 	Retries int
 	// Logger receives debug lines about connections; nil discards them.
 	Logger *slog.Logger
 }
 
-// DefaultTimeout and DefaultRetries are chronyc's.
+// The bounds Validate enforces, and chronyc's defaults.
 const (
-	DefaultTimeout = time.Second
-	DefaultRetries = 2
+	MinTimeout = time.Millisecond
+	MaxTimeout = time.Minute
+	MaxRetries = 10
 )
 
-func (o Options) withDefaults() Options {
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
+// DefaultOptions are chronyc's: a first timeout of 1 s, doubling, and 2 retries.
+func DefaultOptions() Options { return Options{Timeout: time.Second, Retries: 2} }
+
+// Validate reports a Timeout or Retries out of range.
+func (o Options) Validate() error {
 	switch {
-	case o.Retries == 0:
-		o.Retries = DefaultRetries
-	case o.Retries < 0:
-		o.Retries = 0
+	case o.Timeout < MinTimeout || o.Timeout > MaxTimeout:
+		return fmt.Errorf("chrony: timeout %v is not from %v to %v", o.Timeout, MinTimeout, MaxTimeout)
+	case o.Retries < 0 || o.Retries > MaxRetries:
+		return fmt.Errorf("chrony: %d retries is not from 0 to %d", o.Retries, MaxRetries)
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	return o
+	return nil
 }
 
 // MaxWait is the longest a request can take with these options when chronyd never answers:
 // the sum of every attempt's timeout.
 func (o Options) MaxWait() time.Duration {
-	o = o.withDefaults()
 	return o.Timeout * time.Duration(1<<(o.Retries+1)-1)
 }
 
@@ -71,17 +69,20 @@ type Client struct {
 }
 
 // New returns a client for chronyd at addr. It opens no socket until the first request.
-func New(addr Address, opts Options) *Client {
+func New(addr Address, opts Options) (*Client, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Client{
 		addr:  addr,
-		opts:  opts.withDefaults(),
+		opts:  opts,
 		turn:  make(chan struct{}, 1),
 		names: map[wireAddr]string{},
-	}
+	}, nil
 }
-
-// Address is the address the client was configured with.
-func (c *Client) Address() Address { return c.addr }
 
 // Endpoint names the address in use: the configured one, or for Auto the one it found
 // ("auto" until a request has found one).

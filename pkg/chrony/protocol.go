@@ -38,7 +38,6 @@ const (
 type replyCode uint16
 
 const (
-	rpyNull          replyCode = 1
 	rpyNSources      replyCode = 2
 	rpySourceData    replyCode = 3
 	rpyTracking      replyCode = 5
@@ -195,15 +194,6 @@ const (
 	familyInet6  = 2
 	familyID     = 3 // a reference clock or an unresolved source: the first 4 bytes are an ID
 )
-
-const wireAddrLen = 20
-
-func parseWireAddr(b []byte) wireAddr {
-	var a wireAddr
-	copy(a.ip[:], b[:16])
-	a.family = binary.BigEndian.Uint16(b[16:])
-	return a
-}
 
 func (a wireAddr) append(b []byte) []byte {
 	b = append(b, a.ip[:]...)

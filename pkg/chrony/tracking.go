@@ -3,6 +3,7 @@ package chrony
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -68,6 +69,13 @@ func (t Tracking) Synchronised() bool {
 // SystemTimeOffsetSeconds is how far the system clock is ahead of NTP time (negative: behind).
 // chronyc prints it as "System time: x seconds fast/slow of NTP time".
 func (t Tracking) SystemTimeOffsetSeconds() float64 { return -t.CorrectionSeconds }
+
+// MaxErrorSeconds bounds how far the system clock may be from true time: the absolute system
+// time offset, plus the root dispersion, plus half the root delay (chronyc's documentation of
+// the tracking report gives this bound).
+func (t Tracking) MaxErrorSeconds() float64 {
+	return math.Abs(t.SystemTimeOffsetSeconds()) + t.RootDispersionSeconds + t.RootDelaySeconds/2
+}
 
 // Reference names what the clock follows: LOCL for the local clock, the four letters of a
 // reference clock, the configured name or address of an NTP source, or "" for none.

@@ -190,7 +190,6 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 		if ctx.Err() != nil {
 			break
 		}
-		attempts++
 		seq := rand.Uint32()
 		var err error
 		if out, err = req.encode(out, uint16(attempt), seq); err != nil {
@@ -198,6 +197,9 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 		}
 		deadline := time.Now().Add(timeout << attempt)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			if !d.After(time.Now()) {
+				break // the caller's time is up; its timer may not have fired yet
+			}
 			deadline = d
 		}
 		if err := c.nc.SetDeadline(deadline); err != nil {
@@ -212,6 +214,7 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 			}
 			return nil, socketError(err)
 		}
+		attempts++
 		for {
 			n, err := c.nc.Read(buf)
 			if err != nil {

@@ -208,3 +208,85 @@ func CompareSourceStats(rows []map[string]string, before [][]string) []string {
 	}
 	return d
 }
+
+// Consistent reads chronyc (read) before and after what second-hand shows (fetch), until
+// chronyd did not change in between but for its volatile columns, and compares the two with
+// compare. It returns nil once they agree, or the last differences after tries attempts.
+func Consistent[T any](tries int, read func() ([][]string, error), fetch func() (T, error), volatile []int,
+	compare func(shown T, before, after [][]string) []string) []string {
+	var last []string
+	for try := 0; try < tries; try++ {
+		if try > 0 {
+			time.Sleep(50 * time.Millisecond) // let chronyd finish what changed it
+		}
+		before, err := read()
+		if err != nil {
+			return []string{err.Error()}
+		}
+		shown, err := fetch()
+		if err != nil {
+			return []string{err.Error()}
+		}
+		after, err := read()
+		if err != nil {
+			return []string{err.Error()}
+		}
+		if !EqualExcept(before, after, volatile...) {
+			last = []string{fmt.Sprintf("chronyd changed between reads:\n%v\n%v", before, after)}
+			continue
+		}
+		if last = compare(shown, before, after); len(last) == 0 {
+			return nil
+		}
+	}
+	return last
+}
+
+// CompareSummary checks an overview row against chronyc -c -N tracking (before and after)
+// and sources: status, system time offset, maximum clock error, stratum, reference, leap
+// status, and reachable sources "x of y".
+func CompareSummary(f map[string]string, before, after []string, sources [][]string) []string {
+	var d diffs
+	if len(before) != 14 || len(after) != 14 {
+		d.add("chronyc tracking printed %d and %d columns, want 14", len(before), len(after))
+		return d
+	}
+	b, a := before, after
+	status := "synchronised"
+	switch {
+	case b[13] == "Not synchronised":
+		status = "not synchronised"
+	case b[0] == "7F7F0101":
+		status = "local clock"
+	}
+	d.same("status", f["status"], status)
+	d.same("leap", f["leap"], b[13])
+	reachable := 0
+	for _, s := range sources {
+		if len(s) == 10 && s[5] != "0" {
+			reachable++
+		}
+	}
+	d.same("sources-reachable", f["sources-reachable"], strconv.Itoa(reachable))
+	d.same("sources-total", f["sources-total"], strconv.Itoa(len(sources)))
+	if status == "not synchronised" {
+		return d
+	}
+	ref := b[1]
+	if ref == "" && b[0] == "7F7F0101" {
+		ref = "LOCL"
+	}
+	d.same("reference", f["reference"], ref)
+	d.same("stratum", f["stratum"], b[2])
+	d.between("system-time", f["system-time"], b[4], a[4], -1)
+	// |system time| + root dispersion + root delay / 2, from chronyc's printed values: the
+	// first two grow between the reads.
+	bound := func(r []string) string {
+		sys, _ := strconv.ParseFloat(r[4], 64)
+		delay, _ := strconv.ParseFloat(r[10], 64)
+		disp, _ := strconv.ParseFloat(r[11], 64)
+		return strconv.FormatFloat(math.Abs(sys)+disp+delay/2, 'f', 9, 64)
+	}
+	d.between("max-error", f["max-error"], bound(b), bound(a), 1)
+	return d
+}

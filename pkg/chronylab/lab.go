@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // Daemon is one chronyd process with its own directory, config, socket and ports.
@@ -134,7 +136,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 		case <-done:
 			d.cmd = nil
 			log, _ := os.ReadFile(d.LogFile())
-			return fmt.Errorf("chronylab: %s exited at start:\n%s", d.Name, tail(log, 10))
+			return fmt.Errorf("chronylab: %s exited at start:\n%s", d.Name, testkit.LastLines(string(log), 10))
 		case <-ctx.Done():
 			return fmt.Errorf("chronylab: %s did not answer: %w", d.Name, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
@@ -158,13 +160,6 @@ func (d *Daemon) Stop() error {
 	}
 	d.cmd = nil
 	return nil
-}
-
-// Running reports whether the daemon has been started and not stopped.
-func (d *Daemon) Running() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.cmd != nil
 }
 
 // Chronyc runs chronyc against the daemon's socket with -n (no DNS) and returns its output.
@@ -215,12 +210,4 @@ func FreePort() (int, error) {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
-}
-
-func tail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

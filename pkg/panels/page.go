@@ -10,55 +10,107 @@ import (
 	"github.com/second-hand/second-hand/pkg/chrony"
 )
 
-// PageProps is what the page needs. Asset URLs are relative, like every URL in the page, so
-// that it works at / and behind a proxy under any sub-path.
-type PageProps struct {
-	Endpoint  string        // the chronyd address in use
-	Refresh   time.Duration // how often the panels reload
-	StyleURL  string
-	ScriptURL string
-	HTMXURL   string
-	IconURL   string
+// Chrome is what every page shares: the way back to the root, the refresh interval and the
+// assets. Every URL in a page is relative, so that it works at / and behind a proxy under any
+// sub-path; Base is the relative path from the page to the root ("" at the root, "../../" on
+// hosts/NAME/).
+type Chrome struct {
+	Base    string
+	Refresh time.Duration
+	Assets  AssetNames
 }
+
+// AssetNames are the content-hashed file names the server serves under assets/.
+type AssetNames struct {
+	Style, Script, HTMX, Icon string
+}
+
+func (c Chrome) asset(name string) string { return c.Base + "assets/" + name }
 
 // htmxConfig keeps htmx within a strict Content-Security-Policy: no injected <style>, no eval,
 // no inline scripts, requests only to this origin, no history snapshots.
 const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,` +
 	`"selfRequestsOnly":true,"historyEnabled":false}`
 
-// Page is the dashboard: a header saying which chronyd it watches, then the four panels, each
-// loading itself.
-func Page(p PageProps) g.Node {
-	refresh := Interval(p.Refresh.Seconds())
+// document is the frame of every page: head, a header and the page's own content.
+func document(c Chrome, title string, header g.Node, content ...g.Node) g.Node {
 	return Doctype(HTML(Lang("en"),
 		Head(
 			Meta(Charset("utf-8")),
 			Meta(Name("viewport"), Content("width=device-width, initial-scale=1")),
 			Meta(Name("color-scheme"), Content("light dark")),
 			Meta(Name("htmx-config"), Content(htmxConfig)),
-			TitleEl(g.Text("second-hand · chronyd")),
-			Link(Rel("icon"), Type("image/svg+xml"), Href(p.IconURL)),
-			Link(Rel("stylesheet"), Href(p.StyleURL)),
-			Script(Src(p.HTMXURL), Defer()),
-			Script(Src(p.ScriptURL), Defer()),
+			TitleEl(g.Text(title)),
+			Link(Rel("icon"), Type("image/svg+xml"), Href(c.asset(c.Assets.Icon))),
+			Link(Rel("stylesheet"), Href(c.asset(c.Assets.Style))),
+			Script(Src(c.asset(c.Assets.HTMX)), Defer()),
+			Script(Src(c.asset(c.Assets.Script)), Defer()),
 		),
-		Body(Data("refresh-ms", strconv.FormatInt(p.Refresh.Milliseconds(), 10)),
-			Header(Class("top"),
-				H1(g.Text("second-hand")),
-				P(Class("where"), g.Text("chronyd at "), EndpointLabel(p.Endpoint)),
-				P(Class("refresh"), Title("Each panel reloads this often while the page is visible"), g.Text("refresh "+refresh)),
-			),
-			Main(Class("panels"),
-				TrackingPanel(Result[chrony.Tracking]{Loading: true}),
-				SourcesPanel(Result[[]chrony.Source]{Loading: true}),
-				SourceStatsPanel(Result[[]chrony.SourceStats]{Loading: true}),
-				RTCPanel(Result[chrony.RTC]{Loading: true}),
-			),
+		Body(Data("refresh-ms", strconv.FormatInt(c.Refresh.Milliseconds(), 10)),
+			header,
+			g.Group(content),
 			Footer(Class("foot"),
 				P(g.Text("Read-only: second-hand only asks chronyd for reports and never changes it. Values and symbols are chronyc's; hover a heading for its meaning."))),
 		),
 	))
 }
+
+func refreshNote(refresh time.Duration) g.Node {
+	return P(Class("refresh"), Title("Each panel reloads this often while the page is visible"),
+		g.Text("refresh "+Interval(refresh.Seconds())))
+}
+
+// HostPageProps is what a host's page needs.
+type HostPageProps struct {
+	Chrome
+	Host     string   // the host's name
+	Hosts    []string // every configured host, for the links to the others; empty with one host
+	Endpoint string   // the chronyd address in use
+}
+
+// HostPage is one host's dashboard: a header saying which chronyd it watches, then the four
+// panels, each loading itself. With several hosts it links back to the overview and to the
+// other hosts.
+func HostPage(p HostPageProps) g.Node {
+	fleet := len(p.Hosts) > 1
+	title := "second-hand · chronyd"
+	if fleet {
+		title = "second-hand · " + p.Host
+	}
+	return document(p.Chrome, title,
+		Header(Class("top"),
+			H1(g.If(fleet, A(Href(p.Base), g.Text("second-hand"))), g.If(!fleet, g.Text("second-hand"))),
+			g.If(fleet, P(Class("host-name"), Strong(g.Text(p.Host)))),
+			P(Class("where"), g.Text("chronyd at "), EndpointLabel(p.Endpoint)),
+			refreshNote(p.Refresh),
+			g.If(fleet, hostNav(p.Base, p.Host, p.Hosts)),
+		),
+		Main(Class("panels"),
+			TrackingPanel(Result[chrony.Tracking]{Loading: true}),
+			SourcesPanel(Result[[]chrony.Source]{Loading: true}),
+			SourceStatsPanel(Result[[]chrony.SourceStats]{Loading: true}),
+			RTCPanel(Result[chrony.RTC]{Loading: true}),
+		),
+	)
+}
+
+// hostNav links the overview and every host, the current one marked.
+func hostNav(base, current string, hosts []string) g.Node {
+	return Nav(Class("hosts"), Aria("label", "Hosts"),
+		Ul(
+			Li(A(Href(base), g.Text("all hosts"))),
+			g.Map(hosts, func(h string) g.Node {
+				if h == current {
+					return Li(A(Href(HostURL(base, h)), Aria("current", "page"), g.Text(h)))
+				}
+				return Li(A(Href(HostURL(base, h)), g.Text(h)))
+			}),
+		))
+}
+
+// HostURL is the relative URL of a host's page from a page whose way to the root is base.
+// Names are restricted to characters that need no escaping (monitor.ValidateName).
+func HostURL(base, host string) string { return base + "hosts/" + host + "/" }
 
 // EndpointLabel names the chronyd address in the page header. Fragments send it again out of
 // band, so that an "auto" address shows what it resolved to.
@@ -69,4 +121,30 @@ func EndpointLabel(endpoint string) g.Node {
 // EndpointUpdate is EndpointLabel marked for htmx's out-of-band swap, sent with a fragment.
 func EndpointUpdate(endpoint string) g.Node {
 	return Code(ID("chrony-endpoint"), g.Attr("hx-swap-oob", "true"), g.Text(endpoint))
+}
+
+// NotFoundProps is what the page for an unknown address needs.
+type NotFoundProps struct {
+	Chrome
+	Title, Text string
+	Hosts       []string // the configured hosts, listed when there are several
+}
+
+// NotFound is the page for an address second-hand does not serve, or a host it does not know:
+// it says so and lists where to go instead.
+func NotFound(p NotFoundProps) g.Node {
+	return document(p.Chrome, p.Title+" · second-hand",
+		Header(Class("top"), H1(A(Href(p.Base), g.Text("second-hand")))),
+		Main(Class("message"),
+			H2(g.Text(p.Title)),
+			P(g.Text(p.Text)),
+			g.If(len(p.Hosts) > 1, g.Group{
+				P(g.Text("The hosts this second-hand watches:")),
+				Ul(Class("host-list"), g.Map(p.Hosts, func(h string) g.Node {
+					return Li(A(Href(HostURL(p.Base, h)), g.Text(h)))
+				})),
+			}),
+			P(A(Href(p.Base), g.Text("Back to the dashboard"))),
+		),
+	)
 }

@@ -176,14 +176,70 @@ func TestErrorVariant(t *testing.T) {
 	}
 }
 
+var chrome = Chrome{Base: "./", Refresh: 10 * time.Second, Assets: AssetNames{Style: "s.css", Script: "a.js", HTMX: "h.js", Icon: "i.svg"}}
+
 func TestLoadingShell(t *testing.T) {
-	html := render(t, Page(PageProps{Endpoint: "auto", Refresh: 10 * time.Second, StyleURL: "assets/s.css",
-		ScriptURL: "assets/a.js", HTMXURL: "assets/h.js", IconURL: "assets/i.svg"}))
+	html := render(t, HostPage(HostPageProps{Chrome: chrome, Host: "local", Endpoint: "auto"}))
 	for _, id := range []string{"tracking", "sources", "sourcestats", "rtc"} {
 		mustContain(t, html, `id="panel-`+id+`"`, `hx-get="panels/`+id+`"`, `hx-get="panels/`+id+`?fresh=1"`)
 	}
 	mustContain(t, html, `hx-trigger="load, panel-refresh"`, "Loading…", `data-refresh-ms="10000"`, "refresh 10 s",
-		`&#34;includeIndicatorStyles&#34;:false`, `&#34;allowEval&#34;:false`)
+		`&#34;includeIndicatorStyles&#34;:false`, `&#34;allowEval&#34;:false`, `href="./assets/s.css"`)
+	// One host: no links to other hosts.
+	mustNotContain(t, html, `class="hosts"`, "all hosts")
 	// Every URL in the page is relative, so that it works under a proxy's sub-path.
 	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`, "http://", "https://", "style=")
+}
+
+func TestHostPageOfSeveral(t *testing.T) {
+	c := chrome
+	c.Base = "../../"
+	html := render(t, HostPage(HostPageProps{Chrome: c, Host: "nas", Hosts: []string{"pi", "nas"}, Endpoint: "udp://nas:323"}))
+	mustContain(t, html, `href="../../assets/s.css"`, `src="../../assets/h.js"`,
+		`<a href="../../">all hosts</a>`, `<a href="../../hosts/pi/">pi</a>`, `<a href="../../hosts/nas/" aria-current="page">nas</a>`,
+		`hx-get="panels/tracking"`, "second-hand · nas")
+	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`)
+}
+
+func TestOverview(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	synced := chrony.Tracking{RefID: 0x0A000001, Stratum: 2, Leap: chrony.LeapNormal, RefTime: now.Add(-8 * time.Second),
+		CorrectionSeconds: -12e-6, RootDelaySeconds: 2e-3, RootDispersionSeconds: 1e-3}
+	worse := synced
+	worse.CorrectionSeconds = -30e-3
+	rows := []HostSummary{
+		{Host: "b-good", Tracking: synced, Sources: []chrony.Source{{Reach: 0o377}, {Reach: 0}}, Now: now},
+		{Host: "a-dead", TrackingErr: &chrony.Error{Kind: chrony.KindTimeout, Op: "tracking", Addr: "udp://a:323", Attempts: 3}, Now: now},
+		{Host: "c-worse", Tracking: worse, Now: now},
+		{Host: "d-unsync", Tracking: chrony.Tracking{Leap: chrony.LeapUnsynchronised}, Now: now},
+		{Host: "e-local", Tracking: chrony.Tracking{RefID: chrony.RefIDLocal, Stratum: 8}, Now: now},
+		{Host: "a-good", Tracking: synced, Now: now},
+		{Host: "f-new", Loading: true},
+	}
+	SortSummaries(rows)
+	var order []string
+	for _, r := range rows {
+		order = append(order, r.Host)
+	}
+	if got, want := strings.Join(order, " "), "a-dead d-unsync e-local c-worse a-good b-good f-new"; got != want {
+		t.Errorf("order = %s, want %s", got, want)
+	}
+	html := render(t, Overview(OverviewProps{Chrome: chrome, Rows: rows}))
+	mustContain(t, html, "checking 7 hosts", `id="host-a-dead"`, `hx-get="hosts/a-dead/summary"`, `hx-trigger="panel-refresh"`,
+		`hx-get="hosts/f-new/summary"`, `hx-trigger="load, panel-refresh"`, `href="hosts/b-good/"`, `hx-get="hosts/b-good/summary?fresh=1"`,
+		"did not answer the tracking request", `data-field="sources-reachable" value="1"`, `data-field="sources-total" value="2"`,
+		`data-field="max-error" value="0.002012"`, `data-rank="0"`, `data-status="not synchronised"`)
+	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`, "style=")
+	rows = rows[:len(rows)-1]
+	if html := render(t, Overview(OverviewProps{Chrome: chrome, Rows: rows})); !strings.Contains(html, "3 of 6 hosts synchronised") {
+		t.Errorf("the header does not count the synchronised hosts:\n%s", html)
+	}
+}
+
+func TestWaitingRowAsksForTheSameRead(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	html := render(t, SummaryRow(HostSummary{Host: "slow", Endpoint: "udp://slow:323", Waiting: true, WaitingSince: now.Add(-3 * time.Second),
+		Now: now, Next: time.Second}))
+	mustContain(t, html, `hx-get="hosts/slow/summary?since=1799999997000"`, "waiting for chronyd at udp://slow:323 (asked 3 s ago)",
+		`data-next-ms="1000"`)
 }

@@ -125,32 +125,41 @@ func referenceMetric(t chrony.Tracking) g.Node {
 }
 
 func leapMetric(t chrony.Tracking) g.Node {
-	h := Good
-	switch t.Leap {
-	case chrony.LeapInsert, chrony.LeapDelete:
-		h = Warning
-	case chrony.LeapUnsynchronised:
-		h = Bad
+	return leapBox.show(leapHealth(t.Leap), textValue("leap", t.Leap.String(), t.Leap.String()))
+}
+
+// leapHealth: a leap second announced is worth a look; "not synchronised" is bad.
+func leapHealth(l chrony.LeapStatus) Health {
+	switch l {
 	case chrony.LeapNormal:
-	default:
-		h = Warning
+		return Good
+	case chrony.LeapUnsynchronised:
+		return Bad
 	}
-	return leapBox.show(h, textValue("leap", t.Leap.String(), t.Leap.String()))
+	return Warning
 }
 
 func lastUpdateMetric(t chrony.Tracking, now time.Time) g.Node {
+	return lastUpdateBox.show(lastUpdateHealth(t, now), lastUpdateValue(t, now))
+}
+
+func lastUpdateHealth(t chrony.Tracking, now time.Time) Health {
+	switch age := now.Sub(t.RefTime); {
+	case t.RefTime.IsZero() || age >= UpdateWarning:
+		return Bad
+	case age >= UpdateGood:
+		return Warning
+	}
+	return Good
+}
+
+// lastUpdateValue is how long ago the clock was last updated, or "never".
+func lastUpdateValue(t chrony.Tracking, now time.Time) g.Node {
 	if t.RefTime.IsZero() {
-		return lastUpdateBox.show(Bad, textValue("last-update", "never", "never"))
+		return textValue("last-update", "never", "never")
 	}
 	age := now.Sub(t.RefTime)
-	h := Good
-	switch {
-	case age >= UpdateWarning:
-		h = Bad
-	case age >= UpdateGood:
-		h = Warning
-	}
-	return lastUpdateBox.show(h, value("last-update", age.Seconds(), ago(age)))
+	return value("last-update", age.Seconds(), ago(age))
 }
 
 // refTime shows a timestamp chronyd reported, or "never" for its zero.

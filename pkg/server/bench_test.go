@@ -15,6 +15,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/monitor"
 )
 
 // Benchmarks against real chronyd on loopback (pkg/chronylab; run as root):
@@ -69,9 +70,12 @@ func fragmentHandler(b *testing.B, addr string, reuse time.Duration) http.Handle
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := chrony.New(a, chrony.Options{})
+	c, err := chrony.New(a, chrony.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(func() { c.Close() })
-	return New(c, Config{Refresh: 2 * reuse, Reuse: reuse})
+	return fleetHandler(b, []monitor.Host{{Name: "local", Reporter: c}}, monitor.Config{Reuse: reuse}, Config{Refresh: 2 * reuse})
 }
 
 func serveFragment(b *testing.B, h http.Handler, panel string) {

@@ -2,77 +2,228 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	g "maragu.dev/gomponents"
-	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/assets"
+	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
 )
 
-func (s *Server) handlePage() gin.HandlerFunc {
+// handleIndex is the root: the only host's page, or the overview of several.
+func (s *Server) handleIndex() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if m, ok := s.fleet.Single(); ok {
+			s.renderHostPage(c, m)
+			return
+		}
 		c.Header("Cache-Control", "no-cache")
-		s.render(c, http.StatusOK, panels.Page(panels.PageProps{
-			Endpoint:  s.reports.Endpoint(),
-			Refresh:   s.cfg.Refresh,
-			StyleURL:  "assets/" + assets.Style.Name,
-			ScriptURL: "assets/" + assets.Script.Name,
-			HTMXURL:   "assets/" + assets.HTMX.Name,
-			IconURL:   "assets/" + assets.Icon.Name,
-		}))
+		rows := make([]panels.HostSummary, 0, s.fleet.Len())
+		for _, m := range s.fleet.Monitors() {
+			rows = append(rows, s.lastSummary(m))
+		}
+		// Worst first from what is known already; the page's script keeps the order as the rows
+		// load.
+		panels.SortSummaries(rows)
+		s.render(c, http.StatusOK, panels.Overview(panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}))
 	}
+}
+
+// lastSummary is a host's row as last read, without asking chronyd, as a loading shell.
+func (s *Server) lastSummary(m *monitor.Monitor) panels.HostSummary {
+	row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint(), Loading: true, Now: s.cfg.Now()}
+	if t, at, err, ok := m.LastTracking(); ok {
+		row.Loading, row.Tracking, row.At, row.TrackingErr = false, t, at, err
+		row.Sources, _, row.SourcesErr, _ = m.LastSources()
+	}
+	return row
+}
+
+// rootHost is the host of the root's routes: the only one, when there is one.
+func (s *Server) rootHost(*gin.Context) (*monitor.Monitor, bool) { return s.fleet.Single() }
+
+// namedHost is the host named in the URL.
+func (s *Server) namedHost(c *gin.Context) (*monitor.Monitor, bool) {
+	return s.fleet.Lookup(c.Param("host"))
+}
+
+// handleHostRedirect sends hosts/NAME to hosts/NAME/, relatively, so that the page's relative
+// links resolve under the host and a proxy's sub-path is kept.
+func (s *Server) handleHostRedirect() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m, ok := s.namedHost(c)
+		if !ok {
+			s.unknownHost(c)
+			return
+		}
+		c.Header("Location", m.Name()+"/")
+		c.Status(http.StatusMovedPermanently)
+	}
+}
+
+func (s *Server) handleHostPage() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m, ok := s.namedHost(c)
+		if !ok {
+			s.unknownHost(c)
+			return
+		}
+		s.renderHostPage(c, m)
+	}
+}
+
+func (s *Server) renderHostPage(c *gin.Context, m *monitor.Monitor) {
+	c.Header("Cache-Control", "no-cache")
+	var hosts []string
+	if s.fleet.Len() > 1 {
+		hosts = s.fleet.Names()
+	}
+	s.render(c, http.StatusOK, panels.HostPage(panels.HostPageProps{
+		Chrome:   s.chrome(c.Request.URL.Path),
+		Host:     m.Name(),
+		Hosts:    hosts,
+		Endpoint: m.Endpoint(),
+	}))
+}
+
+// panelView reads a panel's report and renders it, or its error.
+type panelView func(ctx context.Context, m *monitor.Monitor, w monitor.Want, now time.Time, next time.Duration) (g.Node, error)
+
+// view pairs a Monitor's report with the panel that shows it.
+func view[T any](fetch func(*monitor.Monitor, context.Context, monitor.Want) (T, time.Time, error), render func(panels.Result[T]) g.Node) panelView {
+	return func(ctx context.Context, m *monitor.Monitor, w monitor.Want, now time.Time, next time.Duration) (g.Node, error) {
+		data, at, err := fetch(m, ctx, w)
+		return render(panels.Result[T]{Data: data, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}), err
+	}
+}
+
+// panelViews are the four panels of a host's page, by the name in their URL.
+var panelViews = map[string]panelView{
+	"tracking":    view((*monitor.Monitor).Tracking, panels.TrackingPanel),
+	"sources":     view((*monitor.Monitor).Sources, panels.SourcesPanel),
+	"sourcestats": view((*monitor.Monitor).SourceStats, panels.SourceStatsPanel),
+	"rtc":         view((*monitor.Monitor).RTC, panels.RTCPanel),
 }
 
 // handlePanel serves one panel's fragment: read the report, render it or its error. It never
 // answers an error status because of chronyd: htmx swaps only 2xx responses, and the error
 // belongs inside the panel.
-func handlePanel[T any](s *Server, name string, fetch func(context.Context, bool) (T, time.Time, error), render func(panels.Result[T]) g.Node) gin.HandlerFunc {
+func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		m, ok := pick(c)
+		v, known := panelViews[c.Param("panel")]
+		if !ok || !known {
+			s.unknownHost(c)
+			return
+		}
 		c.Header("Cache-Control", "no-store")
-		fresh, msg := panelQuery(c.Request.URL.RawQuery)
+		q, msg := parseQuery(c.Request.URL.RawQuery, "fresh")
 		if msg != "" {
 			c.String(http.StatusBadRequest, msg+"\n")
 			return
 		}
-		data, at, err := fetch(c.Request.Context(), fresh)
-		s.noteResult(name, err)
-		endpoint := s.reports.Endpoint()
 		now := s.cfg.Now()
-		s.render(c, http.StatusOK, g.Group{
-			render(panels.Result[T]{Data: data, Err: err, At: at, Now: now, Endpoint: endpoint,
-				Next: panels.NextRefresh(now, s.cfg.Refresh)}),
-			panels.EndpointUpdate(endpoint),
-		})
+		n, err := v(c.Request.Context(), m, monitor.Want{Fresh: q.fresh}, now, panels.NextRefresh(now, s.cfg.Refresh))
+		s.noteResult(m.Name(), c.Param("panel"), err)
+		s.render(c, http.StatusOK, g.Group{n, panels.EndpointUpdate(m.Endpoint())})
 	}
 }
 
-// panelQuery accepts only fresh=1 (the reload button's "read chronyd now") or nothing, and
-// says what is wrong otherwise.
-func panelQuery(raw string) (fresh bool, msg string) {
+// handleSummary serves a host's row of the overview. It waits for chronyd at most RowWait:
+// a silent chronyd's row answers "waiting" and asks again shortly, for the same read, so that
+// the browser's few connections are never held by dead hosts while the others' rows wait.
+func (s *Server) handleSummary() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m, ok := s.namedHost(c)
+		if !ok {
+			s.unknownHost(c)
+			return
+		}
+		c.Header("Cache-Control", "no-store")
+		q, msg := parseQuery(c.Request.URL.RawQuery, "fresh", "since")
+		if msg != "" {
+			c.String(http.StatusBadRequest, msg+"\n")
+			return
+		}
+		asked := s.cfg.Now()
+		if !q.since.IsZero() && q.since.Before(asked) {
+			asked = q.since
+		}
+		w := monitor.Want{Fresh: q.fresh, Since: q.since}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RowWait)
+		defer cancel()
+		row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint()}
+		row.Tracking, row.At, row.TrackingErr = m.Tracking(ctx, w)
+		if row.TrackingErr == nil {
+			row.Sources, _, row.SourcesErr = m.Sources(ctx, w)
+		}
+		row.Now = s.cfg.Now()
+		row.Next = panels.NextRefresh(row.Now, s.cfg.Refresh)
+		if isStillReading(row.TrackingErr) || isStillReading(row.SourcesErr) {
+			row.Waiting, row.WaitingSince, row.Next = true, asked, time.Second
+		} else {
+			s.noteResult(m.Name(), "summary", row.TrackingErr)
+		}
+		s.render(c, http.StatusOK, panels.SummaryRow(row))
+	}
+}
+
+func isStillReading(err error) bool { return err != nil && errors.Is(err, monitor.ErrStillReading) }
+
+// query is what a fragment or probe accepts in its query string.
+type query struct {
+	fresh bool      // fresh=1: read chronyd now (the reload button)
+	since time.Time // since=UNIX_MS: a read finished since then will do (a row that was waiting)
+	host  string    // host=NAME: one host (/readyz)
+}
+
+// parseQuery accepts only the named parameters, each once, and says what is wrong otherwise.
+func parseQuery(raw string, allowed ...string) (query, string) {
+	var q query
 	if raw == "" {
-		return false, ""
+		return q, ""
 	}
-	q, err := url.ParseQuery(raw)
+	takes := "takes only " + strings.Join(allowed, ", ")
+	values, err := url.ParseQuery(raw)
 	if err != nil {
-		return false, "bad request: malformed query string (a panel takes only fresh=1)"
+		return q, "bad request: malformed query string (this address " + takes + ")"
 	}
-	for key, vals := range q {
-		if key != "fresh" {
-			return false, fmt.Sprintf("bad request: unknown query parameter %q (a panel takes only fresh=1)", key)
+	for key, vals := range values {
+		if !slices.Contains(allowed, key) {
+			return q, fmt.Sprintf("bad request: unknown query parameter %q (this address %s)", key, takes)
 		}
-		if len(vals) != 1 || (vals[0] != "1" && vals[0] != "0") {
-			return false, "bad request: fresh must be 1 or 0"
+		if len(vals) != 1 {
+			return q, fmt.Sprintf("bad request: %s is given %d times", key, len(vals))
+		}
+		v := vals[0]
+		switch key {
+		case "fresh":
+			if v != "1" && v != "0" {
+				return q, "bad request: fresh must be 1 or 0"
+			}
+			q.fresh = v == "1"
+		case "since":
+			ms, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || ms <= 0 {
+				return q, "bad request: since must be a time in Unix milliseconds"
+			}
+			q.since = time.UnixMilli(ms)
+		case "host":
+			q.host = v
 		}
 	}
-	return q.Get("fresh") == "1", ""
+	return q, ""
 }
 
 func (s *Server) handleHealthz() gin.HandlerFunc {
@@ -82,32 +233,69 @@ func (s *Server) handleHealthz() gin.HandlerFunc {
 	}
 }
 
-// handleReadyz is ready when chronyd answers a tracking request.
+// handleReadyz is ready when every host's chronyd answers a tracking request; ?host=NAME asks
+// about that one only. The body has a line per host.
 func (s *Server) handleReadyz() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")
-		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
-		defer cancel()
-		t, _, err := s.reports.Tracking(ctx, false)
-		endpoint := s.reports.Endpoint()
-		if err != nil {
-			x := panels.Explain(err, endpoint)
-			msg := "not ready: " + x.Title
-			if x.Detail != "" {
-				msg += ": " + x.Detail
-			}
-			if x.Fix != "" {
-				msg += "\nfix: " + x.Fix
-			}
-			c.String(http.StatusServiceUnavailable, msg+"\n")
+		q, msg := parseQuery(c.Request.URL.RawQuery, "host")
+		if msg != "" {
+			c.String(http.StatusBadRequest, msg+"\n")
 			return
 		}
-		state := "synchronised"
-		if !t.Synchronised() {
-			state = "not synchronised"
+		hosts := s.fleet.Monitors()
+		if q.host != "" {
+			m, ok := s.fleet.Lookup(q.host)
+			if !ok {
+				c.String(http.StatusNotFound, "unknown host %q; the hosts are: %s\n", q.host, strings.Join(s.fleet.Names(), ", "))
+				return
+			}
+			hosts = []*monitor.Monitor{m}
 		}
-		c.String(http.StatusOK, "ready: chronyd at %s answers (%s)\n", endpoint, state)
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
+		defer cancel()
+		lines := make([]string, len(hosts))
+		ready := make([]bool, len(hosts))
+		var wg sync.WaitGroup
+		for i, m := range hosts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lines[i], ready[i] = s.hostReadiness(ctx, m)
+			}()
+		}
+		wg.Wait()
+		status := http.StatusOK
+		if slices.Contains(ready, false) {
+			status = http.StatusServiceUnavailable
+		}
+		c.String(status, strings.Join(lines, "\n")+"\n")
 	}
+}
+
+// hostReadiness is a host's line of /readyz, and whether its chronyd answers tracking.
+func (s *Server) hostReadiness(ctx context.Context, m *monitor.Monitor) (string, bool) {
+	// A probe asks about now: a fresh read, which the monitor still limits to one a second.
+	t, _, err := m.Tracking(ctx, monitor.Want{Fresh: true})
+	if err != nil {
+		x := panels.Explain(err, m.Endpoint())
+		line := m.Name() + ": not ready: " + x.Title
+		if x.Detail != "" {
+			line += ": " + x.Detail
+		}
+		if x.Fix != "" {
+			line += "\n  fix: " + x.Fix
+		}
+		return line, false
+	}
+	state := "synchronised"
+	switch {
+	case !t.Synchronised():
+		state = "not synchronised"
+	case t.RefID == chrony.RefIDLocal:
+		state = "synchronised to its local clock"
+	}
+	return fmt.Sprintf("%s: ready: chronyd at %s answers (%s)", m.Name(), m.Endpoint(), state), true
 }
 
 func (s *Server) handleAsset() gin.HandlerFunc {
@@ -150,24 +338,31 @@ func acceptsGzip(header string) bool {
 	return false
 }
 
-func (s *Server) handleNotFound() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		s.render(c, http.StatusNotFound, simplePage("Not found",
-			"There is nothing at this address. The dashboard is at the start of this site."))
+// unknownHost answers 404 with the page that lists the configured hosts.
+func (s *Server) unknownHost(c *gin.Context) {
+	text := "There is nothing at this address."
+	if name := c.Param("host"); name != "" {
+		if _, ok := s.fleet.Lookup(name); !ok {
+			text = "second-hand watches no host named “" + name + "”."
+		}
 	}
+	s.notFound(c, text)
+}
+
+func (s *Server) handleNotFound() gin.HandlerFunc {
+	return func(c *gin.Context) { s.notFound(c, "There is nothing at this address.") }
+}
+
+func (s *Server) notFound(c *gin.Context, text string) {
+	s.render(c, http.StatusNotFound, panels.NotFound(panels.NotFoundProps{
+		Chrome: s.chrome(c.Request.URL.Path), Title: "Not found", Text: text, Hosts: s.fleet.Names()}))
 }
 
 func (s *Server) handleMethodNotAllowed() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Header("Allow", "GET, HEAD")
-		s.render(c, http.StatusMethodNotAllowed, simplePage("Method not allowed",
-			"second-hand only reads: it answers GET and HEAD."))
+		s.render(c, http.StatusMethodNotAllowed, panels.NotFound(panels.NotFoundProps{
+			Chrome: s.chrome(c.Request.URL.Path), Title: "Method not allowed",
+			Text: "second-hand only reads: it answers GET and HEAD."}))
 	}
-}
-
-// simplePage is the page for HTTP errors that are not chronyd's: short, escaped, no script.
-func simplePage(title, text string) g.Node {
-	return Doctype(HTML(Lang("en"),
-		Head(Meta(Charset("utf-8")), TitleEl(g.Text(title+" · second-hand"))),
-		Body(H1(g.Text(title)), P(g.Text(text)), P(A(Href("./"), g.Text("second-hand"))))))
 }

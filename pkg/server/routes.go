@@ -1,34 +1,28 @@
 package server
 
-import (
-	"github.com/gin-gonic/gin"
-
-	"github.com/second-hand/second-hand/pkg/panels"
-)
-
 // routes lists every URL second-hand answers. Each is registered for GET and HEAD.
-func (s *Server) routes(r *gin.Engine) {
-	get := func(path string, h gin.HandlerFunc) {
-		r.GET(path, h)
-		r.HEAD(path, h)
-	}
+//
+// A host's page and its fragments live under hosts/NAME/. With one host configured, the root
+// is that host's page and /panels/* its fragments; with several, the root is the overview,
+// one row per host, each row its own fragment.
+func (s *Server) routes(r router) {
+	get := r.get
 
-	// The page: a shell whose four panels load themselves.
-	get("/", s.handlePage())
+	// The root: the host's page with one host, the fleet overview with several.
+	get("/", s.handleIndex())
+	get("/panels/:panel", s.handlePanel(s.rootHost))
 
-	// One htmx fragment per panel: 200 with data, or 200 with the panel's error variant.
-	get("/panels/tracking", handlePanel(s, "tracking", s.reports.Tracking, panels.TrackingPanel))
-	get("/panels/sources", handlePanel(s, "sources", s.reports.Sources, panels.SourcesPanel))
-	get("/panels/sourcestats", handlePanel(s, "sourcestats", s.reports.SourceStats, panels.SourceStatsPanel))
-	get("/panels/rtc", handlePanel(s, "rtc", s.reports.RTC, panels.RTCPanel))
+	// One host: its page, one htmx fragment per panel (200 with data, or 200 with the panel's
+	// error variant), and its row of the overview.
+	get("/hosts/:host", s.handleHostRedirect())
+	get("/hosts/:host/", s.handleHostPage())
+	get("/hosts/:host/panels/:panel", s.handlePanel(s.namedHost))
+	get("/hosts/:host/summary", s.handleSummary())
 
-	// Probes: the process is alive; chronyd answers.
+	// Probes: the process is alive; every chronyd answers (?host=NAME: that one).
 	get("/healthz", s.handleHealthz())
 	get("/readyz", s.handleReadyz())
 
 	// Static files under content-hashed names, cached for a year.
 	get("/assets/:name", s.handleAsset())
-
-	r.NoRoute(s.handleNotFound())
-	r.NoMethod(s.handleMethodNotAllowed())
 }

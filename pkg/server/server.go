@@ -1,6 +1,7 @@
-// Package server is second-hand's HTTP side: Gin routes that serve the page, one htmx fragment
-// per panel, the health probes and the assets. A chronyd failure is a panel state, never an
-// HTTP error: a fragment whose report failed answers 200 with the panel's error variant.
+// Package server is second-hand's HTTP side: Gin routes that serve the pages, one htmx
+// fragment per panel and per overview row, the health probes and the assets. A chronyd failure
+// is a panel state, never an HTTP error: a fragment whose report failed answers 200 with the
+// panel's error variant.
 package server
 
 import (
@@ -9,34 +10,44 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	g "maragu.dev/gomponents"
 
+	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/panels"
 )
 
-// Config is what the server needs besides chronyd.
+// Config is what the server needs besides the hosts.
 type Config struct {
 	Refresh time.Duration    // how often the page reloads its panels
-	Reuse   time.Duration    // how long a report read from chronyd is reused (see chrony.Cache)
 	Logger  *slog.Logger     // nil discards
 	Now     func() time.Time // the clock; time.Now when nil
+	// RowWait is how long an overview row waits for its chronyd before it answers "waiting"
+	// and asks again, so that a silent chronyd holds no connection of the browser's for
+	// long; DefaultRowWait when 0.
+	RowWait time.Duration
 }
+
+// DefaultRowWait: a chronyd that answers at all answers within milliseconds.
+const DefaultRowWait = 250 * time.Millisecond
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	reports *chrony.Cache
-	cfg     Config
-	log     *slog.Logger
-	health  panelHealth
+	fleet  *monitor.Fleet
+	cfg    Config
+	log    *slog.Logger
+	health panelHealth
+	assets panels.AssetNames
 }
 
-// New returns the HTTP handler of second-hand for chronyd behind reports. Reports are shared
-// between concurrent requests and reused for cfg.Reuse.
-func New(reports chrony.Reporter, cfg Config) http.Handler {
+// New returns the HTTP handler of second-hand for the hosts of fleet.
+func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -46,8 +57,13 @@ func New(reports chrony.Reporter, cfg Config) http.Handler {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 10 * time.Second
 	}
-	s := &Server{reports: chrony.NewCache(reports, cfg.Reuse), cfg: cfg, log: cfg.Logger,
-		health: panelHealth{failing: map[string]string{}}}
+	if cfg.RowWait <= 0 {
+		cfg.RowWait = DefaultRowWait
+	}
+	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger,
+		health: panelHealth{failing: map[string]string{}},
+		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
+	}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -56,8 +72,34 @@ func New(reports chrony.Reporter, cfg Config) http.Handler {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recoverPanics(), s.logRequests(), securityHeaders())
-	s.routes(r)
+	s.routes(router{r})
+	r.NoRoute(s.handleNotFound())
+	r.NoMethod(s.handleMethodNotAllowed())
 	return r
+}
+
+// router registers each route for GET and HEAD.
+type router struct{ r *gin.Engine }
+
+func (r router) get(path string, h gin.HandlerFunc) {
+	r.r.GET(path, h)
+	r.r.HEAD(path, h)
+}
+
+// chrome is what every page shares, for a page at path: the relative way back to the root, so
+// that the page works behind a proxy under any sub-path.
+func (s *Server) chrome(path string) panels.Chrome {
+	return panels.Chrome{Base: basePath(path), Refresh: s.cfg.Refresh, Assets: s.assets}
+}
+
+// basePath is the relative path from the page at path to the root: "./" for /, /x and /x/...
+// at the root's level, "../../" for /hosts/NAME/.
+func basePath(path string) string {
+	depth := strings.Count(path, "/") - 1
+	if depth <= 0 {
+		return "./"
+	}
+	return strings.Repeat("../", depth)
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -83,28 +125,32 @@ type panelHealth struct {
 	failing map[string]string
 }
 
-func (s *Server) noteResult(panel string, err error) {
+func (s *Server) noteResult(host, panel string, err error) {
+	if errors.Is(err, monitor.ErrStillReading) {
+		return // not a result yet
+	}
 	key := ""
 	if err != nil {
 		key = failureKey(err)
 	}
+	id := host + "/" + panel
 	s.health.mu.Lock()
-	prev, was := s.health.failing[panel]
+	prev, was := s.health.failing[id]
 	switch {
 	case err != nil && (!was || prev != key):
-		s.health.failing[panel] = key
+		s.health.failing[id] = key
 		s.health.mu.Unlock()
-		s.log.Warn("panel failing", "panel", panel, "error", err)
+		s.log.Warn("panel failing", "host", host, "panel", panel, "error", err)
 		return
 	case err == nil && was:
-		delete(s.health.failing, panel)
+		delete(s.health.failing, id)
 		s.health.mu.Unlock()
-		s.log.Info("panel recovered", "panel", panel)
+		s.log.Info("panel recovered", "host", host, "panel", panel)
 		return
 	}
 	s.health.mu.Unlock()
 	if err != nil {
-		s.log.Debug("panel still failing", "panel", panel, "error", err)
+		s.log.Debug("panel still failing", "host", host, "panel", panel, "error", err)
 	}
 }
 

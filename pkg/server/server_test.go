@@ -14,17 +14,19 @@ import (
 
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/monitor"
 )
 
-// fakeReports is a chrony.Reporter made of functions; nil ones answer empty reports.
+// fakeReports is a monitor.Reporter made of functions; nil ones answer small reports.
 type fakeReports struct {
 	tracking    func(context.Context) (chrony.Tracking, error)
 	sources     func(context.Context) ([]chrony.Source, error)
 	sourceStats func(context.Context) ([]chrony.SourceStats, error)
 	rtc         func(context.Context) (chrony.RTC, error)
+	endpoint    string
 }
 
-var _ chrony.Reporter = (*fakeReports)(nil)
+var _ monitor.Reporter = (*fakeReports)(nil)
 
 func (f *fakeReports) Tracking(ctx context.Context) (chrony.Tracking, error) {
 	if f.tracking == nil {
@@ -33,14 +35,16 @@ func (f *fakeReports) Tracking(ctx context.Context) (chrony.Tracking, error) {
 	return f.tracking(ctx)
 }
 
-func (f *fakeReports) Sources(ctx context.Context) ([]chrony.Source, error) {
+func (f *fakeReports) NumSources(context.Context) (int, error) { return 1, nil }
+
+func (f *fakeReports) SourcesN(ctx context.Context, _ int) ([]chrony.Source, error) {
 	if f.sources == nil {
-		return []chrony.Source{{Name: "time.lan"}}, nil
+		return []chrony.Source{{Name: "time.lan", Reach: 0o377}}, nil
 	}
 	return f.sources(ctx)
 }
 
-func (f *fakeReports) SourceStats(ctx context.Context) ([]chrony.SourceStats, error) {
+func (f *fakeReports) SourceStatsN(ctx context.Context, _ int) ([]chrony.SourceStats, error) {
 	if f.sourceStats == nil {
 		return []chrony.SourceStats{{Name: "time.lan", Samples: 7}}, nil
 	}
@@ -54,7 +58,30 @@ func (f *fakeReports) RTC(ctx context.Context) (chrony.RTC, error) {
 	return f.rtc(ctx)
 }
 
-func (f *fakeReports) Endpoint() string { return "udp://127.0.0.1:323" }
+func (f *fakeReports) Endpoint() string {
+	if f.endpoint == "" {
+		return "udp://127.0.0.1:323"
+	}
+	return f.endpoint
+}
+
+func (f *fakeReports) Close() error { return nil }
+
+// oneHost is second-hand's handler for one host read through r, named "local" as a
+// configuration without names calls it.
+func oneHost(t testing.TB, r monitor.Reporter, cfg Config) http.Handler {
+	t.Helper()
+	return fleetHandler(t, []monitor.Host{{Name: "local", Reporter: r}}, monitor.Config{}, cfg)
+}
+
+func fleetHandler(t testing.TB, hosts []monitor.Host, mc monitor.Config, cfg Config) http.Handler {
+	t.Helper()
+	f, err := monitor.NewFleet(hosts, mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(f, cfg)
+}
 
 func get(t *testing.T, h http.Handler, method, target string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
@@ -72,7 +99,7 @@ var unreachable = &chrony.Error{Kind: chrony.KindUnreachable, Op: "source statis
 
 func TestPageLoadsWithoutChronyd(t *testing.T) {
 	called := false
-	h := New(&fakeReports{tracking: func(context.Context) (chrony.Tracking, error) {
+	h := oneHost(t, &fakeReports{tracking: func(context.Context) (chrony.Tracking, error) {
 		called = true
 		return chrony.Tracking{}, unreachable
 	}}, Config{Refresh: 5 * time.Second})
@@ -98,7 +125,7 @@ func TestPageLoadsWithoutChronyd(t *testing.T) {
 // TestOneFailingPanel: a failing report answers 200 with that panel's error, and the other
 // panels are untouched.
 func TestOneFailingPanel(t *testing.T) {
-	h := New(&fakeReports{sourceStats: func(context.Context) ([]chrony.SourceStats, error) {
+	h := oneHost(t, &fakeReports{sourceStats: func(context.Context) ([]chrony.SourceStats, error) {
 		return nil, unreachable
 	}}, Config{})
 	for _, tc := range []struct {
@@ -132,11 +159,11 @@ func TestOneFailingPanel(t *testing.T) {
 // handler is a 500; either way the server goes on serving.
 func TestPanicIsContained(t *testing.T) {
 	f := &fakeReports{sources: func(context.Context) ([]chrony.Source, error) { panic("boom") }}
-	h := New(f, Config{})
+	h := oneHost(t, f, Config{})
 	if rec := get(t, h, "GET", "/panels/sources"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "panic: boom") {
 		t.Errorf("panicking report = %d %q, want the panel's error", rec.Code, rec.Body)
 	}
-	h = New(&panickyEndpoint{f}, Config{})
+	h = oneHost(t, &panickyEndpoint{f}, Config{})
 	if rec := get(t, h, "GET", "/panels/tracking"); rec.Code != http.StatusInternalServerError {
 		t.Errorf("panicking handler = %d, want 500", rec.Code)
 	}
@@ -150,14 +177,14 @@ type panickyEndpoint struct{ *fakeReports }
 func (*panickyEndpoint) Endpoint() string { panic("endpoint") }
 
 func TestProbes(t *testing.T) {
-	ok := New(&fakeReports{}, Config{})
+	ok := oneHost(t, &fakeReports{}, Config{})
 	if rec := get(t, ok, "GET", "/healthz"); rec.Code != 200 || rec.Body.String() != "ok\n" {
 		t.Errorf("healthz = %d %q", rec.Code, rec.Body)
 	}
-	if rec := get(t, ok, "GET", "/readyz"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "ready: chronyd at udp://127.0.0.1:323 answers") {
+	if rec := get(t, ok, "GET", "/readyz"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "local: ready: chronyd at udp://127.0.0.1:323 answers") {
 		t.Errorf("readyz = %d %q", rec.Code, rec.Body)
 	}
-	down := New(&fakeReports{tracking: func(context.Context) (chrony.Tracking, error) { return chrony.Tracking{}, unreachable }}, Config{})
+	down := oneHost(t, &fakeReports{tracking: func(context.Context) (chrony.Tracking, error) { return chrony.Tracking{}, unreachable }}, Config{})
 	if rec := get(t, down, "GET", "/healthz"); rec.Code != 200 {
 		t.Errorf("healthz with chronyd down = %d, want 200: the process is alive", rec.Code)
 	}
@@ -169,7 +196,7 @@ func TestProbes(t *testing.T) {
 }
 
 func TestAssets(t *testing.T) {
-	h := New(&fakeReports{}, Config{})
+	h := oneHost(t, &fakeReports{}, Config{})
 	rec := get(t, h, "GET", "/assets/"+assets.HTMX.Name, "Accept-Encoding", "gzip, br")
 	if rec.Code != 200 || rec.Header().Get("Content-Encoding") != "gzip" {
 		t.Fatalf("htmx = %d, encoding %q", rec.Code, rec.Header().Get("Content-Encoding"))
@@ -200,7 +227,7 @@ func TestAssets(t *testing.T) {
 }
 
 func TestHTTPErrors(t *testing.T) {
-	h := New(&fakeReports{}, Config{})
+	h := oneHost(t, &fakeReports{}, Config{})
 	rec := get(t, h, "POST", "/panels/tracking")
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
 		t.Errorf("POST = %d Allow %q, want 405 with Allow: GET, HEAD", rec.Code, rec.Header().Get("Allow"))
@@ -228,7 +255,7 @@ func TestHTTPErrors(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	h := New(&fakeReports{}, Config{})
+	h := oneHost(t, &fakeReports{}, Config{})
 	for _, path := range []string{"/", "/panels/tracking", "/nope"} {
 		rec := get(t, h, "GET", path)
 		csp := rec.Header().Get("Content-Security-Policy")

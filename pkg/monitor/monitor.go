@@ -1,0 +1,270 @@
+// Package monitor watches the chronyd of each configured host. A Monitor keeps second-hand from
+// becoming the heaviest client of the chronyd it watches: everyone who asks for a report (open
+// pages, the history recorder, Prometheus) shares one read of chronyd while it is in flight,
+// a report is reused for a short window, and a forced fresh read (the reload button) happens at
+// most once a second per report, shared by everyone who asks in that second.
+//
+// A Fleet is the configured hosts by name. Data flows one way: chronyd, the chrony client
+// (package chrony), a Monitor per host, then the panels and the routes that serve them.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/second-hand/second-hand/pkg/chrony"
+)
+
+// Reporter is what a Monitor reads chronyd through: *chrony.Client, or a fake in tests. The
+// number of sources is its own request, so that the sources and the source statistics of one
+// refresh ask chronyd for it once between them.
+type Reporter interface {
+	Tracking(ctx context.Context) (chrony.Tracking, error)
+	NumSources(ctx context.Context) (int, error)
+	SourcesN(ctx context.Context, n int) ([]chrony.Source, error)
+	SourceStatsN(ctx context.Context, n int) ([]chrony.SourceStats, error)
+	RTC(ctx context.Context) (chrony.RTC, error)
+	// Endpoint names the chronyd address in use, for the page and for error messages.
+	Endpoint() string
+	Close() error
+}
+
+var _ Reporter = (*chrony.Client)(nil)
+
+// Config tunes every Monitor of a Fleet.
+type Config struct {
+	// Reuse is how long a report is reused for whoever asks next; 0 shares only the reads in
+	// flight.
+	Reuse time.Duration
+	// FreshEvery is the least time between two forced fresh reads of one report.
+	FreshEvery time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// DefaultFreshEvery is how often a forced fresh read may reach one chronyd for one report.
+const DefaultFreshEvery = time.Second
+
+// Want says how recent a report a caller accepts.
+type Want struct {
+	// Fresh skips the reuse window, as the reload button does; a read from less than
+	// FreshEvery ago still answers it.
+	Fresh bool
+	// Since accepts any read that finished at or after this time, however old the reuse
+	// window says it is: a caller that gave up waiting for a slow chronyd comes back for the
+	// read it had been waiting for.
+	Since time.Time
+
+	// again asks for a new read whatever the last one was: chronyd said the last one is out of
+	// date.
+	again bool
+}
+
+// Monitor is one host: its name, its chronyd and the reports shared between everyone who reads
+// them. It is safe for concurrent use.
+type Monitor struct {
+	name string
+	r    Reporter
+	cfg  Config
+
+	tracking    entry[chrony.Tracking]
+	count       entry[int]
+	sources     entry[[]chrony.Source]
+	sourceStats entry[[]chrony.SourceStats]
+	rtc         entry[chrony.RTC]
+
+	stats Stats
+}
+
+// Stats counts what a Monitor's callers cost chronyd.
+type Stats struct {
+	Reads  atomic.Int64 // reports read from chronyd
+	Shared atomic.Int64 // callers that joined a read already in flight
+	Reused atomic.Int64 // callers answered from the reuse window
+}
+
+// New returns the monitor of the host name, reading chronyd through r.
+func New(name string, r Reporter, cfg Config) *Monitor {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FreshEvery <= 0 {
+		cfg.FreshEvery = DefaultFreshEvery
+	}
+	return &Monitor{name: name, r: r, cfg: cfg}
+}
+
+// Name is the host's name, as configured.
+func (m *Monitor) Name() string { return m.name }
+
+// Endpoint is the address of the host's chronyd in use.
+func (m *Monitor) Endpoint() string { return m.r.Endpoint() }
+
+// Stats are the monitor's counters.
+func (m *Monitor) Stats() *Stats { return &m.stats }
+
+// Close closes the host's chrony client, which removes its socket file.
+func (m *Monitor) Close() error { return m.r.Close() }
+
+// Tracking is the tracking report and when it was read.
+func (m *Monitor) Tracking(ctx context.Context, w Want) (chrony.Tracking, time.Time, error) {
+	return get(ctx, m, &m.tracking, w, m.r.Tracking)
+}
+
+// RTC is the RTC report and when it was read.
+func (m *Monitor) RTC(ctx context.Context, w Want) (chrony.RTC, time.Time, error) {
+	return get(ctx, m, &m.rtc, w, m.r.RTC)
+}
+
+// Sources is the sources report and when it was read.
+func (m *Monitor) Sources(ctx context.Context, w Want) ([]chrony.Source, time.Time, error) {
+	return get(ctx, m, &m.sources, w, func(ctx context.Context) ([]chrony.Source, error) {
+		return withCount(ctx, m, w, m.r.SourcesN)
+	})
+}
+
+// SourceStats is the source statistics report and when it was read.
+func (m *Monitor) SourceStats(ctx context.Context, w Want) ([]chrony.SourceStats, time.Time, error) {
+	return get(ctx, m, &m.sourceStats, w, func(ctx context.Context) ([]chrony.SourceStats, error) {
+		return withCount(ctx, m, w, m.r.SourceStatsN)
+	})
+}
+
+// LastTracking is the last tracking report read, without asking chronyd; ok is false when
+// none has been read yet.
+func (m *Monitor) LastTracking() (t chrony.Tracking, at time.Time, err error, ok bool) {
+	return m.tracking.last()
+}
+
+// LastSources is the last sources report read, without asking chronyd.
+func (m *Monitor) LastSources() (s []chrony.Source, at time.Time, err error, ok bool) {
+	return m.sources.last()
+}
+
+// withCount reads a list with the shared source count. A count from the window can be out of
+// date: when chronyd says an index is gone, the count is read again and so is the list.
+func withCount[T any](ctx context.Context, m *Monitor, w Want, list func(context.Context, int) ([]T, error)) ([]T, error) {
+	n, _, err := get(ctx, m, &m.count, w, m.r.NumSources)
+	if err != nil {
+		return nil, err
+	}
+	out, err := list(ctx, n)
+	var e *chrony.Error
+	if errors.As(err, &e) && e.Status == chrony.StatusNoSuchSource {
+		if n, _, err = get(ctx, m, &m.count, Want{again: true}, m.r.NumSources); err != nil {
+			return nil, err
+		}
+		out, err = list(ctx, n)
+	}
+	return out, err
+}
+
+// ErrStillReading is the error of a caller whose context ended while chronyd was being read
+// for it. The read goes on for the others, and for the caller if it comes back with
+// Want.Since. A caller whose context has no deadline does the read itself and waits for it:
+// the client's own timeouts bound it.
+var ErrStillReading = errors.New("still waiting for chronyd's answer")
+
+// entry is one report: the last read, and the read in flight.
+type entry[T any] struct {
+	mu      sync.Mutex
+	have    bool
+	val     T
+	err     error
+	at      time.Time
+	flight  *flight[T]
+	waiting int // callers waiting on flight, for tests
+}
+
+type flight[T any] struct {
+	done chan struct{}
+	val  T
+	err  error
+	at   time.Time
+}
+
+func (e *entry[T]) last() (T, time.Time, error, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.val, e.at, e.err, e.have
+}
+
+// get answers from the last read when it is recent enough for w, else joins the read in flight,
+// else reads chronyd itself.
+func get[T any](ctx context.Context, m *Monitor, e *entry[T], w Want, read func(context.Context) (T, error)) (T, time.Time, error) {
+	now := m.cfg.Now()
+	notBefore := now.Add(-m.cfg.Reuse)
+	if w.Fresh {
+		notBefore = now.Add(-m.cfg.FreshEvery)
+	}
+	if !w.Since.IsZero() && w.Since.Before(notBefore) {
+		notBefore = w.Since
+	}
+	e.mu.Lock()
+	// With no reuse window, only a read in flight is shared, even one that ended this instant.
+	reuse := m.cfg.Reuse > 0 || w.Fresh || !w.Since.IsZero()
+	if e.have && reuse && !w.again && !e.at.Before(notBefore) {
+		val, at, err := e.val, e.at, e.err
+		e.mu.Unlock()
+		m.stats.Reused.Add(1)
+		return val, at, err
+	}
+	if f := e.flight; f != nil {
+		e.waiting++
+		e.mu.Unlock()
+		m.stats.Shared.Add(1)
+		defer func() { e.mu.Lock(); e.waiting--; e.mu.Unlock() }()
+		select {
+		case <-f.done:
+			return f.val, f.at, f.err
+		case <-ctx.Done():
+			var zero T
+			return zero, m.cfg.Now(), fmt.Errorf("%w: %w", ErrStillReading, context.Cause(ctx))
+		}
+	}
+	// This caller reads, and the others that come meanwhile wait for its result. The read is
+	// not cancelled when this caller goes away, because it is theirs too; the client's own
+	// timeouts bound it.
+	f := &flight[T]{done: make(chan struct{})}
+	e.flight = f
+	e.mu.Unlock()
+	m.stats.Reads.Add(1)
+	finish := func() {
+		val, err := safeRead(context.WithoutCancel(ctx), read)
+		at := m.cfg.Now()
+		e.mu.Lock()
+		e.have, e.val, e.err, e.at, e.flight = true, val, err, at, nil
+		e.mu.Unlock()
+		f.val, f.err, f.at = val, err, at
+		close(f.done)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		// Nobody will give up on this read early: do it here, rather than pay for handing it
+		// to another goroutine.
+		finish()
+		return f.val, f.at, f.err
+	}
+	go finish()
+	select {
+	case <-f.done:
+		return f.val, f.at, f.err
+	case <-ctx.Done():
+		var zero T
+		return zero, m.cfg.Now(), fmt.Errorf("%w: %w", ErrStillReading, context.Cause(ctx))
+	}
+}
+
+// safeRead turns a panic in a read into an error, so that the callers waiting for the read are
+// not left waiting: a report that cannot be read is a panel's error, not a crash.
+func safeRead[T any](ctx context.Context, read func(context.Context) (T, error)) (val T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error reading the report: panic: %v", r)
+		}
+	}()
+	return read(ctx)
+}

@@ -1,0 +1,291 @@
+package panels
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	g "maragu.dev/gomponents"
+	hx "maragu.dev/gomponents-htmx"
+	. "maragu.dev/gomponents/html"
+
+	"github.com/second-hand/second-hand/pkg/chrony"
+)
+
+// HostSummary is one host's row of the fleet overview: its tracking and sources reports, or why
+// they could not be read.
+type HostSummary struct {
+	Host     string
+	Endpoint string
+
+	Tracking    chrony.Tracking
+	TrackingErr error
+	Sources     []chrony.Source
+	SourcesErr  error
+	At          time.Time // when tracking was read
+
+	Now  time.Time
+	Next time.Duration // when the page should ask again
+
+	// Loading is the overview's first render: the row's fragment is on its way.
+	Loading bool
+	// Waiting is a row whose chronyd has not answered yet; WaitingSince is when the row first
+	// asked, which it asks again with (the read goes on meanwhile).
+	Waiting      bool
+	WaitingSince time.Time
+}
+
+// Status is a host's state in one word, as the overview ranks it: worst first.
+type Status int
+
+const (
+	StatusUnreachable     Status = iota // chronyd did not answer tracking
+	StatusNotSynchronised               // no reference
+	StatusLocal                         // synchronised to its own local clock only
+	StatusSynchronised
+	StatusUnknown // not read yet
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusUnreachable:
+		return "unreachable"
+	case StatusNotSynchronised:
+		return "not synchronised"
+	case StatusLocal:
+		return "local clock"
+	case StatusSynchronised:
+		return "synchronised"
+	}
+	return "checking"
+}
+
+// Status ranks the row: unreachable, then not synchronised, then its local clock only, then
+// synchronised; the unknown last.
+func (s HostSummary) Status() Status {
+	switch {
+	case s.Loading || s.Waiting:
+		return StatusUnknown
+	case s.TrackingErr != nil:
+		return StatusUnreachable
+	case !s.Tracking.Synchronised():
+		return StatusNotSynchronised
+	case s.Tracking.RefID == chrony.RefIDLocal:
+		return StatusLocal
+	}
+	return StatusSynchronised
+}
+
+// errorBound is the maximum clock error that orders hosts of the same status; none for hosts
+// that are not synchronised.
+func (s HostSummary) errorBound() float64 {
+	if st := s.Status(); st != StatusSynchronised && st != StatusLocal {
+		return 0
+	}
+	return s.Tracking.MaxErrorSeconds()
+}
+
+// SortSummaries puts the worst first: by status, then by maximum clock error, largest first,
+// then by name, so that equals keep a stable order. The page's script sorts the rows by the
+// same keys as they update (data-rank, data-error, data-host).
+func SortSummaries(rows []HostSummary) {
+	slices.SortStableFunc(rows, func(a, b HostSummary) int {
+		return cmp.Or(
+			cmp.Compare(a.Status(), b.Status()),
+			cmp.Compare(b.errorBound(), a.errorBound()),
+			cmp.Compare(a.Host, b.Host),
+		)
+	})
+}
+
+// OverviewProps is what the fleet overview needs.
+type OverviewProps struct {
+	Chrome
+	Rows []HostSummary // in the order to show them first, usually loading shells
+}
+
+// Overview is the page of several hosts: a header with how many are synchronised, then one
+// row per host, worst first, each row its own fragment.
+func Overview(p OverviewProps) g.Node {
+	synced := 0
+	known := 0
+	for _, r := range p.Rows {
+		switch r.Status() {
+		case StatusSynchronised:
+			synced++
+			known++
+		case StatusUnknown:
+		default:
+			known++
+		}
+	}
+	count := strconv.Itoa(synced) + " of " + strconv.Itoa(len(p.Rows)) + " hosts synchronised"
+	if known < len(p.Rows) {
+		count = "checking " + strconv.Itoa(len(p.Rows)) + " hosts…"
+	}
+	return document(p.Chrome, "second-hand · "+strconv.Itoa(len(p.Rows))+" hosts",
+		Header(Class("top"),
+			H1(g.Text("second-hand")),
+			P(Class("fleet-count"), ID("fleet-count"), Aria("live", "polite"), g.Text(count)),
+			refreshNote(p.Refresh),
+		),
+		Main(Class("panels fleet"),
+			Section(Class("panel panel-fleet"), Aria("labelledby", "fleet-title"),
+				Header(Class("panel-head"), H2(ID("fleet-title"), g.Text("Hosts")),
+					Span(Class("hint"), g.Text("worst first; a host's name opens its page"))),
+				Div(Class("table-wrap"), TabIndex("0"), Aria("labelledby", "fleet-title"),
+					Table(Class("fleet-table"),
+						fleetHead,
+						TBody(ID("fleet-rows"), g.Map(p.Rows, SummaryRow)),
+					)),
+				fleetLegend,
+			),
+		),
+	)
+}
+
+var fleetHead = static(THead(Tr(
+	columnHead("Host", "The name second-hand knows the host by; opens its page", false),
+	columnHead("Status", "Synchronised, its local clock only, not synchronised, or chronyd unreachable", false),
+	columnHead("Offset", "System time offset: how far the system clock is from NTP time now", true),
+	columnHead("Max error", "|offset| + root dispersion + root delay / 2: how far the clock may be from true time", true),
+	columnHead("Stratum", "Hops from a reference clock", true),
+	columnHead("Reference", "The source the clock follows", false),
+	columnHead("Leap", "Leap status", false),
+	columnHead("Updated", "When chronyd last corrected the clock from its reference", true),
+	columnHead("Sources", "Sources that answered at least one of the last 8 polls, of all sources", true),
+	Th(Scope("col"), Span(Class("visually-hidden"), g.Text("Reload"))),
+)))
+
+var fleetLegend = legend(
+	[2]string{"Order", "Unreachable hosts first, then those not synchronised, then those on their local clock only, then the rest by maximum clock error, largest first."},
+	[2]string{"Max error", "The bound chronyc's documentation gives for how far the system clock may be from true time: the absolute system time offset plus the root dispersion plus half the root delay."},
+	[2]string{"Sources", "How many of the host's sources answered at least one of their last 8 polls, of how many it has."},
+)
+
+// rowID is the element id of a host's row; host names need no escaping in ids.
+func rowID(host string) string { return "host-" + host }
+
+// SummaryRow is one host's row of the overview, and the fragment that replaces it: it loads
+// itself, reloads on the page's refresh, and has its own reload button.
+func SummaryRow(s HostSummary) g.Node {
+	url := "hosts/" + s.Host + "/summary"
+	next := s.Next
+	if s.Waiting {
+		url += "?since=" + strconv.FormatInt(s.WaitingSince.UnixMilli(), 10)
+	}
+	trigger := "panel-refresh"
+	if s.Loading {
+		trigger = "load, panel-refresh"
+	}
+	st := s.Status()
+	return Tr(ID(rowID(s.Host)), Class("host-row status-"+statusClass(st)),
+		Data("panel", "summary"), Data("host", s.Host),
+		Data("rank", strconv.Itoa(int(st))), Data("error", Raw(s.errorBound())), Data("status", st.String()),
+		g.If(next > 0, Data("next-ms", strconv.FormatInt(next.Milliseconds(), 10))),
+		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:replace"),
+		Th(Scope("row"), Class("name"), A(Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
+		summaryCells(s, st),
+		Td(Button(Type("button"), Class("reload"), Aria("label", "Reload "+s.Host),
+			hx.Get("hosts/"+s.Host+"/summary?fresh=1"), hx.Target("closest tr"), hx.Swap("outerHTML"),
+			hx.Sync("closest tr:replace"), hx.Indicator("closest tr"),
+			Span(Aria("hidden", "true"), g.Text("↻")))),
+	)
+}
+
+func summaryCells(s HostSummary, st Status) g.Node {
+	switch st {
+	case StatusUnknown:
+		word := "loading…"
+		if s.Waiting {
+			word = "waiting for chronyd at " + s.Endpoint + " (asked " + ago(s.Now.Sub(s.WaitingSince)) + ")"
+		}
+		return Td(ColSpan("8"), Class("pending"), textValue("status", "checking", word))
+	case StatusUnreachable:
+		x := Explain(s.TrackingErr, s.Endpoint)
+		return Td(ColSpan("8"), withHealth("status-cell", Bad), Role("alert"),
+			Span(Class("sym"), Aria("hidden", "true"), g.Text(Bad.Symbol()+" ")),
+			textValue("status", "unreachable", "unreachable"),
+			Span(Class("reason"), g.Text(": "+x.Title)),
+			g.If(x.Fix != "", Small(Class("error-fix"), g.Text(" "+x.Fix))))
+	}
+	t := s.Tracking
+	synced := st == StatusSynchronised || st == StatusLocal
+	statusHealth := map[Status]Health{StatusNotSynchronised: Bad, StatusLocal: Warning, StatusSynchronised: Good}[st]
+	dash := func(field string) g.Node { return Td(Class("num"), textValue(field, "", "–")) }
+	cells := g.Group{
+		Td(withHealth("status-cell", statusHealth),
+			Span(Class("sym"), Aria("hidden", "true"), g.Text(statusHealth.Symbol()+" ")),
+			textValue("status", st.String(), st.String())),
+	}
+	if synced {
+		off := t.SystemTimeOffsetSeconds()
+		bound := t.MaxErrorSeconds()
+		cells = append(cells,
+			Td(withHealth("num", offsetHealth(off)), value("system-time", off, Seconds(off, true))),
+			Td(withHealth("num", offsetHealth(bound)), value("max-error", bound, Seconds(bound, false))),
+			Td(Class("num"), textValue("stratum", strconv.Itoa(t.Stratum), strconv.Itoa(t.Stratum))),
+			Td(Class("ref"), textValue("reference", t.Reference(), t.Reference())),
+		)
+	} else {
+		cells = append(cells, dash("system-time"), dash("max-error"), dash("stratum"), Td(textValue("reference", "", "none")))
+	}
+	leap := leapHealth(t.Leap)
+	cells = append(cells,
+		Td(withHealth("", leap), textValue("leap", t.Leap.String(), t.Leap.String())),
+		Td(Class("num"), lastUpdateValue(t, s.Now)),
+		Td(Class("num"), reachableCell(s)),
+	)
+	return cells
+}
+
+func offsetHealth(v float64) Health {
+	switch a := math.Abs(v); {
+	case a >= OffsetWarning:
+		return Bad
+	case a >= OffsetGood:
+		return Warning
+	}
+	return Good
+}
+
+// reachableCell is "x of y": sources that answered at least one of their last 8 polls.
+func reachableCell(s HostSummary) g.Node {
+	if s.SourcesErr != nil {
+		x := Explain(s.SourcesErr, s.Endpoint)
+		return Span(Title(x.Title), textValue("sources-reachable", "", "?"))
+	}
+	reachable := 0
+	for _, src := range s.Sources {
+		if src.Reach != 0 {
+			reachable++
+		}
+	}
+	h := Good
+	switch {
+	case reachable == 0:
+		h = Bad
+	case reachable < len(s.Sources):
+		h = Neutral
+	}
+	return Span(withHealth("", h),
+		textValue("sources-reachable", strconv.Itoa(reachable), strconv.Itoa(reachable)),
+		g.Text(" of "),
+		textValue("sources-total", strconv.Itoa(len(s.Sources)), strconv.Itoa(len(s.Sources))))
+}
+
+func statusClass(s Status) string {
+	switch s {
+	case StatusUnreachable:
+		return "unreachable"
+	case StatusNotSynchronised:
+		return "unsynchronised"
+	case StatusLocal:
+		return "local"
+	case StatusSynchronised:
+		return "synchronised"
+	}
+	return "unknown"
+}
