@@ -48,11 +48,13 @@ demo: (setup "demo") build
 lab: build
     bin/chrony-lab
 
-# The whole test suite: unit and integration tests (real chronyd) with the race detector, the
-# end-to-end tests (Docker, nginx, chromium), then 30 s of fuzzing per target. Nothing may skip.
+# The whole test suite: go vet and staticcheck, unit and integration tests (real chronyd) with
+# the race detector, the end-to-end tests (Docker, nginx, chromium), then 30 s of fuzzing per
+# target. Nothing may skip.
 test: (setup "test") assets
     go vet ./...
-    cd e2e && go vet ./...
+    go tool staticcheck ./...
+    cd e2e && go vet ./... && go tool staticcheck ./...
     # -p 1: one package at a time, so that the load test does not share the two cores.
     SECOND_HAND_STRICT_TESTS=1 go test -race -shuffle=on -count=1 -p 1 ./...
     cd e2e && SECOND_HAND_STRICT_TESTS=1 go test -count=1 -timeout 40m ./...
@@ -74,9 +76,9 @@ e2e: (setup "test")
 bench: (setup "test") assets
     cd e2e && go run ./bench -repo ..
 
-# Take the README's screenshot (docs/screenshot.png) through the e2e stack.
+# Take the README's screenshots (docs/*.png) through the e2e stack.
 screenshot: (setup "test")
-    cd e2e && SECOND_HAND_SCREENSHOT=../docs/screenshot.png go test -count=1 -run 'TestDashboardThroughNginx/screenshot' -v ./...
+    cd e2e && SECOND_HAND_SCREENSHOTS=../docs go test -count=1 -run 'TestDashboardThroughNginx/screenshot|TestFleetThroughNginx/screenshot' -v ./...
 
 # Unit tests only: no chronyd, no Docker, no browser (integration tests skip without root).
 unit: assets

@@ -129,6 +129,22 @@ func (b *browser) waitFor(t *testing.T, what, js string, timeout time.Duration) 
 	return time.Since(start)
 }
 
+// waitAfterClick polls a JavaScript condition across the navigation a click starts: while the
+// new page has not replaced the old one, the condition's context is gone and is asked again.
+func (b *browser) waitAfterClick(t *testing.T, what, js string, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout || !strings.Contains(err.Error(), "context") {
+			t.Fatalf("waiting %v for %s: %v", timeout, what, err)
+		}
+	}
+}
+
 // panelJS reads a panel as the page shows it: its fields by data-field (the value of <data>,
 // the datetime of <time>, else the text), its table rows, its error and whether it is loading.
 const panelJS = `(function (id) {

@@ -72,26 +72,29 @@ func TestComposeFile(t *testing.T) {
 			if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/chrony/" {
 				t.Errorf("GET /chrony = %d Location %q, want 301 to /chrony/", resp.StatusCode, resp.Header.Get("Location"))
 			}
-			if code, page := get(t, base+"/chrony/"); code != 200 || !strings.Contains(page, `hx-get="panels/tracking"`) {
-				t.Errorf("GET /chrony/ = %d:\n%s", code, page)
+			if code, page := get(t, base+"/chrony/"); code != 200 || !strings.Contains(page, `hx-get="hosts/chronyd/summary"`) ||
+				!strings.Contains(page, `hx-get="hosts/chronyd2/summary"`) {
+				t.Errorf("GET /chrony/ = %d, want the overview of chronyd and chronyd2:\n%s", code, page)
 			}
-			// Every panel has data once the stack's chronyd answers.
+			// Every panel of both hosts has data once the stack's chronyd answer.
 			deadline := time.Now().Add(time.Minute)
-			for _, p := range panelIDs {
-				for {
-					code, page := get(t, base+"/chrony/panels/"+p)
-					ok := code == 200 && !strings.Contains(page, `role="alert"`) && strings.Contains(page, `hx-swap-oob="true">`+tc.endpoint+"<")
-					if ok {
-						break
+			for host, endpoint := range map[string]string{"chronyd": tc.endpoint, "chronyd2": "udp://chronyd2:323"} {
+				for _, p := range panelIDs {
+					for {
+						code, page := get(t, base+"/chrony/hosts/"+host+"/panels/"+p)
+						ok := code == 200 && !strings.Contains(page, `role="alert"`) && strings.Contains(page, `hx-swap-oob="true">`+endpoint+"<")
+						if ok {
+							break
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("%s's panel %s through nginx: %d\n%s", host, p, code, page)
+						}
+						time.Sleep(500 * time.Millisecond)
 					}
-					if time.Now().After(deadline) {
-						t.Fatalf("panel %s through nginx: %d\n%s", p, code, page)
-					}
-					time.Sleep(500 * time.Millisecond)
 				}
-			}
-			if code, page := get(t, base+"/chrony/panels/tracking"); code != 200 || !strings.Contains(page, `data-field="reference" value="upstream"`) {
-				t.Errorf("tracking does not follow the stack's upstream:\n%s", page)
+				if code, page := get(t, base+"/chrony/hosts/"+host+"/panels/tracking"); code != 200 || !strings.Contains(page, `data-field="reference" value="upstream"`) {
+					t.Errorf("%s's tracking does not follow the stack's upstream:\n%s", host, page)
+				}
 			}
 		})
 	}

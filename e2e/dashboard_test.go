@@ -29,34 +29,25 @@ func open(t *testing.T, b *browser, s *stack) {
 
 // consistent reloads a panel in the browser between two chronyc reads in the monitored
 // chronyd's container, until chronyd did not change in between, and compares.
-func consistent(t *testing.T, b *browser, s *stack, id string, volatile []int, compare func(p panelView, before, after [][]string) []string) {
+func consistent(t *testing.T, b *browser, c testcontainers.Container, id string, volatile []int, compare func(p panelView, before, after [][]string) []string) {
 	t.Helper()
-	var last []string
-	for try := 0; try < 40; try++ {
-		before := chronyc(t, s.chronyd, id)
-		reload(t, b, id)
-		p := readPanel(t, b, id)
-		after := chronyc(t, s.chronyd, id)
-		if !chronylab.EqualExcept(before, after, volatile...) {
-			last = []string{"chronyd changed between reads"}
-			continue
-		}
-		if last = compare(p, before, after); len(last) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	diffs := chronylab.Consistent(40,
+		func() ([][]string, error) { return chronyc(t, c, id), nil },
+		func() (panelView, error) { reload(t, b, id); return readPanel(t, b, id), nil },
+		volatile, compare)
+	if len(diffs) > 0 {
+		t.Fatalf("%s panel in the browser never matched chronyc:\n%s", id, strings.Join(diffs, "\n"))
 	}
-	t.Fatalf("%s panel in the browser never matched chronyc:\n%s", id, strings.Join(last, "\n"))
 }
 
 // matchChronyc: the tracking and sources values the browser shows are chronyc's, run inside
-// the monitored chronyd's container.
-func matchChronyc(t *testing.T, b *browser, s *stack) {
+// the container c of the chronyd the page shows.
+func matchChronyc(t *testing.T, b *browser, c testcontainers.Container) {
 	t.Helper()
-	consistent(t, b, s, "tracking", chronylab.TrackingVolatile, func(p panelView, before, after [][]string) []string {
+	consistent(t, b, c, "tracking", chronylab.TrackingVolatile, func(p panelView, before, after [][]string) []string {
 		return chronylab.CompareTracking(p.Fields, before[0], after[0])
 	})
-	consistent(t, b, s, "sources", chronylab.SourcesVolatile, func(p panelView, before, after [][]string) []string {
+	consistent(t, b, c, "sources", chronylab.SourcesVolatile, func(p panelView, before, after [][]string) []string {
 		return chronylab.CompareSources(p.Rows, before, after)
 	})
 }
@@ -71,10 +62,10 @@ func TestDashboardThroughNginx(t *testing.T) {
 	open(t, b, s)
 	origin := strings.TrimSuffix(s.url, "chrony/")
 
-	t.Run("values match chronyc", func(t *testing.T) { matchChronyc(t, b, s) })
+	t.Run("values match chronyc", func(t *testing.T) { matchChronyc(t, b, s.chronyd) })
 
 	t.Run("screenshot", func(t *testing.T) {
-		if os.Getenv("SECOND_HAND_SCREENSHOT") != "" {
+		if os.Getenv("SECOND_HAND_SCREENSHOTS") != "" {
 			// For the README: wait until the source has answered its last 8 polls.
 			b.waitFor(t, "reach 377", `(document.querySelector('#panel-sources [data-field=reach]') || {}).value === '377'`, 2*time.Minute)
 		}
@@ -83,7 +74,7 @@ func TestDashboardThroughNginx(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		saveScreenshot(t, png)
+		saveScreenshot(t, "screenshot.png", png)
 	})
 
 	t.Run("reload button reloads its panel only", func(t *testing.T) {
@@ -168,7 +159,7 @@ func TestDashboardOverSocket(t *testing.T) {
 	if got := eval[string](t, b, `document.getElementById('chrony-endpoint').textContent`); got != "unix:///run/chrony/chronyd.sock" {
 		t.Errorf("the page says it reads %q", got)
 	}
-	matchChronyc(t, b, s)
+	matchChronyc(t, b, s.chronyd)
 	if p := b.problemsSoFar(); len(p) > 0 {
 		t.Errorf("the browser logged errors:\n%s", strings.Join(p, "\n"))
 	}
@@ -196,13 +187,13 @@ func chronycLs(t *testing.T, c testcontainers.Container) string {
 	return b.String()
 }
 
-// saveScreenshot writes the page to e2e/out/screenshot.png, and to SECOND_HAND_SCREENSHOT when
-// set (`just screenshot` sets it to the README's docs/screenshot.png).
-func saveScreenshot(t *testing.T, png []byte) {
+// saveScreenshot writes a picture of the page to e2e/out/NAME, and to the directory
+// SECOND_HAND_SCREENSHOTS when it is set (`just screenshot` sets it to docs/, for the README).
+func saveScreenshot(t *testing.T, name string, png []byte) {
 	t.Helper()
-	paths := []string{filepath.Join("out", "screenshot.png")}
-	if p := os.Getenv("SECOND_HAND_SCREENSHOT"); p != "" {
-		paths = append(paths, p)
+	paths := []string{filepath.Join("out", name)}
+	if dir := os.Getenv("SECOND_HAND_SCREENSHOTS"); dir != "" {
+		paths = append(paths, filepath.Join(dir, name))
 	}
 	for _, p := range paths {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

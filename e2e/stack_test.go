@@ -20,15 +20,17 @@ import (
 )
 
 // stack is the deployment of docker/docker-compose.yml, started by testcontainers: an upstream
-// chronyd, the monitored chronyd, second-hand and nginx on one network.
+// chronyd, the monitored chronyd (and with two hosts a second one), second-hand and nginx on
+// one network.
 type stack struct {
-	upstream, chronyd, secondHand, nginx testcontainers.Container
-	url                                  string // second-hand through nginx: http://localhost:port/chrony/
-	refresh, maxWait                     time.Duration
+	upstream, chronyd, chronyd2, secondHand, nginx testcontainers.Container
+	url                                            string // second-hand through nginx: http://localhost:port/chrony/
+	refresh, maxWait                               time.Duration
 }
 
 type stackOptions struct {
-	socket bool // read chronyd over its Unix socket, shared through a volume, instead of UDP
+	socket   bool // read chronyd over its Unix socket, shared through a volume, instead of UDP
+	twoHosts bool // watch chronyd and chronyd2, as the compose file does
 }
 
 func startStack(t *testing.T, opts stackOptions) *stack {
@@ -91,6 +93,13 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		Image: images.chronyd, Mounts: mounts,
 		WaitingFor: wait.ForHealthCheck().WithStartupTimeout(time.Minute),
 	})
+	if opts.twoHosts {
+		s.chronyd2 = run("chronyd2", testcontainers.ContainerRequest{
+			Image:      images.chronyd,
+			WaitingFor: wait.ForHealthCheck().WithStartupTimeout(time.Minute),
+		})
+		env["SECOND_HAND_CHRONY"] = "chronyd=" + env["SECOND_HAND_CHRONY"] + ",udp://chronyd2:323"
+	}
 	s.secondHand = run("second-hand", testcontainers.ContainerRequest{
 		Image: images.secondHand, Env: env, User: user, ExposedPorts: []string{"8080/tcp"}, Mounts: mounts,
 		WaitingFor: wait.ForHTTP("/readyz").WithPort("8080/tcp").WithStartupTimeout(time.Minute),
@@ -109,6 +118,9 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	}
 	s.url = fmt.Sprintf("http://%s:%s/chrony/", host, port.Port())
 	waitSynchronised(t, s.chronyd)
+	if s.chronyd2 != nil {
+		waitSynchronised(t, s.chronyd2)
+	}
 	return s
 }
 

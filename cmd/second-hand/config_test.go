@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
@@ -180,5 +181,20 @@ func TestHealthcheckSubcommand(t *testing.T) {
 	}
 	if err := exec.Command(binary, "--listen", "127.0.0.1:"+testkit.FreePort(t), "healthcheck").Run(); err == nil {
 		t.Error("healthcheck of nothing succeeded")
+	}
+}
+
+// TestRetriesReachTheClient: --retries N sends a request N+1 times to a chronyd that never
+// answers; 0 sends it once.
+func TestRetriesReachTheClient(t *testing.T) {
+	for _, n := range []int{0, 1, 3} {
+		silent := chronytest.StartUDP(t, chronytest.Silent)
+		in := start(t, "--chrony", silent.Addr, "--timeout", "10ms", "--retries", strconv.Itoa(n))
+		if page := fresh(t, in.url+"/panels/rtc"); !alert(page) {
+			t.Fatalf("--retries %d: the RTC panel of a silent chronyd shows no error", n)
+		}
+		if got := len(silent.Requests()); got != n+1 {
+			t.Errorf("--retries %d: chronyd got %d requests, want %d", n, got, n+1)
+		}
 	}
 }

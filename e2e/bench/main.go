@@ -104,7 +104,7 @@ func run(repo string, loadFor time.Duration, loads int) error {
 	if err := waitHTTP("http://127.0.0.1:" + shPort + "/healthz"); err != nil {
 		return err
 	}
-	stopNginx, err := startNginx(dir, ngPort, shPort)
+	stopNginx, err := startNginx(dir, ngPort, map[string]string{"chrony": shPort})
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,12 @@ func run(repo string, loadFor time.Duration, loads int) error {
 	}
 	add("second-hand peak RSS (VmHWM) after the load", fmt.Sprintf("%.1f MB", peakRSS(sh.Process.Pid)), "target ≤ 30 MB")
 
-	// 5. The same four reports with chronyc, one process each.
+	// 5. The fleet: 100 hosts in one overview; 50 with and without 10 silent.
+	if err := fleetBench(ctx, bin, dir, lab, loads, add); err != nil {
+		return err
+	}
+
+	// 6. The same four reports with chronyc, one process each.
 	per, total, err := chronycCost(lab.Monitored.Socket(), 20)
 	if err != nil {
 		return err
@@ -212,8 +217,20 @@ func waitHTTP(url string) error {
 }
 
 // startNginx runs Debian's nginx on loopback in front of second-hand, as the README's location
-// block does.
-func startNginx(dir, port, upstream string) (func(), error) {
+// block does: each prefix (such as "chrony") to the second-hand on its port.
+func startNginx(dir, port string, routes map[string]string) (func(), error) {
+	var upstreams, locations strings.Builder
+	for prefix, upstream := range routes {
+		fmt.Fprintf(&upstreams, "    upstream %s { server 127.0.0.1:%s; keepalive 64; }\n", prefix, upstream)
+		fmt.Fprintf(&locations, `
+        location = /%[1]s { return 301 /%[1]s/; }
+        location /%[1]s/ {
+            proxy_pass http://%[1]s/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }`, prefix)
+	}
 	conf := fmt.Sprintf(`daemon off;
 worker_processes 2;
 pid %[1]s/nginx.pid;
@@ -223,20 +240,13 @@ http {
     access_log off;
     client_body_temp_path %[1]s/body;
     proxy_temp_path %[1]s/proxy;
-    upstream second_hand { server 127.0.0.1:%[3]s; keepalive 64; }
+%[2]s
     server {
-        listen 127.0.0.1:%[2]s;
-        absolute_redirect off;
-        location = /chrony { return 301 /chrony/; }
-        location /chrony/ {
-            proxy_pass http://second_hand/;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-        }
+        listen 127.0.0.1:%[3]s;
+        absolute_redirect off;%[4]s
     }
 }
-`, dir, port, upstream)
+`, dir, upstreams.String(), port, locations.String())
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err

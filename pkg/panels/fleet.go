@@ -29,12 +29,16 @@ type HostSummary struct {
 	Now  time.Time
 	Next time.Duration // when the page should ask again
 
-	// Loading is the overview's first render: the row's fragment is on its way.
+	// InPage marks a row rendered in the overview page rather than as its fragment: it asks
+	// for its fragment as soon as the page loads. Loading is such a row with nothing read yet.
+	InPage  bool
 	Loading bool
 	// Waiting is a row whose chronyd has not answered yet; WaitingSince is when the row first
-	// asked, which it asks again with (the read goes on meanwhile).
+	// asked, which it asks again with (the read goes on meanwhile). Stale marks the reports of
+	// a waiting row as the last ones read, shown until the new read ends.
 	Waiting      bool
 	WaitingSince time.Time
+	Stale        bool
 }
 
 // Status is a host's state in one word, as the overview ranks it: worst first.
@@ -66,7 +70,7 @@ func (s Status) String() string {
 // synchronised; the unknown last.
 func (s HostSummary) Status() Status {
 	switch {
-	case s.Loading || s.Waiting:
+	case s.Loading || (s.Waiting && !s.Stale):
 		return StatusUnknown
 	case s.TrackingErr != nil:
 		return StatusUnreachable
@@ -177,7 +181,7 @@ func SummaryRow(s HostSummary) g.Node {
 		url += "?since=" + strconv.FormatInt(s.WaitingSince.UnixMilli(), 10)
 	}
 	trigger := "panel-refresh"
-	if s.Loading {
+	if s.InPage || s.Loading {
 		trigger = "load, panel-refresh"
 	}
 	st := s.Status()
@@ -185,12 +189,12 @@ func SummaryRow(s HostSummary) g.Node {
 		Data("panel", "summary"), Data("host", s.Host),
 		Data("rank", strconv.Itoa(int(st))), Data("error", Raw(s.errorBound())), Data("status", st.String()),
 		g.If(next > 0, Data("next-ms", strconv.FormatInt(next.Milliseconds(), 10))),
-		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:replace"),
+		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Th(Scope("row"), Class("name"), A(Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
 		summaryCells(s, st),
 		Td(Button(Type("button"), Class("reload"), Aria("label", "Reload "+s.Host),
 			hx.Get("hosts/"+s.Host+"/summary?fresh=1"), hx.Target("closest tr"), hx.Swap("outerHTML"),
-			hx.Sync("closest tr:replace"), hx.Indicator("closest tr"),
+			hx.Sync("closest tr:drop"), hx.Indicator("closest tr"),
 			Span(Aria("hidden", "true"), g.Text("↻")))),
 	)
 }
@@ -209,6 +213,7 @@ func summaryCells(s HostSummary, st Status) g.Node {
 			Span(Class("sym"), Aria("hidden", "true"), g.Text(Bad.Symbol()+" ")),
 			textValue("status", "unreachable", "unreachable"),
 			Span(Class("reason"), g.Text(": "+x.Title)),
+			g.If(s.Stale, Small(Class("checking"), g.Text(" (asking again)"))),
 			g.If(x.Fix != "", Small(Class("error-fix"), g.Text(" "+x.Fix))))
 	}
 	t := s.Tracking

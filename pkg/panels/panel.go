@@ -78,7 +78,9 @@ func withHealth(classes string, h Health) g.Node { return Class(classes + " heal
 // panel is the frame every panel shares: a heading, the age of its data, a reload button and
 // the body, or the error in place of the body. The section carries its own htmx request: it
 // loads itself when the page loads, reloads on the page's refresh event, and is replaced whole
-// by the fragment the server returns.
+// by the fragment the server returns. While a request of the panel's is in flight, another
+// (a refresh, a click on reload) is dropped rather than aborting the first: the answer on its
+// way is as fresh, and an aborted request is an error in the browser's console.
 func panel(id string, m meta, body func() g.Node) g.Node {
 	trigger := "panel-refresh"
 	if m.loading {
@@ -86,7 +88,7 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 	}
 	return Section(ID("panel-"+id), Class("panel panel-"+id), Data("panel", id), Aria("labelledby", id+"-title"),
 		g.If(m.next > 0, Data("next-ms", strconv.FormatInt(m.next.Milliseconds(), 10))),
-		hx.Get("panels/"+id), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:replace"),
+		hx.Get("panels/"+id), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Header(Class("panel-head"),
 			headings[id],
 			status(m),
@@ -112,7 +114,7 @@ func init() {
 		headings[id] = static(H2(ID(id+"-title"), g.Text(title)))
 		reloadButtons[id] = static(Button(Type("button"), Class("reload"), Aria("label", "Reload "+title),
 			hx.Get("panels/"+id+"?fresh=1"), hx.Target("closest section"), hx.Swap("outerHTML"),
-			hx.Sync("closest section:replace"), hx.Indicator("closest section"),
+			hx.Sync("closest section:drop"), hx.Indicator("closest section"),
 			Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload")))
 	}
 }

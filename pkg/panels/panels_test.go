@@ -225,7 +225,7 @@ func TestOverview(t *testing.T) {
 		t.Errorf("order = %s, want %s", got, want)
 	}
 	html := render(t, Overview(OverviewProps{Chrome: chrome, Rows: rows}))
-	mustContain(t, html, "checking 7 hosts", `id="host-a-dead"`, `hx-get="hosts/a-dead/summary"`, `hx-trigger="panel-refresh"`,
+	mustContain(t, html, "checking 7 hosts", `id="host-a-dead"`, `hx-get="hosts/a-dead/summary"`,
 		`hx-get="hosts/f-new/summary"`, `hx-trigger="load, panel-refresh"`, `href="hosts/b-good/"`, `hx-get="hosts/b-good/summary?fresh=1"`,
 		"did not answer the tracking request", `data-field="sources-reachable" value="1"`, `data-field="sources-total" value="2"`,
 		`data-field="max-error" value="0.002012"`, `data-rank="0"`, `data-status="not synchronised"`)

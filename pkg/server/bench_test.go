@@ -80,7 +80,13 @@ func fragmentHandler(b *testing.B, addr string, reuse time.Duration) http.Handle
 
 func serveFragment(b *testing.B, h http.Handler, panel string) {
 	b.Helper()
-	req := httptest.NewRequest("GET", "/panels/"+panel, nil)
+	serve(b, h, "/panels/"+panel)
+}
+
+// serve serves path b.N times, after two requests that open the socket and learn the names.
+func serve(b *testing.B, h http.Handler, path string) {
+	b.Helper()
+	req := httptest.NewRequest("GET", path, nil)
 	for i := 0; i < 2; i++ { // warm: socket open, names known
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
@@ -90,7 +96,7 @@ func serveFragment(b *testing.B, h http.Handler, panel string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 || strings.Contains(rec.Body.String(), `role="alert"`) {
-			b.Fatalf("%s: %d\n%s", panel, rec.Code, rec.Body)
+			b.Fatalf("%s: %d\n%s", path, rec.Code, rec.Body)
 		}
 	}
 }
@@ -112,6 +118,14 @@ func BenchmarkFragment(b *testing.B) {
 			serveFragment(b, fragmentHandler(b, l.Monitored.UDPAddress(), time.Hour), panel)
 		})
 	}
+}
+
+// BenchmarkSummaryRow serves a host's row of the fleet overview (tracking and sources) from the
+// reuse window, as a hundred viewers of the overview are served between two reads of chronyd.
+func BenchmarkSummaryRow(b *testing.B) {
+	l := lab(b)
+	h := fragmentHandler(b, l.Monitored.UDPAddress(), time.Hour)
+	serve(b, h, "/hosts/local/summary")
 }
 
 // rawRequest is a request as chronyd wants it, built here by hand: version 6, type 1, the

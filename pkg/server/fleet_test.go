@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,6 +61,10 @@ func TestOverviewRoutes(t *testing.T) {
 	body = get(t, h, "GET", "/").Body.String()
 	if strings.Index(body, `id="host-down"`) > strings.Index(body, `id="host-good"`) || !strings.Contains(body, "1 of 2 hosts synchronised") {
 		t.Errorf("the overview after the rows were read is not worst first, or miscounts:\n%s", body)
+	}
+	// Rows shown from what was read before ask for their fragment at once all the same.
+	if strings.Count(body, `hx-trigger="load, panel-refresh"`) != 2 {
+		t.Errorf("the rows of the overview do not all load at once:\n%s", body)
 	}
 
 	// A host's page, its fragments, the way to it.
@@ -170,5 +175,32 @@ func TestSlowHostsRowWaitsBriefly(t *testing.T) {
 	}
 	if rec := get(t, h, "GET", "/hosts/slow/summary?since=soon"); rec.Code != http.StatusBadRequest {
 		t.Errorf("since=soon = %d, want 400", rec.Code)
+	}
+}
+
+// TestDeadHostsRowAnswersAtOnce: a host whose last read failed is asked again in the
+// background; meanwhile its row answers at once with that failure, and asks again shortly.
+func TestDeadHostsRowAnswersAtOnce(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	var calls atomic.Int64
+	dead := &fakeReports{tracking: func(context.Context) (chrony.Tracking, error) {
+		if calls.Add(1) > 1 {
+			<-release // the second read hangs as a silent chronyd does
+		}
+		return chrony.Tracking{}, &chrony.Error{Kind: chrony.KindTimeout, Op: "tracking", Addr: "udp://dead:323", Attempts: 3}
+	}}
+	// A row waits a minute for a host not known to be down: this one must not.
+	h := fleetHandler(t, []monitor.Host{{Name: "dead", Reporter: dead}, {Name: "other", Reporter: &fakeReports{}}},
+		monitor.Config{}, Config{RowWait: time.Minute})
+	if row := get(t, h, "GET", "/hosts/dead/summary").Body.String(); !strings.Contains(row, `value="unreachable"`) {
+		t.Fatalf("first row:\n%s", row)
+	}
+	row := get(t, h, "GET", "/hosts/dead/summary").Body.String()
+	if !strings.Contains(row, `value="unreachable"`) || !strings.Contains(row, "asking again") || !strings.Contains(row, "summary?since=") {
+		t.Errorf("the dead host's row while it is asked again:\n%s", row)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("%d reads, want 2", calls.Load())
 	}
 }

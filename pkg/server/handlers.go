@@ -40,9 +40,10 @@ func (s *Server) handleIndex() gin.HandlerFunc {
 	}
 }
 
-// lastSummary is a host's row as last read, without asking chronyd, as a loading shell.
+// lastSummary is a host's row as last read, without asking chronyd: the page shows it at once
+// and the row asks for its fragment as soon as the page loads.
 func (s *Server) lastSummary(m *monitor.Monitor) panels.HostSummary {
-	row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint(), Loading: true, Now: s.cfg.Now()}
+	row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint(), InPage: true, Loading: true, Now: s.cfg.Now()}
 	if t, at, err, ok := m.LastTracking(); ok {
 		row.Loading, row.Tracking, row.At, row.TrackingErr = false, t, at, err
 		row.Sources, _, row.SourcesErr, _ = m.LastSources()
@@ -161,7 +162,14 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 			asked = q.since
 		}
 		w := monitor.Want{Fresh: q.fresh, Since: q.since}
-		ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RowWait)
+		// A host that failed last time is likely to fail again, slowly: its row answers at once
+		// with that failure while it is asked again.
+		wait := s.cfg.RowWait
+		_, _, lastErr, known := m.LastTracking()
+		if known && lastErr != nil {
+			wait = 0
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), wait)
 		defer cancel()
 		row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint()}
 		row.Tracking, row.At, row.TrackingErr = m.Tracking(ctx, w)
@@ -172,6 +180,10 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 		row.Next = panels.NextRefresh(row.Now, s.cfg.Refresh)
 		if isStillReading(row.TrackingErr) || isStillReading(row.SourcesErr) {
 			row.Waiting, row.WaitingSince, row.Next = true, asked, time.Second
+			if t, at, err, ok := m.LastTracking(); ok {
+				row.Stale, row.Tracking, row.At, row.TrackingErr = true, t, at, err
+				row.Sources, _, row.SourcesErr, _ = m.LastSources()
+			}
 		} else {
 			s.noteResult(m.Name(), "summary", row.TrackingErr)
 		}

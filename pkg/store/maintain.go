@@ -1,0 +1,160 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Compact merges each series' chunks of every hour before now's into one, in time order and
+// without duplicates. Each hour of each series is its own short transaction, so readers and
+// the recorder never wait for long.
+func (s *Store) Compact(ctx context.Context, now time.Time) error {
+	s.mu.Lock()
+	type target struct {
+		id   int64
+		size int
+	}
+	var targets []target
+	for k, id := range s.series {
+		targets = append(targets, target{id, sizes[k.kind]})
+	}
+	s.mu.Unlock()
+	current := hourOf(ms(now))
+	hourMS := int64(chunkSpan / time.Millisecond)
+	for _, t := range targets {
+		rows, err := s.db.QueryContext(ctx, `SELECT t0 / ? AS h FROM chunks WHERE series = ? GROUP BY h HAVING count(*) > 1 AND h < ?`,
+			hourMS, t.id, current)
+		if err != nil {
+			return fmt.Errorf("compacting the history store: %w", err)
+		}
+		var hours []int64
+		for rows.Next() {
+			var h int64
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return err
+			}
+			hours = append(hours, h)
+		}
+		rows.Close()
+		for _, h := range hours {
+			if err := s.mergeHour(ctx, t.id, t.size, h*hourMS, (h+1)*hourMS); err != nil {
+				return fmt.Errorf("compacting the history store: %w", explain(err))
+			}
+		}
+	}
+	return nil
+}
+
+// mergeHour replaces the chunks of a series that start in [lo, hi) with one.
+func (s *Store) mergeHour(ctx context.Context, series int64, size int, lo, hi int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT rowid, data FROM chunks WHERE series = ? AND t0 >= ? AND t0 < ?`, series, lo, hi)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		var recs [][]byte
+		for rows.Next() {
+			var id int64
+			var data []byte
+			if err := rows.Scan(&id, &data); err != nil {
+				rows.Close()
+				return err
+			}
+			rs, err := records(data, size)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+			recs = append(recs, rs...)
+		}
+		rows.Close()
+		if len(ids) < 2 {
+			return nil
+		}
+		slices.SortStableFunc(recs, func(a, b []byte) int { return cmp.Compare(recordTime(a), recordTime(b)) })
+		recs = dedupe(recs)
+		data := make([]byte, 0, len(recs)*size)
+		for _, r := range recs {
+			data = append(data, r...)
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE rowid = ?`, id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO chunks (series, t0, t1, n, data) VALUES (?, ?, ?, ?, ?)`,
+			series, recordTime(recs[0]), recordTime(recs[len(recs)-1]), len(recs), data)
+		return err
+	})
+}
+
+// Expire removes what ended before before, a thousand chunks per transaction, so that the
+// recorder and the pages are never held up for long.
+func (s *Store) Expire(ctx context.Context, before time.Time) (int64, error) {
+	var removed int64
+	for {
+		var n int64
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks WHERE t1 < ? LIMIT 1000)`, ms(before))
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return removed, fmt.Errorf("removing old history: %w", explain(err))
+		}
+		removed += n
+		if n == 0 {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM gaps WHERE end < ?`, ms(before)); err != nil {
+		return removed, fmt.Errorf("removing old history: %w", explain(err))
+	}
+	return removed, nil
+}
+
+// Maintain compacts and expires once now and then every interval until ctx ends, keeping
+// retention of history.
+func (s *Store) Maintain(ctx context.Context, retention, interval time.Duration) {
+	for {
+		now := time.Now()
+		if err := s.Compact(ctx, now); err != nil && ctx.Err() == nil {
+			s.log.Error("history store", "error", err)
+		}
+		if n, err := s.Expire(ctx, now.Add(-retention)); err != nil && ctx.Err() == nil {
+			s.log.Error("history store", "error", err)
+		} else if n > 0 {
+			s.log.Debug("history store: removed old chunks", "chunks", n, "older than", now.Add(-retention))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}
+
+// Size is the store's size on disk, its WAL included.
+func (s *Store) Size() (int64, error) {
+	var pages, pageSize int64
+	if err := s.db.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		return 0, err
+	}
+	if err := s.db.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		return 0, err
+	}
+	return pages * pageSize, nil
+}

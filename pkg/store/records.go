@@ -1,0 +1,195 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+)
+
+// SyncState is how the system clock stood at a sample.
+type SyncState uint8
+
+const (
+	Unsynchronised SyncState = 0
+	Synchronised   SyncState = 1
+	LocalClock     SyncState = 2 // synchronised to chronyd's own local clock only
+)
+
+// Sample is the system clock at one read of chronyd's tracking report: the system time offset
+// moves between clock updates, so it is kept at every sample.
+type Sample struct {
+	T                     time.Time
+	OffsetSeconds         float64 // system time offset: positive when the clock is ahead
+	RootDelaySeconds      float64
+	RootDispersionSeconds float64
+	State                 SyncState
+}
+
+// MaxErrorSeconds is the bound chronyc's documentation gives for the clock's error:
+// |offset| + root dispersion + root delay / 2.
+func (s Sample) MaxErrorSeconds() float64 {
+	return math.Abs(s.OffsetSeconds) + s.RootDispersionSeconds + s.RootDelaySeconds/2
+}
+
+// Update is a clock update: the tracking report at a new reference time. T is the reference
+// time, when chronyd updated the clock.
+type Update struct {
+	T                     time.Time
+	OffsetSeconds         float64 // the offset measured at the update (chronyc: Last offset)
+	FrequencyPPM          float64
+	ResidualFrequencyPPM  float64
+	SkewPPM               float64
+	RMSOffsetSeconds      float64
+	RootDelaySeconds      float64
+	RootDispersionSeconds float64
+	UpdateIntervalSeconds float64
+	Stratum               int
+	Leap                  uint8 // chronyd's leap status: 0 normal, 1 insert, 2 delete, 3 not synchronised
+	RefID                 uint32
+	Reference             string // the reference's name, address or letters
+}
+
+// SourcePoint is one source at one moment: a new sample it gave (NewSample), or a change of
+// its state or reachability, with the statistics chronyd keeps of it then.
+type SourcePoint struct {
+	T         time.Time
+	NewSample bool
+	HasStats  bool
+
+	OffsetSeconds float64 // the sample's offset as measured: positive when the source is ahead
+	ErrorSeconds  float64 // its error bound
+	State         uint8   // chronyd's selection state (0 selected, 1 unusable, 2 falseticker, 3 jittery, 4 combined, 5 not combined)
+	Reach         uint8
+	Stratum       int
+	PollLog2      int
+
+	Samples          int
+	Runs             int
+	SpanSeconds      int
+	FrequencyPPM     float64
+	SkewPPM          float64
+	EstOffsetSeconds float64
+	StdDevSeconds    float64
+}
+
+// Gap is a time when chronyd did not answer, and why.
+type Gap struct {
+	Start, End time.Time
+	Error      string
+}
+
+// Source names a source of a host: its configured name and address (empty for a reference
+// clock).
+type Source struct {
+	Name, Address string
+}
+
+// The kinds of series, as stored.
+const (
+	kindSample = 1
+	kindUpdate = 2
+	kindSource = 3
+)
+
+// The records' encodings: little-endian, fixed width, the time as Unix milliseconds first.
+const (
+	sampleSize = 8 + 3*8 + 1
+	updateSize = 8 + 8*8 + 1 + 1 + 4 + 4
+	sourceSize = 8 + 1 + 2*8 + 4 + 2 + 2 + 4 + 4*8
+)
+
+var le = binary.LittleEndian
+
+func ms(t time.Time) int64         { return t.UnixMilli() }
+func fromMS(v int64) time.Time     { return time.UnixMilli(v).UTC() }
+func putF(b []byte, v float64)     { le.PutUint64(b, math.Float64bits(v)) }
+func getF(b []byte) float64        { return math.Float64frombits(le.Uint64(b)) }
+func recordTime(b []byte) int64    { return int64(le.Uint64(b)) }
+
+var sizes = map[int]int{kindSample: sampleSize, kindUpdate: updateSize, kindSource: sourceSize}
+
+func (s Sample) encode(b []byte) []byte {
+	r := make([]byte, sampleSize)
+	le.PutUint64(r, uint64(ms(s.T)))
+	putF(r[8:], s.OffsetSeconds)
+	putF(r[16:], s.RootDelaySeconds)
+	putF(r[24:], s.RootDispersionSeconds)
+	r[32] = byte(s.State)
+	return append(b, r...)
+}
+
+func decodeSample(r []byte) Sample {
+	return Sample{T: fromMS(recordTime(r)), OffsetSeconds: getF(r[8:]), RootDelaySeconds: getF(r[16:]),
+		RootDispersionSeconds: getF(r[24:]), State: SyncState(r[32])}
+}
+
+// encode writes u with its reference's name as refName, an id in the names table.
+func (u Update) encode(b []byte, refName uint32) []byte {
+	r := make([]byte, updateSize)
+	le.PutUint64(r, uint64(ms(u.T)))
+	for i, v := range []float64{u.OffsetSeconds, u.FrequencyPPM, u.ResidualFrequencyPPM, u.SkewPPM, u.RMSOffsetSeconds,
+		u.RootDelaySeconds, u.RootDispersionSeconds, u.UpdateIntervalSeconds} {
+		putF(r[8+8*i:], v)
+	}
+	r[72] = byte(clamp(u.Stratum, 0, 255))
+	r[73] = u.Leap
+	le.PutUint32(r[74:], u.RefID)
+	le.PutUint32(r[78:], refName)
+	return append(b, r...)
+}
+
+func decodeUpdate(r []byte, name func(uint32) string) Update {
+	f := func(i int) float64 { return getF(r[8+8*i:]) }
+	return Update{T: fromMS(recordTime(r)), OffsetSeconds: f(0), FrequencyPPM: f(1), ResidualFrequencyPPM: f(2), SkewPPM: f(3),
+		RMSOffsetSeconds: f(4), RootDelaySeconds: f(5), RootDispersionSeconds: f(6), UpdateIntervalSeconds: f(7),
+		Stratum: int(r[72]), Leap: r[73], RefID: le.Uint32(r[74:]), Reference: name(le.Uint32(r[78:]))}
+}
+
+const (
+	flagNewSample = 1
+	flagHasStats  = 2
+)
+
+func (p SourcePoint) encode(b []byte) []byte {
+	r := make([]byte, sourceSize)
+	le.PutUint64(r, uint64(ms(p.T)))
+	if p.NewSample {
+		r[8] |= flagNewSample
+	}
+	if p.HasStats {
+		r[8] |= flagHasStats
+	}
+	putF(r[9:], p.OffsetSeconds)
+	putF(r[17:], p.ErrorSeconds)
+	r[25], r[26], r[27], r[28] = p.State, p.Reach, byte(clamp(p.Stratum, 0, 255)), byte(int8(clamp(p.PollLog2, -128, 127)))
+	le.PutUint16(r[29:], uint16(clamp(p.Samples, 0, 65535)))
+	le.PutUint16(r[31:], uint16(clamp(p.Runs, 0, 65535)))
+	le.PutUint32(r[33:], uint32(clamp(p.SpanSeconds, 0, math.MaxInt32)))
+	putF(r[37:], p.FrequencyPPM)
+	putF(r[45:], p.SkewPPM)
+	putF(r[53:], p.EstOffsetSeconds)
+	putF(r[61:], p.StdDevSeconds)
+	return append(b, r...)
+}
+
+func decodeSource(r []byte) SourcePoint {
+	return SourcePoint{T: fromMS(recordTime(r)), NewSample: r[8]&flagNewSample != 0, HasStats: r[8]&flagHasStats != 0,
+		OffsetSeconds: getF(r[9:]), ErrorSeconds: getF(r[17:]), State: r[25], Reach: r[26], Stratum: int(r[27]), PollLog2: int(int8(r[28])),
+		Samples: int(le.Uint16(r[29:])), Runs: int(le.Uint16(r[31:])), SpanSeconds: int(le.Uint32(r[33:])),
+		FrequencyPPM: getF(r[37:]), SkewPPM: getF(r[45:]), EstOffsetSeconds: getF(r[53:]), StdDevSeconds: getF(r[61:])}
+}
+
+func clamp(v, lo, hi int) int { return max(lo, min(hi, v)) }
+
+// records splits a chunk into its records, checking that it holds whole ones.
+func records(data []byte, size int) ([][]byte, error) {
+	if len(data)%size != 0 {
+		return nil, fmt.Errorf("store: a chunk of %d bytes does not hold whole records of %d", len(data), size)
+	}
+	out := make([][]byte, 0, len(data)/size)
+	for i := 0; i < len(data); i += size {
+		out = append(out, data[i:i+size])
+	}
+	return out, nil
+}

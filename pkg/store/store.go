@@ -1,0 +1,261 @@
+// Package store keeps each host's history in one SQLite file (modernc.org/sqlite: pure Go, so
+// the binary stays static) in WAL mode: every write is a transaction that commits at once, so
+// a kill -9 loses nothing that was written.
+//
+// A series (one host's samples, clock updates, or one source's points) is kept as chunks:
+// rows of fixed-width binary records. The recorder writes a small chunk at each sample; Compact
+// merges a series' chunks into one per hour, in time order and without duplicates, so that 30
+// days of a series are 720 rows to read rather than hundreds of thousands. That is the one
+// thing hand-written here: SQLite is fast at rows and slow at a million of them.
+//
+// A file that SQLite finds damaged is moved aside under a timestamped name and a new one is
+// started; no file of the user's is ever deleted.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// FileName is the store's file in the data directory.
+const FileName = "history.db"
+
+// chunkSpan is the longest time one chunk covers: the recorder's chunks cover an instant,
+// Compact's and imports' one hour each.
+const chunkSpan = time.Hour
+
+// Store is the history of every host, in one file.
+type Store struct {
+	db   *sql.DB
+	path string
+	log  *slog.Logger
+
+	// Notice says what happened when the store was opened, for the history panel: a damaged
+	// file moved aside. Empty when nothing did.
+	Notice string
+
+	mu     sync.Mutex
+	series map[seriesKey]int64
+	names  map[string]uint32
+	byID   map[uint32]string
+}
+
+type seriesKey struct {
+	host    string
+	kind    int
+	source  string
+	address string
+}
+
+// Open opens (or makes) the store in dir. A damaged file is moved aside under a timestamped
+// name and a new one made; Notice says so. A directory that cannot be written is an error that
+// names it.
+func Open(dir string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("cannot make the data directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	s, err := open(path, log)
+	if err == nil || !isDamage(err) {
+		return s, err
+	}
+	aside, mvErr := moveAside(path)
+	if mvErr != nil {
+		return nil, fmt.Errorf("the history store %s is damaged (%v), and it could not be moved aside: %w", path, err, mvErr)
+	}
+	log.Error("the history store was damaged; it is kept aside and a new one started", "damaged", err, "kept", aside, "new", path)
+	s, err = open(path, log)
+	if err != nil {
+		return nil, err
+	}
+	s.Notice = fmt.Sprintf("The history store was damaged (%v). It was moved aside to %s, untouched, and a new one was started on %s.",
+		err2sentence(err), aside, time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	return s, nil
+}
+
+func err2sentence(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "quick_check") {
+		return msg[i+2:]
+	}
+	return msg
+}
+
+// damageError is a file SQLite opened but found damaged.
+type damageError struct{ err error }
+
+func (e damageError) Error() string { return e.err.Error() }
+func (e damageError) Unwrap() error { return e.err }
+
+func isDamage(err error) bool {
+	var d damageError
+	return errors.As(err, &d)
+}
+
+// code is SQLite's primary result code of err, or 0.
+func code(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code() & 0xff
+	}
+	return 0
+}
+
+// damaged reports whether err says the file is not a sound database.
+func damaged(err error) bool {
+	c := code(err)
+	return c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB
+}
+
+func open(path string, log *slog.Logger) (*Store, error) {
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the history store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	fail := func(err error) (*Store, error) {
+		db.Close()
+		if damaged(err) {
+			return nil, damageError{fmt.Errorf("%s: %w", path, err)}
+		}
+		return nil, fmt.Errorf("cannot open the history store %s: %w", path, explain(err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var check string
+	if err := db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil {
+		return fail(err)
+	}
+	if check != "ok" {
+		db.Close()
+		return nil, damageError{fmt.Errorf("%s: quick_check: %s", path, check)}
+	}
+	for _, stmt := range schema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fail(err)
+		}
+	}
+	s := &Store{db: db, path: path, log: log, series: map[seriesKey]int64{}, names: map[string]uint32{}, byID: map[uint32]string{}}
+	if err := s.load(ctx); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS series (
+		id INTEGER PRIMARY KEY,
+		host TEXT NOT NULL,
+		kind INTEGER NOT NULL,
+		source TEXT NOT NULL DEFAULT '',
+		address TEXT NOT NULL DEFAULT '',
+		UNIQUE (host, kind, source, address))`,
+	`CREATE TABLE IF NOT EXISTS chunks (
+		series INTEGER NOT NULL,
+		t0 INTEGER NOT NULL,
+		t1 INTEGER NOT NULL,
+		n INTEGER NOT NULL,
+		data BLOB NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series, t0)`,
+	`CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)`,
+	`CREATE TABLE IF NOT EXISTS gaps (
+		host TEXT NOT NULL,
+		start INTEGER NOT NULL,
+		end INTEGER NOT NULL,
+		error TEXT NOT NULL,
+		PRIMARY KEY (host, start)) WITHOUT ROWID`,
+}
+
+// load reads the series and the names into memory: both are few.
+func (s *Store) load(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, host, kind, source, address FROM series`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var k seriesKey
+		if err := rows.Scan(&id, &k.host, &k.kind, &k.source, &k.address); err != nil {
+			rows.Close()
+			return err
+		}
+		s.series[k] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT id, text FROM names`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uint32
+		var text string
+		if err := rows.Scan(&id, &text); err != nil {
+			return err
+		}
+		s.names[text], s.byID[id] = id, text
+	}
+	return rows.Err()
+}
+
+// moveAside renames the damaged file, and its WAL and shared-memory files, to
+// NAME.damaged-YYYYMMDDTHHMMSSZ.
+func moveAside(path string) (string, error) {
+	aside := path + ".damaged-" + time.Now().UTC().Format("20060102T150405Z")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+	}
+	return aside, nil
+}
+
+// explain adds the fix to the errors a user can act on.
+func explain(err error) error {
+	switch code(err) {
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("%w (the disk is full: free some space, or point --data-dir at a disk with room)", err)
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+		return fmt.Errorf("%w (second-hand must be able to write the data directory: check its owner and mode, or set --data-dir)", err)
+	}
+	return err
+}
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the file; what was written is kept.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Hosts are the hosts the store holds history of.
+func (s *Store) Hosts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for k := range s.series {
+		if !seen[k.host] {
+			seen[k.host] = true
+			out = append(out, k.host)
+		}
+	}
+	return out
+}
