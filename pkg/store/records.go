@@ -101,11 +101,11 @@ const (
 
 var le = binary.LittleEndian
 
-func ms(t time.Time) int64         { return t.UnixMilli() }
-func fromMS(v int64) time.Time     { return time.UnixMilli(v).UTC() }
-func putF(b []byte, v float64)     { le.PutUint64(b, math.Float64bits(v)) }
-func getF(b []byte) float64        { return math.Float64frombits(le.Uint64(b)) }
-func recordTime(b []byte) int64    { return int64(le.Uint64(b)) }
+func ms(t time.Time) int64      { return t.UnixMilli() }
+func fromMS(v int64) time.Time  { return time.UnixMilli(v).UTC() }
+func putF(b []byte, v float64)  { le.PutUint64(b, math.Float64bits(v)) }
+func getF(b []byte) float64     { return math.Float64frombits(le.Uint64(b)) }
+func recordTime(b []byte) int64 { return int64(le.Uint64(b)) }
 
 var sizes = map[int]int{kindSample: sampleSize, kindUpdate: updateSize, kindSource: sourceSize}
 
