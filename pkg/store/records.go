@@ -56,6 +56,9 @@ type SourcePoint struct {
 	T         time.Time
 	NewSample bool
 	HasStats  bool
+	// NoStatus marks a point whose state and reach are not known: one imported from
+	// chronyd's logs, which do not have them.
+	NoStatus bool
 
 	OffsetSeconds float64 // the sample's offset as measured: positive when the source is ahead
 	ErrorSeconds  float64 // its error bound
@@ -149,6 +152,7 @@ func decodeUpdate(r []byte, name func(uint32) string) Update {
 const (
 	flagNewSample = 1
 	flagHasStats  = 2
+	flagNoStatus  = 4
 )
 
 func (p SourcePoint) encode(b []byte) []byte {
@@ -159,6 +163,9 @@ func (p SourcePoint) encode(b []byte) []byte {
 	}
 	if p.HasStats {
 		r[8] |= flagHasStats
+	}
+	if p.NoStatus {
+		r[8] |= flagNoStatus
 	}
 	putF(r[9:], p.OffsetSeconds)
 	putF(r[17:], p.ErrorSeconds)
@@ -174,7 +181,7 @@ func (p SourcePoint) encode(b []byte) []byte {
 }
 
 func decodeSource(r []byte) SourcePoint {
-	return SourcePoint{T: fromMS(recordTime(r)), NewSample: r[8]&flagNewSample != 0, HasStats: r[8]&flagHasStats != 0,
+	return SourcePoint{T: fromMS(recordTime(r)), NewSample: r[8]&flagNewSample != 0, HasStats: r[8]&flagHasStats != 0, NoStatus: r[8]&flagNoStatus != 0,
 		OffsetSeconds: getF(r[9:]), ErrorSeconds: getF(r[17:]), State: r[25], Reach: r[26], Stratum: int(r[27]), PollLog2: int(int8(r[28])),
 		Samples: int(le.Uint16(r[29:])), Runs: int(le.Uint16(r[31:])), SpanSeconds: int(le.Uint32(r[33:])),
 		FrequencyPPM: getF(r[37:]), SkewPPM: getF(r[45:]), EstOffsetSeconds: getF(r[53:]), StdDevSeconds: getF(r[61:])}

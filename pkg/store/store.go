@@ -73,23 +73,25 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if err == nil || !isDamage(err) {
 		return s, err
 	}
-	aside, mvErr := moveAside(path)
-	if mvErr != nil {
-		return nil, fmt.Errorf("the history store %s is damaged (%v), and it could not be moved aside: %w", path, err, mvErr)
+	damage := err
+	aside, err := moveAside(path)
+	if err != nil {
+		return nil, fmt.Errorf("the history store %s is damaged (%v), and it could not be moved aside: %w", path, damage, err)
 	}
-	log.Error("the history store was damaged; it is kept aside and a new one started", "damaged", err, "kept", aside, "new", path)
+	log.Error("the history store was damaged; it is kept aside and a new one started", "damage", damage, "kept", aside, "new", path)
 	s, err = open(path, log)
 	if err != nil {
 		return nil, err
 	}
 	s.Notice = fmt.Sprintf("The history store was damaged (%v). It was moved aside to %s, untouched, and a new one was started on %s.",
-		err2sentence(err), aside, time.Now().UTC().Format("2006-01-02 15:04 MST"))
+		damageWords(damage), aside, time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	return s, nil
 }
 
-func err2sentence(err error) string {
+// damageWords is what SQLite said of a damaged file, without the path the notice names anyway.
+func damageWords(err error) string {
 	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "quick_check") {
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
 		return msg[i+2:]
 	}
 	return msg
@@ -255,6 +257,19 @@ func (s *Store) Hosts() []string {
 		if !seen[k.host] {
 			seen[k.host] = true
 			out = append(out, k.host)
+		}
+	}
+	return out
+}
+
+// Sources are the sources the store holds points of for host.
+func (s *Store) Sources(host string) []Source {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Source
+	for k := range s.series {
+		if k.host == host && k.kind == kindSource {
+			out = append(out, Source{Name: k.source, Address: k.address})
 		}
 	}
 	return out

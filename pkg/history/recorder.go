@@ -1,0 +1,235 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/store"
+)
+
+// Writer is where a Recorder writes: *store.Store, through the Service, which may not have
+// one open.
+type Writer interface {
+	Append(ctx context.Context, host string, b store.Batch) error
+}
+
+// Recorder reads one host's chronyd on a schedule, through its Monitor (so that a recorder's
+// read and a viewer's at the same moment are one read of chronyd), and writes what chronyd
+// newly measured: a sample of the system clock each time, a clock update when the reference
+// time moves, a source's point when its last sample or its state changes, and gaps while
+// chronyd does not answer.
+type Recorder struct {
+	m   *monitor.Monitor
+	w   Writer
+	log *slog.Logger
+
+	sampling sync.Mutex                   // one Sample at a time; held while chronyd is read
+	lastRead time.Time                    // when the last tracking report recorded was read
+	lastRef  time.Time                    // the last clock update recorded
+	sources  map[store.Source]sourceState // each source as last recorded
+	gap      *store.Gap                   // chronyd has not answered since gap.Start
+	pending  store.Batch                  // read, not yet written (the store was failing)
+
+	mu      sync.Mutex // guards err and dropped, for the page, which must not wait for chronyd
+	err     error      // the last write's error
+	dropped int        // records given up while the store failed
+}
+
+type sourceState struct {
+	sampleT  time.Time
+	offset   float64
+	errBound float64
+	state    chrony.SourceState
+	reach    uint8
+	stratum  int
+	poll     int
+}
+
+// maxPending bounds what a Recorder keeps while the store fails: about an hour of a host with
+// a few sources sampled every 16 s.
+const maxPending = 2000
+
+// NewRecorder records m's chronyd into w.
+func NewRecorder(m *monitor.Monitor, w Writer, log *slog.Logger) *Recorder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Recorder{m: m, w: w, log: log, sources: map[store.Source]sourceState{}}
+}
+
+// Run samples every interval, on the interval's grid of the wall clock, until ctx ends.
+func (r *Recorder) Run(ctx context.Context, every time.Duration) {
+	for {
+		now := time.Now()
+		next := now.Truncate(every).Add(every)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(next.Sub(now)):
+		}
+		r.Sample(ctx)
+	}
+}
+
+// Err is the last write's error, and how many records were given up while the store failed.
+func (r *Recorder) Err() (error, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err, r.dropped
+}
+
+// Sample reads chronyd once and writes what is new.
+func (r *Recorder) Sample(ctx context.Context) {
+	r.sampling.Lock()
+	defer r.sampling.Unlock()
+	var b store.Batch
+	t, at, err := r.m.Tracking(ctx, monitor.Want{})
+	if err != nil {
+		if errors.Is(err, monitor.ErrStillReading) || ctx.Err() != nil {
+			return
+		}
+		if r.gap == nil {
+			r.gap = &store.Gap{Start: at, Error: err.Error()}
+		}
+		r.gap.End, r.gap.Error = at, err.Error()
+		b.Gaps = append(b.Gaps, *r.gap)
+		r.write(ctx, b)
+		return
+	}
+	if r.gap != nil {
+		r.gap.End = at
+		b.Gaps = append(b.Gaps, *r.gap)
+		r.gap = nil
+	}
+	if !at.After(r.lastRead) {
+		r.write(ctx, b) // the same read as last time (from the reuse window): nothing new
+		return
+	}
+	r.lastRead = at
+	b.Samples = append(b.Samples, sampleOf(t, at))
+	if !t.RefTime.IsZero() && !t.RefTime.Equal(r.lastRef) {
+		b.Updates = append(b.Updates, updateOf(t))
+		r.lastRef = t.RefTime
+	}
+	sources, sat, serr := r.m.Sources(ctx, monitor.Want{})
+	stats, _, sterr := r.m.SourceStats(ctx, monitor.Want{})
+	if serr == nil {
+		byKey := map[store.Source]chrony.SourceStats{}
+		if sterr == nil {
+			for _, st := range stats {
+				byKey[store.Source{Name: st.Name, Address: addr(st.Address)}] = st
+			}
+		}
+		for _, s := range sources {
+			key := store.Source{Name: s.Name, Address: addr(s.Address)}
+			st, hasStats := byKey[key]
+			if p, ok := r.sourcePoint(key, s, st, hasStats, sat); ok {
+				b.Sources = append(b.Sources, store.SourceRecord{Source: key, Point: p})
+			}
+		}
+	}
+	r.write(ctx, b)
+}
+
+func addr(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// sourcePoint is the source's point to record, if anything about it changed: a new sample
+// (its offset or error bound, or the time of its last sample), its state, reach, stratum or
+// polling interval.
+func (r *Recorder) sourcePoint(key store.Source, s chrony.Source, st chrony.SourceStats, hasStats bool, at time.Time) (store.SourcePoint, bool) {
+	prev, seen := r.sources[key]
+	cur := sourceState{offset: s.MeasuredOffsetSeconds, errBound: s.ErrorSeconds, state: s.State, reach: s.Reach, stratum: s.Stratum, poll: s.PollLog2}
+	newSample := false
+	if s.LastSampleAgo != chrony.NeverSampled {
+		// chronyd says how long ago in whole seconds: the sample's time is known to a second.
+		cur.sampleT = at.Add(-s.LastSampleAgo).Truncate(time.Second)
+		newSample = !seen || cur.offset != prev.offset || cur.errBound != prev.errBound || cur.sampleT.Sub(prev.sampleT) > 2*time.Second
+		if !newSample {
+			cur.sampleT = prev.sampleT
+		}
+	}
+	changed := !seen || cur.state != prev.state || cur.reach != prev.reach || cur.stratum != prev.stratum || cur.poll != prev.poll
+	if !newSample && !changed {
+		return store.SourcePoint{}, false
+	}
+	r.sources[key] = cur
+	p := store.SourcePoint{T: at, NewSample: newSample, HasStats: hasStats,
+		OffsetSeconds: s.MeasuredOffsetSeconds, ErrorSeconds: s.ErrorSeconds, State: uint8(s.State), Reach: s.Reach,
+		Stratum: s.Stratum, PollLog2: s.PollLog2}
+	if newSample {
+		p.T = cur.sampleT
+	}
+	if hasStats {
+		p.Samples, p.Runs, p.SpanSeconds = st.Samples, st.Runs, st.SpanSeconds
+		p.FrequencyPPM, p.SkewPPM, p.EstOffsetSeconds, p.StdDevSeconds = st.FrequencyPPM, st.FrequencySkewPPM, st.OffsetSeconds, st.StdDevSeconds
+	}
+	return p, true
+}
+
+// write writes b and whatever earlier writes could not; on failure it keeps them for the
+// next, up to maxPending.
+func (r *Recorder) write(ctx context.Context, b store.Batch) {
+	p := &r.pending
+	p.Samples = append(p.Samples, b.Samples...)
+	p.Updates = append(p.Updates, b.Updates...)
+	p.Sources = append(p.Sources, b.Sources...)
+	p.Gaps = append(p.Gaps, b.Gaps...)
+	if p.Empty() {
+		return
+	}
+	err := r.w.Append(ctx, r.m.Name(), *p)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		if r.err != nil {
+			r.log.Info("history recording again", "host", r.m.Name())
+		}
+		r.pending, r.err = store.Batch{}, nil
+		return
+	}
+	if r.err == nil || r.err.Error() != err.Error() {
+		r.log.Error("history: cannot record", "host", r.m.Name(), "error", err)
+	}
+	r.err = err
+	for n := len(p.Samples) + len(p.Updates) + len(p.Sources); n > maxPending; n-- {
+		switch {
+		case len(p.Sources) > 0:
+			p.Sources = p.Sources[1:]
+		case len(p.Samples) > 0:
+			p.Samples = p.Samples[1:]
+		default:
+			p.Updates = p.Updates[1:]
+		}
+		r.dropped++
+	}
+}
+
+func sampleOf(t chrony.Tracking, at time.Time) store.Sample {
+	state := store.Synchronised
+	switch {
+	case !t.Synchronised():
+		state = store.Unsynchronised
+	case t.RefID == chrony.RefIDLocal:
+		state = store.LocalClock
+	}
+	return store.Sample{T: at, OffsetSeconds: t.SystemTimeOffsetSeconds(), RootDelaySeconds: t.RootDelaySeconds,
+		RootDispersionSeconds: t.RootDispersionSeconds, State: state}
+}
+
+func updateOf(t chrony.Tracking) store.Update {
+	return store.Update{T: t.RefTime, OffsetSeconds: t.LastOffsetSeconds, FrequencyPPM: t.FrequencyPPM,
+		ResidualFrequencyPPM: t.ResidualFrequencyPPM, SkewPPM: t.SkewPPM, RMSOffsetSeconds: t.RMSOffsetSeconds,
+		RootDelaySeconds: t.RootDelaySeconds, RootDispersionSeconds: t.RootDispersionSeconds,
+		UpdateIntervalSeconds: t.UpdateIntervalSeconds, Stratum: t.Stratum, Leap: uint8(t.Leap), RefID: t.RefID, Reference: t.Reference()}
+}

@@ -1,0 +1,194 @@
+// Package history records what happened to each host's clock and makes it readable: a
+// Recorder per host writes to the store (package store), View turns a range of the record into
+// charts (columns of min and max, so that no spike is lost) with their statistics, Events
+// derives what changed, Import reads chronyd's own statistics logs, and WriteCSV exports.
+package history
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/store"
+)
+
+// Config is how history is kept.
+type Config struct {
+	Dir       string        // the data directory, holding the store's file
+	Sample    time.Duration // how often each host is sampled; 0 turns history off
+	Retention time.Duration // how long history is kept
+	Logger    *slog.Logger
+}
+
+// Service is the history of every host: the store (which may fail to open: the page says so
+// and the live panels carry on), a recorder per host, and the store's upkeep.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	mu        sync.Mutex
+	st        *store.Store
+	openErr   error
+	lastOpen  time.Time
+	recorders map[string]*Recorder
+	versions  map[string]int64 // writes per host, so that views are computed again only when new data came
+	views     map[viewKey]View
+}
+
+// ErrOff is the error of history asked for when it is off (--sample 0).
+var ErrOff = errors.New("history is off (--sample 0)")
+
+// reopenEvery is how often a store that failed to open is tried again.
+const reopenEvery = time.Minute
+
+// Open opens the store in cfg.Dir, unless history is off. A store that cannot be opened is
+// not an error here: Status says why, and it is tried again every minute.
+func Open(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{}, views: map[viewKey]View{}}
+	if cfg.Sample > 0 {
+		s.mu.Lock()
+		s.ensureStore()
+		s.mu.Unlock()
+	}
+	return s
+}
+
+// ensureStore opens the store if it is not open, at most once a minute; call with mu held.
+func (s *Service) ensureStore() *store.Store {
+	if s.st != nil || time.Since(s.lastOpen) < reopenEvery && !s.lastOpen.IsZero() {
+		return s.st
+	}
+	s.lastOpen = time.Now()
+	st, err := store.Open(s.cfg.Dir, s.log)
+	if err != nil {
+		if s.openErr == nil || s.openErr.Error() != err.Error() {
+			s.log.Error("history: the store cannot be opened; the live panels carry on without it", "error", err)
+		}
+		s.openErr = err
+		return nil
+	}
+	if s.openErr != nil {
+		s.log.Info("history: the store is open again", "path", st.Path())
+	}
+	s.st, s.openErr = st, nil
+	return st
+}
+
+// Start records every host of fleet and keeps the store within its retention, until ctx ends.
+func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
+	if s.cfg.Sample <= 0 {
+		return
+	}
+	s.mu.Lock()
+	for _, m := range fleet.Monitors() {
+		s.recorders[m.Name()] = NewRecorder(m, s, s.log)
+	}
+	recorders := s.recorders
+	s.mu.Unlock()
+	for _, r := range recorders {
+		go r.Run(ctx, s.cfg.Sample)
+	}
+	go func() {
+		// Upkeep waits for a store; it is tried again with the recorders' writes.
+		for ctx.Err() == nil {
+			s.mu.Lock()
+			st := s.st
+			s.mu.Unlock()
+			if st != nil {
+				st.Maintain(ctx, s.cfg.Retention, time.Hour)
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(reopenEvery):
+			}
+		}
+	}()
+}
+
+// Append writes a batch for host: the recorders' Writer.
+func (s *Service) Append(ctx context.Context, host string, b store.Batch) error {
+	s.mu.Lock()
+	st := s.ensureStore()
+	err := s.openErr
+	s.mu.Unlock()
+	if st == nil {
+		return err
+	}
+	if err := st.Append(ctx, host, b); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.versions[host]++
+	s.mu.Unlock()
+	return nil
+}
+
+// Status is what the history panel says besides the history itself.
+type Status struct {
+	Off     bool   // --sample 0
+	Err     error  // the store cannot be opened, or the host's last write failed
+	Notice  string // the store was damaged and moved aside
+	Dropped int    // records given up while the store failed
+	Path    string // the store's file
+}
+
+// Status is the state of history for host.
+func (s *Service) Status(host string) Status {
+	if s.cfg.Sample <= 0 {
+		return Status{Off: true}
+	}
+	s.mu.Lock()
+	st, openErr, r := s.st, s.openErr, s.recorders[host]
+	s.mu.Unlock()
+	out := Status{Err: openErr}
+	if st != nil {
+		out.Notice, out.Path = st.Notice, st.Path()
+	}
+	if r != nil {
+		if err, dropped := r.Err(); err != nil {
+			out.Err, out.Dropped = err, dropped
+		}
+	}
+	return out
+}
+
+// Range reads host's record.
+func (s *Service) Range(ctx context.Context, host string, from, to time.Time) (store.History, error) {
+	if s.cfg.Sample <= 0 {
+		return store.History{}, ErrOff
+	}
+	s.mu.Lock()
+	st, err := s.ensureStore(), s.openErr
+	s.mu.Unlock()
+	if st == nil {
+		return store.History{}, err
+	}
+	return st.Range(ctx, host, from, to)
+}
+
+// version is how many writes host has had, for the views' cache.
+func (s *Service) version(host string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.versions[host]
+}
+
+// Close closes the store.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st == nil {
+		return nil
+	}
+	err := s.st.Close()
+	s.st = nil
+	return err
+}
+

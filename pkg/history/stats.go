@@ -1,0 +1,101 @@
+package history
+
+import (
+	"math"
+	"slices"
+)
+
+// Stats describe a series over a range, as ntpviz does: the extremes, percentiles, mean and
+// standard deviation of every value in it (not of the columns drawn).
+type Stats struct {
+	N                          int
+	Min, P1, P5, P50, P95, P99 float64
+	Max, Mean, StdDev          float64
+}
+
+func statsOf(pts []pt) Stats {
+	vals := make([]float64, 0, len(pts))
+	for _, p := range pts {
+		if !math.IsNaN(p.v) {
+			vals = append(vals, p.v)
+		}
+	}
+	if len(vals) == 0 {
+		return Stats{}
+	}
+	var sum float64
+	for _, v := range vals {
+		sum += v
+	}
+	mean := sum / float64(len(vals))
+	var sq float64
+	for _, v := range vals {
+		sq += (v - mean) * (v - mean)
+	}
+	s := Stats{N: len(vals), Mean: mean, StdDev: math.Sqrt(sq / float64(len(vals)))}
+	// Percentiles by selection, not by sorting: a month of samples is a few hundred thousand
+	// values, and each selection is one pass over them.
+	n := len(vals)
+	s.P50 = selectAt(vals, rank(n, 0.50))
+	s.P5 = selectAt(vals[:rank(n, 0.50)+1], rank(n, 0.05))
+	s.P1 = selectAt(vals[:rank(n, 0.05)+1], rank(n, 0.01))
+	s.P95 = selectAt(vals, rank(n, 0.95))
+	s.P99 = selectAt(vals[rank(n, 0.95):], rank(n, 0.99)-rank(n, 0.95)) // the part above p95 holds p99
+	s.Min, s.Max = slices.Min(vals), slices.Max(vals)
+	return s
+}
+
+// rank is the index of the q-quantile in n sorted values (nearest rank).
+func rank(n int, q float64) int {
+	return min(max(int(math.Ceil(q*float64(n)))-1, 0), n-1)
+}
+
+// quantile is the q-quantile of vals, which it reorders.
+func quantile(vals []float64, q float64) float64 {
+	if len(vals) == 0 {
+		return 0
+	}
+	return selectAt(vals, rank(len(vals), q))
+}
+
+// selectAt puts the k-th smallest of vals at index k, the smaller before it and the larger
+// after it, and returns it (Hoare's selection, with the median of three as pivot).
+func selectAt(vals []float64, k int) float64 {
+	lo, hi := 0, len(vals)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if vals[mid] < vals[lo] {
+			vals[mid], vals[lo] = vals[lo], vals[mid]
+		}
+		if vals[hi] < vals[lo] {
+			vals[hi], vals[lo] = vals[lo], vals[hi]
+		}
+		if vals[hi] < vals[mid] {
+			vals[hi], vals[mid] = vals[mid], vals[hi]
+		}
+		pivot := vals[mid]
+		i, j := lo, hi
+		for i <= j {
+			for vals[i] < pivot {
+				i++
+			}
+			for vals[j] > pivot {
+				j--
+			}
+			if i <= j {
+				vals[i], vals[j] = vals[j], vals[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return vals[k]
+		}
+	}
+	return vals[k]
+}
