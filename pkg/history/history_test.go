@@ -150,8 +150,10 @@ type fakeReporter struct {
 	stats    []chrony.SourceStats
 }
 
-func (f *fakeReporter) Tracking(context.Context) (chrony.Tracking, error) { return f.tracking, f.trackErr }
-func (f *fakeReporter) NumSources(context.Context) (int, error)           { return len(f.sources), nil }
+func (f *fakeReporter) Tracking(context.Context) (chrony.Tracking, error) {
+	return f.tracking, f.trackErr
+}
+func (f *fakeReporter) NumSources(context.Context) (int, error) { return len(f.sources), nil }
 func (f *fakeReporter) SourcesN(context.Context, int) ([]chrony.Source, error) {
 	return slices.Clone(f.sources), nil
 }

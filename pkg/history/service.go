@@ -191,4 +191,3 @@ func (s *Service) Close() error {
 	s.st = nil
 	return err
 }
-

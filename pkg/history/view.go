@@ -150,7 +150,7 @@ func BuildView(h store.History, rng Range, at time.Time) View {
 	offCols := g.columns(off, false)
 	band := g.columns(bound, false)
 	offset := Chart{ID: "offset", Title: "System time offset", Unit: "s", Symmetric: true,
-		Help: "How far the system clock was from NTP time at each sample (positive: ahead), inside the band of the maximum clock error: |offset| + root dispersion + root delay / 2.",
+		Help:   "How far the system clock was from NTP time at each sample (positive: ahead), inside the band of the maximum clock error: |offset| + root dispersion + root delay / 2.",
 		Series: []Series{{Name: "offset", Cols: offCols, Stats: statsOf(off)}, {Name: "max error", Stats: statsOf(bound)}},
 		Band:   band}
 	// The scale keeps every offset whole; the band is drawn to the 99th percentile of its
