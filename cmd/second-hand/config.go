@@ -13,6 +13,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/store"
 )
 
 // config is everything second-hand can be told, from flags and SECOND_HAND_* variables; a flag
@@ -25,6 +26,10 @@ type config struct {
 	Timeout  time.Duration
 	Retries  int
 	LogLevel slog.Level
+
+	DataDir   string        // where the history store is
+	Sample    time.Duration // how often each host is recorded; 0: history off
+	Retention time.Duration // how long history is kept
 
 	Healthcheck bool // the "healthcheck" subcommand: ask /healthz of the instance at Listen
 
@@ -43,12 +48,15 @@ type hostSpec struct {
 func defaults() config {
 	o := chrony.DefaultOptions()
 	return config{
-		Listen:   "127.0.0.1:8080",
-		Hosts:    []hostSpec{{Name: "local", Address: chrony.Auto, given: "auto"}},
-		Refresh:  10 * time.Second,
-		Timeout:  o.Timeout,
-		Retries:  o.Retries,
-		LogLevel: slog.LevelInfo,
+		Listen:    "127.0.0.1:8080",
+		Hosts:     []hostSpec{{Name: "local", Address: chrony.Auto, given: "auto"}},
+		Refresh:   10 * time.Second,
+		Timeout:   o.Timeout,
+		Retries:   o.Retries,
+		LogLevel:  slog.LevelInfo,
+		DataDir:   "data",
+		Sample:    16 * time.Second,
+		Retention: 30 * 24 * time.Hour,
 	}
 }
 
@@ -110,6 +118,35 @@ func options(c *config) []option {
 					return fmt.Errorf("want a whole number from 0 to %d", chrony.MaxRetries)
 				}
 				c.Retries = n
+				return nil
+			}},
+		{flag: "data-dir", env: "SECOND_HAND_DATA_DIR", def: "./" + d.DataDir,
+			help: "the directory of the history store (" + store.FileName + "); made if missing",
+			set: func(s, _ string) error {
+				if strings.TrimSpace(s) == "" {
+					return errors.New("want a directory, such as ./data or /var/lib/second-hand")
+				}
+				c.DataDir = s
+				return nil
+			}},
+		{flag: "sample", env: "SECOND_HAND_SAMPLE", def: shortDuration(d.Sample),
+			help: "how often each chronyd is read for the history, 1s to 1h; 0 turns history off",
+			set: func(s, _ string) error {
+				v, err := time.ParseDuration(s)
+				if err != nil || v != 0 && (v < time.Second || v > time.Hour) {
+					return errors.New("want 0 (off) or a duration such as 16s or 1m, from 1s to 1h")
+				}
+				c.Sample = v
+				return nil
+			}},
+		{flag: "retention", env: "SECOND_HAND_RETENTION", def: "30d",
+			help: "how long history is kept, 1h to 10y; older records are removed in the background (days: 30d)",
+			set: func(s, _ string) error {
+				v, err := parseDays(s)
+				if err != nil || v < time.Hour || v > 3650*24*time.Hour {
+					return errors.New("want a duration such as 30d, 7d or 12h, from 1h to 3650d")
+				}
+				c.Retention = v
 				return nil
 			}},
 		{flag: "log-level", env: "SECOND_HAND_LOG_LEVEL", def: "info",
@@ -176,6 +213,18 @@ func derivedName(a chrony.Address) (string, error) {
 		return "", fmt.Errorf("%v; give this host a name: name=%s", err, a)
 	}
 	return name, nil
+}
+
+// parseDays reads a duration that may be given in days: 30d, or what time.ParseDuration reads.
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func durationIn(dst *time.Duration, lo, hi time.Duration) func(string, string) error {
@@ -300,7 +349,8 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 	case len(rest) == 1 && rest[0] == "healthcheck":
 		c.Healthcheck = true
 	default:
-		return c, usageError{fmt.Errorf("unexpected argument %q: second-hand takes flags and, optionally, the word healthcheck", rest[0])}
+		return c, usageError{fmt.Errorf("unexpected argument %q: second-hand takes flags and, optionally, the word healthcheck "+
+			"(or: second-hand import [--data-dir DIR] [--host NAME] FILE...)", rest[0])}
 	}
 	return c, nil
 }
@@ -320,6 +370,9 @@ func flagError(err error) error {
 func usage(w io.Writer, opts []option) {
 	fmt.Fprint(w, `Usage: second-hand [flags]
        second-hand healthcheck    exit 0 if the second-hand at --listen answers /healthz
+       second-hand import [--data-dir DIR] [--host NAME] FILE...
+                                  read chronyd's tracking.log, measurements.log and statistics.log
+                                  into the history of the host NAME
 
 second-hand serves a read-only web dashboard of one chronyd or several.
 

@@ -103,7 +103,8 @@ func startWith(t *testing.T, h hooks, args ...string) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{log: &testkit.SyncBuffer{}, done: make(chan error, 1), stop: cancel}
 	addr := make(chan net.Addr, 1)
-	argv := append([]string{"--listen", "127.0.0.1:0"}, args...)
+	// History goes to the test's own directory, unless the test says where.
+	argv := append([]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, args...)
 	go func() {
 		h.listening = func(a net.Addr) { addr <- a }
 		in.done <- runWith(ctx, argv, func(string) string { return "" }, io.Discard, in.log, h)
@@ -132,7 +133,9 @@ func startWith(t *testing.T, h hooks, args ...string) *instance {
 func startProcess(t *testing.T, prefix []string, args ...string) *instance {
 	t.Helper()
 	port := testkit.FreePort(t)
-	argv := append(append(append([]string{}, prefix...), binary, "--listen", "127.0.0.1:"+port), args...)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777) // for a process run as another user
+	argv := append(append(append([]string{}, prefix...), binary, "--listen", "127.0.0.1:"+port, "--data-dir", dir), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	in := &instance{url: "http://127.0.0.1:" + port, cmd: cmd, log: &testkit.SyncBuffer{}, done: make(chan error, 1),

@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/server"
+	"github.com/second-hand/second-hand/pkg/store"
 )
 
 // run is the whole program, with everything it touches passed in. It returns when ctx ends
@@ -31,6 +34,9 @@ type hooks struct {
 
 // runWith is run with hooks.
 func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, h hooks) error {
+	if len(args) > 0 && args[0] == "import" {
+		return runImport(ctx, args[1:], getenv, stdout)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -64,7 +70,13 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer fleet.Close() // removes our socket files in chronyd's directories
 
-	handler := server.New(fleet, server.Config{Refresh: cfg.Refresh, Logger: logger})
+	hist := history.Open(history.Config{Dir: cfg.DataDir, Sample: cfg.Sample, Retention: cfg.Retention, Logger: logger})
+	defer hist.Close()
+	recordCtx, stopRecording := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRecording()
+	hist.Start(recordCtx, fleet)
+
+	handler := server.New(fleet, server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -84,7 +96,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		logger.Info("watching chronyd", "host", h.Name, "chronyd", h.Address.String())
 	}
 	logger.Info("second-hand serving", "url", "http://"+ln.Addr().String()+"/", "hosts", len(cfg.Hosts),
-		"refresh", cfg.Refresh, "reuse", cfg.Reuse, "timeout", cfg.Timeout, "retries", cfg.Retries)
+		"refresh", cfg.Refresh, "reuse", cfg.Reuse, "timeout", cfg.Timeout, "retries", cfg.Retries,
+		"history", historyNote(cfg))
 	if h.listening != nil {
 		h.listening(ln.Addr())
 	}
@@ -102,7 +115,15 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	return fleet.Close()
+	stopRecording()
+	return errors.Join(fleet.Close(), hist.Close())
+}
+
+func historyNote(cfg config) string {
+	if cfg.Sample == 0 {
+		return "off (--sample 0)"
+	}
+	return fmt.Sprintf("every %v into %s, kept %v", cfg.Sample, filepath.Join(cfg.DataDir, store.FileName), cfg.Retention)
 }
 
 // memoryLimit is the soft limit for n hosts: the page's own few MB, and a little per host for

@@ -36,6 +36,8 @@ type Service struct {
 	recorders map[string]*Recorder
 	versions  map[string]int64 // writes per host, so that views are computed again only when new data came
 	views     map[viewKey]View
+	trends    map[trendKey]Trend
+	events    map[eventsKey][]Event
 }
 
 // ErrOff is the error of history asked for when it is off (--sample 0).
@@ -50,7 +52,8 @@ func Open(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{}, views: map[viewKey]View{}}
+	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{},
+		views: map[viewKey]View{}, trends: map[trendKey]Trend{}, events: map[eventsKey][]Event{}}
 	if cfg.Sample > 0 {
 		s.mu.Lock()
 		s.ensureStore()

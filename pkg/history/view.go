@@ -277,24 +277,32 @@ type pt struct {
 	lo, hi float64
 }
 
-// grid maps times to columns and knows the gaps.
+// grid maps times to n columns (Columns when n is 0) and knows the gaps.
 type grid struct {
 	from, to int64
 	gaps     []store.Gap
+	n        int
+}
+
+func (g grid) cols() int {
+	if g.n == 0 {
+		return Columns
+	}
+	return g.n
 }
 
 func (g grid) col(t int64) int {
 	if g.to <= g.from {
 		return 0
 	}
-	i := int((t - g.from) * Columns / (g.to - g.from))
-	return min(max(i, 0), Columns-1)
+	i := int((t - g.from) * int64(g.cols()) / (g.to - g.from))
+	return min(max(i, 0), g.cols()-1)
 }
 
 // columns reduces points to the least and greatest value of each column: never by skipping
 // points, so that every spike stays.
 func (g grid) columns(pts []pt, errs bool) []Col {
-	cols := make([]Col, Columns)
+	cols := make([]Col, g.cols())
 	for _, p := range pts {
 		if math.IsNaN(p.v) {
 			continue
@@ -353,4 +361,85 @@ func reachLevel(r uint8) int {
 		return 0
 	}
 	return 1
+}
+
+// Trend is a host's last 24 hours of system time offset in a few columns: a sparkline.
+type Trend struct {
+	Cols     []Col
+	Min, Max float64
+}
+
+// TrendColumns is how many columns a trend has: a quarter of an hour each.
+const TrendColumns = 96
+
+type trendKey struct {
+	host    string
+	to      int64
+	version int64
+}
+
+// Trend is host's sparkline for the 24 hours to now, kept until new data comes or a column
+// passes. ok is false when there is nothing to draw.
+func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend, bool) {
+	if s.cfg.Sample <= 0 {
+		return Trend{}, false
+	}
+	col := 24 * time.Hour / TrendColumns
+	to := now.Truncate(col).Add(col)
+	key := trendKey{host, to.UnixMilli(), s.version(host)}
+	s.mu.Lock()
+	t, ok := s.trends[key]
+	s.mu.Unlock()
+	if ok {
+		return t, len(t.Cols) > 0
+	}
+	h, err := s.Range(ctx, host, to.Add(-24*time.Hour), to)
+	if err != nil || len(h.Samples) == 0 {
+		return Trend{}, false
+	}
+	var pts []pt
+	for _, sm := range h.Samples {
+		pts = append(pts, pt{t: sm.T.UnixMilli(), v: sm.OffsetSeconds})
+	}
+	g := grid{from: h.From.UnixMilli(), to: h.To.UnixMilli(), gaps: h.Gaps, n: TrendColumns}
+	t.Cols = g.columns(pts, false)
+	lim := absMax(t.Cols)
+	t.Min, t.Max = -lim, lim
+	s.mu.Lock()
+	if len(s.trends) > 1024 {
+		clear(s.trends)
+	}
+	s.trends[key] = t
+	s.mu.Unlock()
+	return t, true
+}
+
+type eventsKey struct {
+	host    string
+	version int64
+	day     int64
+}
+
+// Events is what happened to host over the retention (30 days by default), newest first, kept
+// until new data comes.
+func (s *Service) Events(ctx context.Context, host string, now time.Time) ([]Event, error) {
+	key := eventsKey{host, s.version(host), now.Truncate(time.Hour).Unix()}
+	s.mu.Lock()
+	ev, ok := s.events[key]
+	s.mu.Unlock()
+	if ok {
+		return ev, nil
+	}
+	h, err := s.Range(ctx, host, now.Add(-s.cfg.Retention), now)
+	if err != nil {
+		return nil, err
+	}
+	ev = Events(h)
+	s.mu.Lock()
+	if len(s.events) > 256 {
+		clear(s.events)
+	}
+	s.events[key] = ev
+	s.mu.Unlock()
+	return ev, nil
 }

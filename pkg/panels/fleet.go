@@ -12,6 +12,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/history"
 )
 
 // HostSummary is one host's row of the fleet overview: its tracking and sources reports, or why
@@ -26,8 +27,9 @@ type HostSummary struct {
 	SourcesErr  error
 	At          time.Time // when tracking was read
 
-	Now  time.Time
-	Next time.Duration // when the page should ask again
+	Now   time.Time
+	Next  time.Duration  // when the page should ask again
+	Trend *history.Trend // the last 24 hours of the system time offset; nil without history
 
 	// InPage marks a row rendered in the overview page rather than as its fragment: it asks
 	// for its fragment as soon as the page loads. Loading is such a row with nothing read yet.
@@ -160,6 +162,7 @@ var fleetHead = static(THead(Tr(
 	columnHead("Leap", "Leap status", false),
 	columnHead("Updated", "When chronyd last corrected the clock from its reference", true),
 	columnHead("Sources", "Sources that answered at least one of the last 8 polls, of all sources", true),
+	columnHead("24 h", "The system time offset over the last 24 hours", false),
 	Th(Scope("col"), Span(Class("visually-hidden"), g.Text("Reload"))),
 )))
 
@@ -192,6 +195,7 @@ func SummaryRow(s HostSummary) g.Node {
 		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Th(Scope("row"), Class("name"), A(Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
 		summaryCells(s, st),
+		Td(Class("trend-cell"), g.Iff(s.Trend != nil, func() g.Node { return Trend(*s.Trend) })),
 		Td(Button(Type("button"), Class("reload"), Aria("label", "Reload "+s.Host),
 			hx.Get("hosts/"+s.Host+"/summary?fresh=1"), hx.Target("closest tr"), hx.Swap("outerHTML"),
 			hx.Sync("closest tr:drop"), hx.Indicator("closest tr"),

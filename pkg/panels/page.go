@@ -90,6 +90,8 @@ func HostPage(p HostPageProps) g.Node {
 			SourcesPanel(Result[[]chrony.Source]{Loading: true}),
 			SourceStatsPanel(Result[[]chrony.SourceStats]{Loading: true}),
 			RTCPanel(Result[chrony.RTC]{Loading: true}),
+			HistoryPanel(Result[HistoryData]{Loading: true}),
+			EventsPanel(Result[EventsData]{Loading: true}),
 		),
 	)
 }

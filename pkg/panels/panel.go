@@ -10,6 +10,8 @@ import (
 	g "maragu.dev/gomponents"
 	hx "maragu.dev/gomponents-htmx"
 	. "maragu.dev/gomponents/html"
+
+	"github.com/second-hand/second-hand/pkg/history"
 )
 
 // Result is what a panel shows: a report read from chronyd, or why it could not be read.
@@ -22,6 +24,9 @@ type Result[T any] struct {
 	Loading  bool      // the page's first render: no report yet, the fragment is on its way
 	// Next is when the page should reload the panel (see NextRefresh); zero in the loading shell.
 	Next time.Duration
+	// Trend is the last 24 hours of the system time offset, for the tracking panel; nil
+	// without history.
+	Trend *history.Trend
 }
 
 func (r Result[T]) meta() meta {
@@ -34,6 +39,8 @@ type meta struct {
 	endpoint string
 	loading  bool
 	next     time.Duration
+	query    string // the panel's own query ("range=24h"), kept by its refresh and its reload
+	controls g.Node // more of the panel's head: the history's range switch
 }
 
 // NextRefresh is how long until a page should reload a panel: until the next multiple of the
@@ -86,13 +93,19 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 	if m.loading {
 		trigger = "load, panel-refresh"
 	}
+	url, reloadButton := "panels/"+id, reloadButtons[id]
+	if m.query != "" {
+		url += "?" + m.query
+		reloadButton = newReloadButton(id, url+"&fresh=1")
+	}
 	return Section(ID("panel-"+id), Class("panel panel-"+id), Data("panel", id), Aria("labelledby", id+"-title"),
 		g.If(m.next > 0, Data("next-ms", strconv.FormatInt(m.next.Milliseconds(), 10))),
-		hx.Get("panels/"+id), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
+		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Header(Class("panel-head"),
 			headings[id],
 			status(m),
-			reloadButtons[id],
+			m.controls,
+			reloadButton,
 		),
 		Div(Class("panel-body"),
 			g.Iff(m.loading, func() g.Node { return P(Class("loading"), g.Text("Loading…")) }),
@@ -104,7 +117,8 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 
 // The four panels' ids and titles, and the parts of their heads that never change.
 var (
-	panelTitles   = map[string]string{"tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC"}
+	panelTitles = map[string]string{"tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC",
+		"history": "History", "events": "What happened"}
 	headings      = map[string]g.Node{}
 	reloadButtons = map[string]g.Node{}
 )
@@ -112,11 +126,15 @@ var (
 func init() {
 	for id, title := range panelTitles {
 		headings[id] = static(H2(ID(id+"-title"), g.Text(title)))
-		reloadButtons[id] = static(Button(Type("button"), Class("reload"), Aria("label", "Reload "+title),
-			hx.Get("panels/"+id+"?fresh=1"), hx.Target("closest section"), hx.Swap("outerHTML"),
-			hx.Sync("closest section:drop"), hx.Indicator("closest section"),
-			Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload")))
+		reloadButtons[id] = static(newReloadButton(id, "panels/"+id+"?fresh=1"))
 	}
+}
+
+func newReloadButton(id, url string) g.Node {
+	return Button(Type("button"), Class("reload"), Aria("label", "Reload "+panelTitles[id]),
+		hx.Get(url), hx.Target("closest section"), hx.Swap("outerHTML"),
+		hx.Sync("closest section:drop"), hx.Indicator("closest section"),
+		Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload"))
 }
 
 // status says how old the panel's data is; the page's script keeps counting from there.

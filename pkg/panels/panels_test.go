@@ -86,7 +86,7 @@ func TestOffsetHealthThresholds(t *testing.T) {
 	}{{-5e-3, Good}, {0.02, Warning}, {-0.2, Bad}} {
 		tr := synced()
 		tr.CorrectionSeconds = tc.offset
-		html := render(t, offsetMetric(tr))
+		html := render(t, offsetMetric(tr, nil))
 		mustContain(t, html, `class="metric health-`+string(tc.want)+`"`)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/history"
 )
 
 // Health thresholds of the tracking panel, documented in the README.
@@ -23,7 +24,7 @@ const (
 // TrackingPanel shows whether the clock is right: status, offset, stratum, reference, leap
 // status and the age of the last clock update, then every other tracking field.
 func TrackingPanel(r Result[chrony.Tracking]) g.Node {
-	return panel("tracking", r.meta(), func() g.Node { return trackingBody(r.Data, r.Now) })
+	return panel("tracking", r.meta(), func() g.Node { return trackingBody(r.Data, r.Now, r.Trend) })
 }
 
 // The tracking panel's boxes and rows, with what each means.
@@ -48,11 +49,11 @@ var (
 	})
 )
 
-func trackingBody(t chrony.Tracking, now time.Time) g.Node {
+func trackingBody(t chrony.Tracking, now time.Time, trend *history.Trend) g.Node {
 	return g.Group{
 		Dl(Class("metrics"),
 			syncMetric(t),
-			offsetMetric(t),
+			offsetMetric(t, trend),
 			stratumBox.show(Neutral, textValue("stratum", strconv.Itoa(t.Stratum), strconv.Itoa(t.Stratum))),
 			referenceMetric(t),
 			leapMetric(t),
@@ -85,7 +86,7 @@ func syncMetric(t chrony.Tracking) g.Node {
 
 // offsetMetric shows chronyc's "System time": how far the clock is ahead of NTP time (fast) or
 // behind it (slow).
-func offsetMetric(t chrony.Tracking) g.Node {
+func offsetMetric(t chrony.Tracking, trend *history.Trend) g.Node {
 	off := t.SystemTimeOffsetSeconds()
 	h := Good
 	switch a := math.Abs(off); {
@@ -96,7 +97,11 @@ func offsetMetric(t chrony.Tracking) g.Node {
 	case a >= OffsetGood:
 		h = Warning
 	}
-	return systemTimeBox.show(h, value("system-time", off, fastSlow(Seconds(math.Abs(off), false), off, "fast", "slow")))
+	v := value("system-time", off, fastSlow(Seconds(math.Abs(off), false), off, "fast", "slow"))
+	if trend == nil {
+		return systemTimeBox.show(h, v)
+	}
+	return systemTimeBox.show(h, v, Span(Class("trend-wrap"), Title("The last 24 hours"), Trend(*trend)))
 }
 
 // fastSlow appends chronyc's word for the direction of v.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
 )
@@ -98,23 +99,57 @@ func (s *Server) renderHostPage(c *gin.Context, m *monitor.Monitor) {
 	}))
 }
 
-// panelView reads a panel's report and renders it, or its error.
-type panelView func(ctx context.Context, m *monitor.Monitor, w monitor.Want, now time.Time, next time.Duration) (g.Node, error)
+// panelView reads a panel's data and renders it, or its error; the error is chronyd's, for the
+// log.
+type panelView func(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error)
 
 // view pairs a Monitor's report with the panel that shows it.
 func view[T any](fetch func(*monitor.Monitor, context.Context, monitor.Want) (T, time.Time, error), render func(panels.Result[T]) g.Node) panelView {
-	return func(ctx context.Context, m *monitor.Monitor, w monitor.Want, now time.Time, next time.Duration) (g.Node, error) {
-		data, at, err := fetch(m, ctx, w)
+	return func(ctx context.Context, _ *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
+		data, at, err := fetch(m, ctx, monitor.Want{Fresh: q.fresh})
 		return render(panels.Result[T]{Data: data, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}), err
 	}
 }
 
-// panelViews are the four panels of a host's page, by the name in their URL.
-var panelViews = map[string]panelView{
-	"tracking":    view((*monitor.Monitor).Tracking, panels.TrackingPanel),
-	"sources":     view((*monitor.Monitor).Sources, panels.SourcesPanel),
-	"sourcestats": view((*monitor.Monitor).SourceStats, panels.SourceStatsPanel),
-	"rtc":         view((*monitor.Monitor).RTC, panels.RTCPanel),
+// panelViews are the panels of a host's page, by the name in their URL, with the query
+// parameters each takes.
+var panelViews = map[string]struct {
+	view  panelView
+	query []string
+}{
+	"tracking":    {trackingView, []string{"fresh"}},
+	"sources":     {view((*monitor.Monitor).Sources, panels.SourcesPanel), []string{"fresh"}},
+	"sourcestats": {view((*monitor.Monitor).SourceStats, panels.SourceStatsPanel), []string{"fresh"}},
+	"rtc":         {view((*monitor.Monitor).RTC, panels.RTCPanel), []string{"fresh"}},
+	"history":     {historyView, []string{"fresh", "range", "at"}},
+	"events":      {eventsView, []string{"fresh"}},
+}
+
+// trackingView is the tracking panel, with the host's last 24 hours when there is history.
+func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
+	t, at, err := m.Tracking(ctx, monitor.Want{Fresh: q.fresh})
+	r := panels.Result[chrony.Tracking]{Data: t, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}
+	if trend, ok := s.history.Trend(ctx, m.Name(), now); ok {
+		r.Trend = &trend
+	}
+	return panels.TrackingPanel(r), err
+}
+
+// historyView is the history panel for the range asked (?range=), around a moment (?at=).
+func historyView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
+	d := panels.HistoryData{Range: q.rng, Status: s.history.Status(m.Name())}
+	if !d.Status.Off {
+		d.View, d.Err = s.history.View(ctx, m.Name(), q.rng, q.at, now)
+	}
+	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: d, At: now, Now: now, Next: next}), nil
+}
+
+func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, _ query, now time.Time, next time.Duration) (g.Node, error) {
+	d := panels.EventsData{Status: s.history.Status(m.Name())}
+	if !d.Status.Off {
+		d.Events, d.Err = s.history.Events(ctx, m.Name(), now)
+	}
+	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next}), nil
 }
 
 // handlePanel serves one panel's fragment: read the report, render it or its error. It never
@@ -123,21 +158,50 @@ var panelViews = map[string]panelView{
 func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		m, ok := pick(c)
-		v, known := panelViews[c.Param("panel")]
+		p, known := panelViews[c.Param("panel")]
 		if !ok || !known {
 			s.unknownHost(c)
 			return
 		}
 		c.Header("Cache-Control", "no-store")
-		q, msg := parseQuery(c.Request.URL.RawQuery, "fresh")
+		q, msg := parseQuery(c.Request.URL.RawQuery, p.query...)
 		if msg != "" {
 			c.String(http.StatusBadRequest, msg+"\n")
 			return
 		}
 		now := s.cfg.Now()
-		n, err := v(c.Request.Context(), m, monitor.Want{Fresh: q.fresh}, now, panels.NextRefresh(now, s.cfg.Refresh))
+		n, err := p.view(c.Request.Context(), s, m, q, now, panels.NextRefresh(now, s.cfg.Refresh))
 		s.noteResult(m.Name(), c.Param("panel"), err)
 		s.render(c, http.StatusOK, g.Group{n, panels.EndpointUpdate(m.Endpoint())})
+	}
+}
+
+// handleCSV exports a host's record over a range (?range=, 24 h by default) as CSV.
+func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m, ok := pick(c)
+		if !ok {
+			s.unknownHost(c)
+			return
+		}
+		q, msg := parseQuery(c.Request.URL.RawQuery, "range")
+		if msg != "" {
+			c.String(http.StatusBadRequest, msg+"\n")
+			return
+		}
+		now := s.cfg.Now()
+		h, err := s.history.Range(c.Request.Context(), m.Name(), now.Add(-q.rng.D), now)
+		if err != nil {
+			c.String(http.StatusServiceUnavailable, "the history of %s cannot be read: %v\n", m.Name(), err)
+			return
+		}
+		c.Header("Content-Disposition", `attachment; filename="`+m.Name()+"-"+q.rng.Name+`.csv"`)
+		c.Header("Cache-Control", "no-store")
+		c.Status(http.StatusOK)
+		c.Writer.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		if err := history.WriteCSV(c.Writer, h); err != nil {
+			s.log.Warn("writing CSV", "host", m.Name(), "error", err)
+		}
 	}
 }
 
@@ -187,6 +251,9 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 		} else {
 			s.noteResult(m.Name(), "summary", row.TrackingErr)
 		}
+		if trend, ok := s.history.Trend(c.Request.Context(), m.Name(), row.Now); ok {
+			row.Trend = &trend
+		}
 		s.render(c, http.StatusOK, panels.SummaryRow(row))
 	}
 }
@@ -195,14 +262,16 @@ func isStillReading(err error) bool { return err != nil && errors.Is(err, monito
 
 // query is what a fragment or probe accepts in its query string.
 type query struct {
-	fresh bool      // fresh=1: read chronyd now (the reload button)
-	since time.Time // since=UNIX_MS: a read finished since then will do (a row that was waiting)
-	host  string    // host=NAME: one host (/readyz)
+	fresh bool          // fresh=1: read chronyd now (the reload button)
+	since time.Time     // since=UNIX_MS: a read finished since then will do (a row that was waiting)
+	host  string        // host=NAME: one host (/readyz)
+	rng   history.Range // range=1h|6h|24h|7d|30d: the history's range, 24h by default
+	at    time.Time     // at=UNIX_MS: a moment to show in the history
 }
 
 // parseQuery accepts only the named parameters, each once, and says what is wrong otherwise.
 func parseQuery(raw string, allowed ...string) (query, string) {
-	var q query
+	q := query{rng: history.DefaultRange}
 	if raw == "" {
 		return q, ""
 	}
@@ -233,6 +302,18 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 			q.since = time.UnixMilli(ms)
 		case "host":
 			q.host = v
+		case "range":
+			r, ok := history.ParseRange(v)
+			if !ok {
+				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d"
+			}
+			q.rng = r
+		case "at":
+			ms, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || ms <= 0 {
+				return q, "bad request: at must be a time in Unix milliseconds"
+			}
+			q.at = time.UnixMilli(ms)
 		}
 	}
 	return q, ""

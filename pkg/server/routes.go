@@ -11,13 +11,16 @@ func (s *Server) routes(r router) {
 	// The root: the host's page with one host, the fleet overview with several.
 	get("/", s.handleIndex())
 	get("/panels/:panel", s.handlePanel(s.rootHost))
+	get("/history.csv", s.handleCSV(s.rootHost))
 
 	// One host: its page, one htmx fragment per panel (200 with data, or 200 with the panel's
-	// error variant), and its row of the overview.
+	// error variant: tracking, sources, sourcestats, rtc, history, events), its row of the
+	// overview, and its record as CSV.
 	get("/hosts/:host", s.handleHostRedirect())
 	get("/hosts/:host/", s.handleHostPage())
 	get("/hosts/:host/panels/:panel", s.handlePanel(s.namedHost))
 	get("/hosts/:host/summary", s.handleSummary())
+	get("/hosts/:host/history.csv", s.handleCSV(s.namedHost))
 
 	// Probes: the process is alive; every chronyd answers (?host=NAME: that one).
 	get("/healthz", s.handleHealthz())

@@ -19,6 +19,7 @@ import (
 
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	// and asks again, so that a silent chronyd holds no connection of the browser's for
 	// long; DefaultRowWait when 0.
 	RowWait time.Duration
+	// History is the hosts' record; nil for none (as with --sample 0).
+	History *history.Service
 }
 
 // DefaultRowWait: a chronyd that answers at all answers within milliseconds.
@@ -39,11 +42,12 @@ const DefaultRowWait = 250 * time.Millisecond
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	fleet  *monitor.Fleet
-	cfg    Config
-	log    *slog.Logger
-	health panelHealth
-	assets panels.AssetNames
+	fleet   *monitor.Fleet
+	history *history.Service
+	cfg     Config
+	log     *slog.Logger
+	health  panelHealth
+	assets  panels.AssetNames
 }
 
 // New returns the HTTP handler of second-hand for the hosts of fleet.
@@ -60,7 +64,10 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	if cfg.RowWait <= 0 {
 		cfg.RowWait = DefaultRowWait
 	}
-	s := &Server{fleet: fleet, cfg: cfg, log: cfg.Logger,
+	if cfg.History == nil {
+		cfg.History = history.Open(history.Config{}) // off: no store, no recording
+	}
+	s := &Server{fleet: fleet, history: cfg.History, cfg: cfg, log: cfg.Logger,
 		health: panelHealth{failing: map[string]string{}},
 		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
 	}
