@@ -104,10 +104,83 @@
     schedule(el.id, Number(el.dataset.nextMs) || refreshMs);
   }
 
+  // Charts: the server draws them; pointing at one (or focusing it and using the arrow keys)
+  // shows a column's time and values, read back from the drawing and the chart's scale.
+  function fmtSeconds(v) {
+    var a = Math.abs(v), unit = 's', scale = 1;
+    if (a < 999.5e-9) { unit = 'ns'; scale = 1e9; } else if (a < 999.5e-6) { unit = 'us'; scale = 1e6; } else if (a < 999.5e-3) { unit = 'ms'; scale = 1e3; }
+    var x = a * scale;
+    var s = unit === 'ns' ? x.toFixed(0) : x < 9.995 ? x.toFixed(2) : x < 99.95 ? x.toFixed(1) : x.toFixed(0);
+    return (v < 0 ? '-' : '+') + s + ' ' + unit;
+  }
+  function fmt(v, unit) { return unit === 'ppm' ? (v < 0 ? '' : '+') + v.toFixed(3) + ' ppm' : fmtSeconds(v); }
+  function utc(ms) { return new Date(ms).toISOString().slice(0, 16).replace('T', ' '); }
+
+  // columnsOf reads a drawn path back: for each column, the top and bottom of what is drawn.
+  function columnsOf(path) {
+    var cols = {}, x = null, re = /([MLV])([-\d. ]+)/g, m;
+    while ((m = re.exec(path.getAttribute('d') || ''))) {
+      var n = m[2].trim().split(/\s+/).map(Number);
+      if (m[1] === 'V') { if (x !== null) { cols[x].bottom = Math.max(cols[x].bottom, n[0]); cols[x].top = Math.min(cols[x].top, n[0]); } continue; }
+      x = n[0];
+      if (!cols[x]) cols[x] = {top: n[1], bottom: n[1]};
+      cols[x].top = Math.min(cols[x].top, n[1]); cols[x].bottom = Math.max(cols[x].bottom, n[1]);
+    }
+    return cols;
+  }
+
+  function setupChart(fig) {
+    var svg = fig.querySelector('svg.chart-svg');
+    if (!svg || svg.dataset.ready) return;
+    svg.dataset.ready = '1';
+    var d = fig.dataset, n = Number(d.cols), h = Number(d.h), lo = Number(d.min), hi = Number(d.max);
+    var from = Number(d.from), to = Number(d.to);
+    var value = function (y) { return hi - y / h * (hi - lo); };
+    var lines = Array.prototype.map.call(svg.querySelectorAll('path.line'), function (p) {
+      return {name: p.dataset.name, cols: columnsOf(p)};
+    });
+    var band = svg.querySelector('path.band'), bandCols = band ? columnsOf(band) : null;
+    var cursor = svg.querySelector('path.cursor'), out = fig.querySelector('.readout');
+    var current = -1;
+    function show(c) {
+      current = Math.max(0, Math.min(n - 1, c));
+      cursor.setAttribute('d', 'M' + (current + 0.5) + ' 0V' + h);
+      cursor.classList.add('on');
+      var t0 = from + (to - from) * current / n, t1 = from + (to - from) * (current + 1) / n;
+      var parts = [];
+      lines.forEach(function (l) {
+        var col = l.cols[current];
+        if (!col) return;
+        var a = fmt(value(col.top), d.unit), b = fmt(value(col.bottom), d.unit);
+        parts.push(l.name + ' ' + (a === b ? a : b + ' to ' + a));
+      });
+      if (bandCols && bandCols[current + 1]) parts.push('max error ±' + fmt(value(bandCols[current + 1].top), d.unit).slice(1));
+      out.textContent = utc(t0) + '–' + utc(t1).slice(11) + ' UTC: ' + (parts.length ? parts.join('; ') : 'nothing recorded');
+    }
+    svg.addEventListener('pointermove', function (e) {
+      var r = svg.getBoundingClientRect();
+      show(Math.floor((e.clientX - r.left) / r.width * n));
+    });
+    svg.addEventListener('keydown', function (e) {
+      var step = {ArrowLeft: -1, ArrowRight: 1, PageUp: -n / 10, PageDown: n / 10}[e.key];
+      if (e.key === 'Home') show(0);
+      else if (e.key === 'End') show(n - 1);
+      else if (step) show(Math.round((current < 0 ? n - 1 : current) + step));
+      else return;
+      e.preventDefault();
+    });
+    svg.addEventListener('focus', function () { if (current < 0) show(n - 1); });
+  }
+
+  function setupCharts(root) {
+    (root || document).querySelectorAll('figure.chart').forEach(setupChart);
+  }
+
   // A fragment replaces its whole element; htmx settles on the new element.
   document.body.addEventListener('htmx:afterSettle', function (evt) {
     var elt = evt.detail.elt;
     if (elt && elt.dataset && elt.dataset.panel && elt.id) arrived(elt);
+    if (elt && elt.querySelectorAll) setupCharts(elt);
     sortFleet();
     tick();
   });

@@ -241,7 +241,11 @@ func TestThreeHosts(t *testing.T) {
 // fresh fetches a fragment read from chronyd now, failing the test unless it answers 200.
 func fresh(t *testing.T, url string) string {
 	t.Helper()
-	code, body := fetch(t, url+"?fresh=1")
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	code, body := fetch(t, url+sep+"fresh=1")
 	if code != http.StatusOK {
 		t.Fatalf("%s = %d", url, code)
 	}

@@ -190,7 +190,7 @@ func TestRecorderStoresWhatIsNew(t *testing.T) {
 	}
 	m := monitor.New("h", f, monitor.Config{Now: func() time.Time { return clock }})
 	w := &memWriter{}
-	r := NewRecorder(m, w, nil)
+	r := NewRecorder(m, w, 16*time.Second, nil)
 	ctx := context.Background()
 	step := func() {
 		clock = clock.Add(16 * time.Second)

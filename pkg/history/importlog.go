@@ -65,6 +65,13 @@ func Import(ctx context.Context, st *store.Store, host string, paths []string) (
 		return store.Source{Name: addr} // a reference clock's ID
 	}
 
+	// The logs' times are to the second, and chronyd may write several lines of one kind in a
+	// second (it polls several times a second in a lab): the n-th line of a second is taken n
+	// milliseconds into it, so that none is lost and a second import gives the same times.
+	tracking = spread(tracking, func(t *chronylog.Tracking) *time.Time { return &t.T }, func(*chronylog.Tracking) string { return "" })
+	meas = spread(meas, func(m *chronylog.Measurement) *time.Time { return &m.T }, func(m *chronylog.Measurement) string { return m.Address })
+	stats = spread(stats, func(s *chronylog.Statistic) *time.Time { return &s.T }, func(s *chronylog.Statistic) string { return s.Source })
+
 	var b store.Batch
 	var prev time.Time
 	for _, t := range tracking {
@@ -89,7 +96,7 @@ func Import(ctx context.Context, st *store.Store, host string, paths []string) (
 	points := map[key]*store.SourcePoint{}
 	var order []key
 	for _, m := range meas {
-		k := key{source(m.Address), m.T.Unix()}
+		k := key{source(m.Address), m.T.UnixMilli()}
 		if _, dup := points[k]; dup {
 			continue
 		}
@@ -102,7 +109,7 @@ func Import(ctx context.Context, st *store.Store, host string, paths []string) (
 		order = append(order, k)
 	}
 	for _, s := range stats {
-		k := key{source(s.Source), s.T.Unix()}
+		k := key{source(s.Source), s.T.UnixMilli()}
 		p, ok := points[k]
 		if !ok {
 			p = &store.SourcePoint{T: s.T, NoStatus: true}
@@ -149,4 +156,21 @@ func stateOf(t chronylog.Tracking) store.SyncState {
 func isIP(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil
+}
+
+// spread gives the lines of one second and one source (of a file) distinct times: the n-th one
+// of a second n milliseconds into it.
+func spread[T any](lines []T, at func(*T) *time.Time, of func(*T) string) []T {
+	type second struct {
+		source string
+		t      int64
+	}
+	seen := map[second]int{}
+	for i := range lines {
+		t := at(&lines[i])
+		k := second{of(&lines[i]), t.Unix()}
+		*t = t.Add(time.Duration(seen[k]) * time.Millisecond)
+		seen[k]++
+	}
+	return lines
 }

@@ -25,9 +25,10 @@ type Writer interface {
 // time moves, a source's point when its last sample or its state changes, and gaps while
 // chronyd does not answer.
 type Recorder struct {
-	m   *monitor.Monitor
-	w   Writer
-	log *slog.Logger
+	m    *monitor.Monitor
+	w    Writer
+	log  *slog.Logger
+	want monitor.Want // the reads a sample takes: shared, none older than half a sample
 
 	sampling sync.Mutex                   // one Sample at a time; held while chronyd is read
 	lastRead time.Time                    // when the last tracking report recorded was read
@@ -55,12 +56,12 @@ type sourceState struct {
 // a few sources sampled every 16 s.
 const maxPending = 2000
 
-// NewRecorder records m's chronyd into w.
-func NewRecorder(m *monitor.Monitor, w Writer, log *slog.Logger) *Recorder {
+// NewRecorder records m's chronyd into w, a sample every every.
+func NewRecorder(m *monitor.Monitor, w Writer, every time.Duration, log *slog.Logger) *Recorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{m: m, w: w, log: log, sources: map[store.Source]sourceState{}}
+	return &Recorder{m: m, w: w, log: log, want: monitor.Want{MaxAge: every / 2}, sources: map[store.Source]sourceState{}}
 }
 
 // Run samples every interval, on the interval's grid of the wall clock, until ctx ends.
@@ -89,7 +90,7 @@ func (r *Recorder) Sample(ctx context.Context) {
 	r.sampling.Lock()
 	defer r.sampling.Unlock()
 	var b store.Batch
-	t, at, err := r.m.Tracking(ctx, monitor.Want{})
+	t, at, err := r.m.Tracking(ctx, r.want)
 	if err != nil {
 		if errors.Is(err, monitor.ErrStillReading) || ctx.Err() != nil {
 			return
@@ -117,8 +118,8 @@ func (r *Recorder) Sample(ctx context.Context) {
 		b.Updates = append(b.Updates, updateOf(t))
 		r.lastRef = t.RefTime
 	}
-	sources, sat, serr := r.m.Sources(ctx, monitor.Want{})
-	stats, _, sterr := r.m.SourceStats(ctx, monitor.Want{})
+	sources, sat, serr := r.m.Sources(ctx, r.want)
+	stats, _, sterr := r.m.SourceStats(ctx, r.want)
 	if serr == nil {
 		byKey := map[store.Source]chrony.SourceStats{}
 		if sterr == nil {

@@ -90,7 +90,7 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 	}
 	s.mu.Lock()
 	for _, m := range fleet.Monitors() {
-		s.recorders[m.Name()] = NewRecorder(m, s, s.log)
+		s.recorders[m.Name()] = NewRecorder(m, s, s.cfg.Sample, s.log)
 	}
 	recorders := s.recorders
 	s.mu.Unlock()

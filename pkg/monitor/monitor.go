@@ -58,6 +58,9 @@ type Want struct {
 	// window says it is: a caller that gave up waiting for a slow chronyd comes back for the
 	// read it had been waiting for.
 	Since time.Time
+	// MaxAge, when set, accepts only reads younger than it, whatever the reuse window: the
+	// history recorder sampling more often than the window.
+	MaxAge time.Duration
 
 	// again asks for a new read whatever the last one was: chronyd said the last one is out of
 	// date.
@@ -200,6 +203,9 @@ func get[T any](ctx context.Context, m *Monitor, e *entry[T], w Want, read func(
 	notBefore := now.Add(-m.cfg.Reuse)
 	if w.Fresh {
 		notBefore = now.Add(-m.cfg.FreshEvery)
+	}
+	if w.MaxAge > 0 && now.Add(-w.MaxAge).After(notBefore) {
+		notBefore = now.Add(-w.MaxAge)
 	}
 	if !w.Since.IsZero() && w.Since.Before(notBefore) {
 		notBefore = w.Since

@@ -141,7 +141,7 @@ func chart(v history.View, c history.Chart) g.Node {
 		FigCaption(Strong(g.Text(c.Title)), Small(g.Text(" "+c.Help))),
 		Div(Class("plot"),
 			Div(Class("y-labels"), Aria("hidden", "true"),
-				Span(g.Text(axisValue(c.Max, c.Unit))), Span(g.Text(axisValue(c.Min, c.Unit)))),
+				Span(g.Text(axisValue(c.Max, c))), Span(g.Text(axisValue(c.Min, c)))),
 			g.El("svg", Class("chart-svg"), g.Attr("viewBox", "0 0 "+strconv.Itoa(history.Columns)+" "+strconv.Itoa(chartH)),
 				g.Attr("preserveAspectRatio", "none"), Role("img"), Aria("label", label), TabIndex("0"),
 				g.El("title", g.Text(label)), g.Group(shapes),
@@ -277,7 +277,7 @@ func legendOf(c history.Chart) g.Node {
 
 // statsTable is ntpviz's table for each series: extremes, percentiles, mean, deviation.
 func statsTable(c history.Chart) g.Node {
-	format := func(v float64) string { return axisValue(v, c.Unit) }
+	format := func(v float64) string { return axisValue(v, c) }
 	return Div(Class("table-wrap"), TabIndex("0"), Aria("label", c.Title+" statistics"),
 		Table(Class("stats"),
 			Caption(g.Text(c.Title+" over the range")),
@@ -304,11 +304,13 @@ var statsHead = static(THead(Tr(
 	columnHead("Std dev", "Standard deviation", true), columnHead("Values", "How many values the range holds", true),
 )))
 
-func axisValue(v float64, unit string) string {
-	if unit == "ppm" {
-		return PPM(v, true)
+// axisValue prints a value of a chart: with its sign where the chart has negative values.
+func axisValue(v float64, c history.Chart) string {
+	signed := c.Min < 0
+	if c.Unit == "ppm" {
+		return PPM(v, signed)
 	}
-	return Seconds(v, true)
+	return Seconds(v, signed)
 }
 
 // Trend is a small drawing of a host's last 24 hours of system time offset: a sparkline, in
