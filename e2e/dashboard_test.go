@@ -100,6 +100,8 @@ func TestDashboardThroughNginx(t *testing.T) {
 		b.waitFor(t, "every panel to reload when the page is visible again", allPanels(`!p.dataset.e2eOld`), 5*time.Second)
 	})
 
+	t.Run("history", func(t *testing.T) { checkHistory(t, b) })
+
 	t.Run("chronyd stops and comes back", func(t *testing.T) {
 		ctx := context.Background()
 		stop := 5 * time.Second
@@ -125,6 +127,26 @@ func TestDashboardThroughNginx(t *testing.T) {
 		}
 		took = b.waitFor(t, "every panel to recover", allPanels(`!p.querySelector('[role=alert]') && p.querySelector('[data-age-ms]')`), time.Minute)
 		t.Logf("every panel recovered %v after chronyd was started again", took.Round(time.Millisecond))
+	})
+
+	t.Run("what happened shows the stop", func(t *testing.T) {
+		took := b.waitFor(t, "the events panel to show chronyd not answering",
+			`!!document.querySelector('#panel-events .event-silent')`, time.Minute)
+		t.Logf("the events panel showed the stop %v after chronyd was back", took.Round(time.Millisecond))
+		text := eval[string](t, b, `document.querySelector('#panel-events .event-silent').textContent`)
+		if !strings.Contains(text, "chronyd not answering from") {
+			t.Errorf("event: %q", text)
+		}
+		// Its link shows the moment in the charts, in the history panel, with no page load.
+		eval[chromedp.Void](t, b, `window.e2ePage = 'before the link'; document.getElementById('panel-history').dataset.e2eOld = '1'`)
+		b.do(t, chromedp.Click(chromedp.CSS("#panel-events .event-silent a.show")))
+		b.waitFor(t, "the history panel with the moment marked", `!document.getElementById('panel-history').dataset.e2eOld && !!document.querySelector('#panel-history .marker')`, 15*time.Second)
+		if eval[string](t, b, `window.e2ePage || ''`) != "before the link" {
+			t.Error("the page was loaded again")
+		}
+		if n := eval[int](t, b, `document.querySelectorAll('#panel-history rect.gap').length`); n == 0 {
+			t.Error("the charts draw no gap for the stop")
+		}
 	})
 
 	t.Run("clean console, same origin only", func(t *testing.T) {
@@ -204,4 +226,32 @@ func saveScreenshot(t *testing.T, name string, png []byte) {
 		}
 		t.Logf("screenshot: %s (%d bytes)", p, len(png))
 	}
+}
+
+// checkHistory: the history panel draws the record; a range button switches the range with no
+// page load; pointing at a chart shows a column's time and value.
+func checkHistory(t *testing.T, b *browser) {
+	t.Helper()
+	took := b.waitFor(t, "the offset chart with a line", `!!document.querySelector('#panel-history .chart-offset path.line[d^="M"]')`, time.Minute)
+	t.Logf("the history panel drew the offset %v after asking", took.Round(time.Millisecond))
+	eval[chromedp.Void](t, b, `window.e2ePage = 'still the same page'; document.getElementById('panel-history').dataset.e2eOld = '1'`)
+	b.do(t, chromedp.Click(chromedp.CSS(`#panel-history button.range[hx-get$="range=1h"]`)))
+	b.waitFor(t, "the 1h range", `!document.getElementById('panel-history').dataset.e2eOld && `+
+		`document.querySelector('#panel-history button.range[aria-pressed=true]').textContent === '1h'`, 15*time.Second)
+	if eval[string](t, b, `window.e2ePage || ''`) != "still the same page" {
+		t.Fatal("switching the range loaded the page again")
+	}
+	if got := eval[string](t, b, `document.getElementById('panel-history').getAttribute('hx-get')`); got != "panels/history?range=1h" {
+		t.Errorf("the panel refreshes %q, want its new range kept", got)
+	}
+	// Point at the right end of the offset chart, where the latest samples are.
+	type box struct{ X, Y, W, H float64 }
+	r := eval[box](t, b, `(function () { const s = document.querySelector('#panel-history .chart-offset svg');
+		s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect(); return {X: r.left, Y: r.top, W: r.width, H: r.height}; })()`)
+	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, r.X+r.W-3, r.Y+r.H/2))
+	readout := eval[string](t, b, `document.querySelector('#panel-history .chart-offset .readout').textContent`)
+	if !strings.Contains(readout, "UTC: offset") || !strings.Contains(readout, "max error ±") {
+		t.Errorf("readout after pointing at the chart: %q", readout)
+	}
+	t.Logf("readout: %s", readout)
 }

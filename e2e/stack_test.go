@@ -71,6 +71,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		"SECOND_HAND_REFRESH": s.refresh.String(),
 		"SECOND_HAND_TIMEOUT": "300ms", // with one retry: 300 + 600 ms at most
 		"SECOND_HAND_RETRIES": "1",
+		"SECOND_HAND_SAMPLE":  "1s", // history from the first seconds
 	}
 	user := ""
 	if opts.socket {

@@ -176,6 +176,20 @@ func (s *Service) Range(ctx context.Context, host string, from, to time.Time) (s
 	return st.Range(ctx, host, from, to)
 }
 
+// walk reads host's record through v.
+func (s *Service) walk(ctx context.Context, host string, from, to time.Time, v store.Visitor) error {
+	if s.cfg.Sample <= 0 {
+		return ErrOff
+	}
+	s.mu.Lock()
+	st, err := s.ensureStore(), s.openErr
+	s.mu.Unlock()
+	if st == nil {
+		return err
+	}
+	return st.Walk(ctx, host, from, to, v)
+}
+
 // version is how many writes host has had, for the views' cache.
 func (s *Service) version(host string) int64 {
 	s.mu.Lock()

@@ -13,13 +13,8 @@ type Stats struct {
 	Max, Mean, StdDev          float64
 }
 
-func statsOf(pts []pt) Stats {
-	vals := make([]float64, 0, len(pts))
-	for _, p := range pts {
-		if !math.IsNaN(p.v) {
-			vals = append(vals, p.v)
-		}
-	}
+// statsOf describes vals, which it reorders.
+func statsOf(vals []float64) Stats {
 	if len(vals) == 0 {
 		return Stats{}
 	}

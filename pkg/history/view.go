@@ -112,13 +112,20 @@ func (s *Service) View(ctx context.Context, host string, rng Range, at, now time
 		s.mu.Unlock()
 		return v, nil
 	}
+	st, err := s.ensureStore(), s.openErr
 	s.mu.Unlock()
-	from := to.Add(-rng.D)
-	h, err := s.Range(ctx, host, from, to)
-	if err != nil {
+	if s.cfg.Sample <= 0 {
+		return View{}, ErrOff
+	}
+	if st == nil {
 		return View{}, err
 	}
-	v := BuildView(h, rng, at)
+	from := to.Add(-rng.D)
+	b := newBuilder(host, from, to, rng, at)
+	if err := st.Walk(ctx, host, from, to, b.visitor()); err != nil {
+		return View{}, err
+	}
+	v := b.view()
 	s.mu.Lock()
 	if len(s.views) > 256 {
 		clear(s.views)
@@ -128,98 +135,211 @@ func (s *Service) View(ctx context.Context, host string, rng Range, at, now time
 	return v, nil
 }
 
-// BuildView turns a record into charts.
+// BuildView turns a record read whole into charts.
 func BuildView(h store.History, rng Range, at time.Time) View {
-	v := View{Host: h.Host, Range: rng, From: h.From, To: h.To, At: at, Gaps: h.Gaps}
-	v.Points = len(h.Samples) + len(h.Updates)
-	for _, src := range h.Sources {
-		v.Points += len(src.Points)
-	}
-	g := grid{from: h.From.UnixMilli(), to: h.To.UnixMilli(), gaps: h.Gaps}
-
-	// The system time offset, in the band of the maximum clock error.
-	var off, bound []pt
-	var delay, disp []pt
+	b := newBuilder(h.Host, h.From, h.To, rng, at)
+	v := b.visitor()
 	for _, s := range h.Samples {
-		t := s.T.UnixMilli()
-		off = append(off, pt{t: t, v: s.OffsetSeconds})
-		bound = append(bound, pt{t: t, v: s.MaxErrorSeconds()})
-		delay = append(delay, pt{t: t, v: s.RootDelaySeconds})
-		disp = append(disp, pt{t: t, v: s.RootDispersionSeconds})
+		v.Sample(s)
 	}
-	offCols := g.columns(off, false)
-	band := g.columns(bound, false)
-	offset := Chart{ID: "offset", Title: "System time offset", Unit: "s", Symmetric: true,
-		Help:   "How far the system clock was from NTP time at each sample (positive: ahead), inside the band of the maximum clock error: |offset| + root dispersion + root delay / 2.",
-		Series: []Series{{Name: "offset", Cols: offCols, Stats: statsOf(off)}, {Name: "max error", Stats: statsOf(bound)}},
-		Band:   band}
-	// The scale keeps every offset whole; the band is drawn to the 99th percentile of its
-	// bound at most, so that the start of chronyd (a bound of seconds) does not flatten the
-	// rest.
-	lim := math.Max(absMax(offCols), offset.Series[1].Stats.P99)
-	offset.Min, offset.Max = -lim, lim
-	v.Charts = append(v.Charts, offset)
-
-	var freq, skew, rms []pt
 	for _, u := range h.Updates {
-		t := u.T.UnixMilli()
-		freq = append(freq, pt{t: t, v: u.FrequencyPPM})
-		skew = append(skew, pt{t: t, v: u.SkewPPM})
-		if !math.IsNaN(u.RMSOffsetSeconds) {
-			rms = append(rms, pt{t: t, v: u.RMSOffsetSeconds})
+		v.Update(u)
+	}
+	for _, src := range h.Sources {
+		for _, p := range src.Points {
+			v.Source(src.Source, p)
 		}
 	}
-	v.Charts = append(v.Charts,
-		lineChart(g, "frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (positive: fast).",
-			[]string{"frequency"}, freq),
-		lineChart(g, "skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", []string{"skew"}, skew),
-		lineChart(g, "rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", []string{"RMS offset"}, rms),
-		lineChart(g, "root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
-			[]string{"root delay", "root dispersion"}, delay, disp),
+	for _, g := range h.Gaps {
+		v.Gap(g)
+	}
+	return b.view()
+}
+
+// builder reduces a record, as it is read, to the columns and values its charts need: a month
+// of a host is a few hundred thousand records, never held decoded all at once.
+type builder struct {
+	view0 View
+	g     grid
+
+	off, bound, delay, disp acc
+	freq, skew, rms         acc
+	sources                 []*sourceAcc
+}
+
+type sourceAcc struct {
+	src     store.Source
+	name    string
+	samples acc
+	reach   reachAcc
+}
+
+func newBuilder(host string, from, to time.Time, rng Range, at time.Time) *builder {
+	g := grid{from: from.UnixMilli(), to: to.UnixMilli()}
+	b := &builder{view0: View{Host: host, Range: rng, From: from, To: to, At: at}, g: g}
+	for _, a := range []*acc{&b.off, &b.bound, &b.delay, &b.disp, &b.freq, &b.skew, &b.rms} {
+		a.cols = make([]Col, Columns)
+	}
+	return b
+}
+
+func (b *builder) visitor() store.Visitor {
+	return store.Visitor{
+		Sample: func(s store.Sample) {
+			t := s.T.UnixMilli()
+			b.view0.Points++
+			b.off.add(b.g, t, s.OffsetSeconds)
+			b.bound.add(b.g, t, s.MaxErrorSeconds())
+			b.delay.add(b.g, t, s.RootDelaySeconds)
+			b.disp.add(b.g, t, s.RootDispersionSeconds)
+		},
+		Update: func(u store.Update) {
+			t := u.T.UnixMilli()
+			b.view0.Points++
+			b.freq.add(b.g, t, u.FrequencyPPM)
+			b.skew.add(b.g, t, u.SkewPPM)
+			b.rms.add(b.g, t, u.RMSOffsetSeconds)
+		},
+		Source: func(src store.Source, p store.SourcePoint) {
+			b.view0.Points++
+			n := len(b.sources)
+			if n == 0 || b.sources[n-1].src != src {
+				b.sources = append(b.sources, &sourceAcc{src: src, name: sourceLabel(src), samples: acc{cols: make([]Col, Columns), errs: true},
+					reach: reachAcc{cells: make([]ReachCell, Columns), level: -1, last: -1}})
+			}
+			sa := b.sources[len(b.sources)-1]
+			t := p.T.UnixMilli()
+			if p.NewSample {
+				sa.samples.addErr(b.g, t, p.OffsetSeconds, p.OffsetSeconds-p.ErrorSeconds, p.OffsetSeconds+p.ErrorSeconds)
+			}
+			if !p.NoStatus {
+				sa.reach.add(b.g.col(t), reachLevel(p.Reach))
+			}
+		},
+		Gap: func(gap store.Gap) { b.view0.Gaps = append(b.view0.Gaps, gap) },
+	}
+}
+
+// view makes the charts of what was read.
+func (b *builder) view() View {
+	v := b.view0
+	all := []*acc{&b.off, &b.bound, &b.delay, &b.disp, &b.freq, &b.skew, &b.rms}
+	for _, sa := range b.sources {
+		all = append(all, &sa.samples)
+	}
+	for _, gap := range v.Gaps {
+		for i := b.g.col(gap.Start.UnixMilli()); i <= b.g.col(gap.End.UnixMilli()); i++ {
+			for _, a := range all {
+				a.cols[i].Broken = true
+			}
+		}
+	}
+
+	// The system time offset, in the band of the maximum clock error. The scale keeps every
+	// offset whole; the band is drawn to the 99th percentile of its bound at most, so that the
+	// start of chronyd (a bound of seconds) does not flatten the rest.
+	offset := Chart{ID: "offset", Title: "System time offset", Unit: "s", Symmetric: true,
+		Help:   "How far the system clock was from NTP time at each sample (positive: ahead), inside the band of the maximum clock error: |offset| + root dispersion + root delay / 2.",
+		Series: []Series{{Name: "offset", Cols: b.off.cols, Stats: statsOf(b.off.vals)}, {Name: "max error", Stats: statsOf(b.bound.vals)}},
+		Band:   b.bound.cols}
+	lim := math.Max(absMax(b.off.cols), offset.Series[1].Stats.P99)
+	offset.Min, offset.Max = -lim, lim
+	v.Charts = append(v.Charts, offset,
+		lineChart("frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (positive: fast).",
+			[]string{"frequency"}, &b.freq),
+		lineChart("skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", []string{"skew"}, &b.skew),
+		lineChart("rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", []string{"RMS offset"}, &b.rms),
+		lineChart("root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
+			[]string{"root delay", "root dispersion"}, &b.delay, &b.disp),
 	)
 
-	// Each source's samples with their error bars, and its reachability.
+	// Each source's samples with their error bars, and its reachability. As for the band:
+	// every sample whole, error bars to a sensible extent.
 	sources := Chart{ID: "sources", Title: "Sources' offsets", Unit: "s",
 		Help: "Each sample of each source as measured, with its error bound (positive: this clock is ahead of the source)."}
 	reach := Chart{ID: "reach", Title: "Sources' reachability",
 		Help: "For each source, whether it answered all (full), some (half) or none (empty) of its last 8 polls."}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, src := range h.Sources {
-		var samples []pt
-		for _, p := range src.Points {
-			if p.NewSample {
-				samples = append(samples, pt{t: p.T.UnixMilli(), v: p.OffsetSeconds, lo: p.OffsetSeconds - p.ErrorSeconds, hi: p.OffsetSeconds + p.ErrorSeconds})
-			}
-		}
-		name := sourceLabel(src.Source)
-		if len(samples) > 0 {
-			cols := g.columns(samples, true)
-			for _, c := range cols {
+	var errs []float64
+	for _, sa := range b.sources {
+		if len(sa.samples.vals) > 0 {
+			for _, c := range sa.samples.cols {
 				if c.Has {
 					lo, hi = math.Min(lo, c.Min), math.Max(hi, c.Max)
-				}
-			}
-			sources.Series = append(sources.Series, Series{Name: name, Cols: cols, Stats: statsOf(samples), Errors: true})
-		}
-		if strip, ok := g.reach(src.Points); ok {
-			reach.Strips = append(reach.Strips, Strip{Name: name, Cells: strip})
-		}
-	}
-	if len(sources.Series) > 0 {
-		// As for the band: every sample whole, error bars to a sensible extent.
-		var errs []float64
-		for _, s := range sources.Series {
-			for _, c := range s.Cols {
-				if c.Has {
 					errs = append(errs, c.Hi-c.Max, c.Min-c.Lo)
 				}
 			}
+			sources.Series = append(sources.Series, Series{Name: sa.name, Cols: sa.samples.cols, Stats: statsOf(sa.samples.vals), Errors: true})
 		}
+		if cells, ok := sa.reach.finish(); ok {
+			reach.Strips = append(reach.Strips, Strip{Name: sa.name, Cells: cells})
+		}
+	}
+	if len(sources.Series) > 0 {
 		e := quantile(errs, 0.95)
 		sources.Min, sources.Max = pad(lo-e, hi+e)
 	}
 	v.Charts = append(v.Charts, sources, reach)
 	return v
+}
+
+// acc gathers a series: its columns, and every value for its statistics.
+type acc struct {
+	cols []Col
+	vals []float64
+	errs bool
+}
+
+func (a *acc) add(g grid, t int64, v float64) { a.addErr(g, t, v, v, v) }
+
+func (a *acc) addErr(g grid, t int64, v, lo, hi float64) {
+	if math.IsNaN(v) {
+		return
+	}
+	a.vals = append(a.vals, v)
+	c := &a.cols[g.col(t)]
+	if !c.Has {
+		*c = Col{Has: true, Min: v, Max: v, Lo: lo, Hi: hi}
+		return
+	}
+	c.Min, c.Max = math.Min(c.Min, v), math.Max(c.Max, v)
+	if a.errs {
+		c.Lo, c.Hi = math.Min(c.Lo, lo), math.Max(c.Hi, hi)
+	}
+}
+
+// reachAcc gives each column the worst register a source had in it: the one it had entering
+// the column (it is recorded when it changes), and every one recorded in it.
+type reachAcc struct {
+	cells []ReachCell
+	level int // the register's level since the last point; -1 before any
+	last  int // the column of the last point; -1 before any
+}
+
+func (r *reachAcc) add(col, level int) {
+	if r.last >= 0 {
+		for c := r.last + 1; c < col; c++ {
+			r.cells[c] = ReachCell{Has: true, Level: r.level}
+		}
+		if col != r.last {
+			r.cells[col] = ReachCell{Has: true, Level: r.level}
+		}
+	}
+	if c := &r.cells[col]; !c.Has || level < c.Level {
+		*c = ReachCell{Has: true, Level: level}
+	}
+	r.level, r.last = level, col
+}
+
+// finish carries the last register to the end of the range.
+func (r *reachAcc) finish() ([]ReachCell, bool) {
+	if r.last < 0 {
+		return nil, false
+	}
+	for c := r.last + 1; c < len(r.cells); c++ {
+		r.cells[c] = ReachCell{Has: true, Level: r.level}
+	}
+	return r.cells, true
 }
 
 func sourceLabel(s store.Source) string {
@@ -229,17 +349,16 @@ func sourceLabel(s store.Source) string {
 	return s.Name + " (" + s.Address + ")"
 }
 
-func lineChart(g grid, id, title, unit, help string, names []string, data ...[]pt) Chart {
+func lineChart(id, title, unit, help string, names []string, series ...*acc) Chart {
 	c := Chart{ID: id, Title: title, Unit: unit, Help: help}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, d := range data {
-		cols := g.columns(d, false)
-		for _, col := range cols {
+	for i, a := range series {
+		for _, col := range a.cols {
 			if col.Has {
 				lo, hi = math.Min(lo, col.Min), math.Max(hi, col.Max)
 			}
 		}
-		c.Series = append(c.Series, Series{Name: names[i], Cols: cols, Stats: statsOf(d)})
+		c.Series = append(c.Series, Series{Name: names[i], Cols: a.cols, Stats: statsOf(a.vals)})
 	}
 	c.Min, c.Max = pad(lo, hi)
 	return c
@@ -270,13 +389,6 @@ func absMax(cols []Col) float64 {
 	return m * 1.05
 }
 
-// pt is a value at a time (Unix ms), with an error interval when it has one.
-type pt struct {
-	t      int64
-	v      float64
-	lo, hi float64
-}
-
 // grid maps times to n columns (Columns when n is 0) and knows the gaps.
 type grid struct {
 	from, to int64
@@ -297,60 +409,6 @@ func (g grid) col(t int64) int {
 	}
 	i := int((t - g.from) * int64(g.cols()) / (g.to - g.from))
 	return min(max(i, 0), g.cols()-1)
-}
-
-// columns reduces points to the least and greatest value of each column: never by skipping
-// points, so that every spike stays.
-func (g grid) columns(pts []pt, errs bool) []Col {
-	cols := make([]Col, g.cols())
-	for _, p := range pts {
-		if math.IsNaN(p.v) {
-			continue
-		}
-		c := &cols[g.col(p.t)]
-		if !c.Has {
-			*c = Col{Has: true, Min: p.v, Max: p.v, Lo: p.v, Hi: p.v}
-		}
-		c.Min, c.Max = math.Min(c.Min, p.v), math.Max(c.Max, p.v)
-		if errs {
-			c.Lo, c.Hi = math.Min(c.Lo, p.lo), math.Max(c.Hi, p.hi)
-		}
-	}
-	for _, gap := range g.gaps {
-		for i := g.col(gap.Start.UnixMilli()); i <= g.col(gap.End.UnixMilli()); i++ {
-			cols[i].Broken = true
-		}
-	}
-	return cols
-}
-
-// reach gives each column the worst register a source had in it: the register it had
-// entering the column, and every one recorded in it. Points whose state is not known
-// (imported logs) say nothing.
-func (g grid) reach(points []store.SourcePoint) ([]ReachCell, bool) {
-	cells := make([]ReachCell, Columns)
-	any := false
-	level := -1
-	i := 0
-	for c := 0; c < Columns; c++ {
-		end := g.from + int64(c+1)*(g.to-g.from)/Columns
-		worst := level
-		for ; i < len(points) && points[i].T.UnixMilli() < end; i++ {
-			if points[i].NoStatus {
-				continue
-			}
-			l := reachLevel(points[i].Reach)
-			level = l
-			if worst < 0 || l < worst {
-				worst = l
-			}
-		}
-		if worst >= 0 && points[0].T.UnixMilli() < end {
-			cells[c] = ReachCell{Has: true, Level: worst}
-			any = true
-		}
-	}
-	return cells, any
 }
 
 func reachLevel(r uint8) int {
@@ -393,16 +451,23 @@ func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend,
 	if ok {
 		return t, len(t.Cols) > 0
 	}
-	h, err := s.Range(ctx, host, to.Add(-24*time.Hour), to)
-	if err != nil || len(h.Samples) == 0 {
+	from := to.Add(-24 * time.Hour)
+	g := grid{from: from.UnixMilli(), to: to.UnixMilli(), n: TrendColumns}
+	a := acc{cols: make([]Col, TrendColumns)}
+	var gaps []store.Gap
+	err := s.walk(ctx, host, from, to, store.Visitor{
+		Sample: func(sm store.Sample) { a.add(g, sm.T.UnixMilli(), sm.OffsetSeconds) },
+		Gap:    func(gap store.Gap) { gaps = append(gaps, gap) },
+	})
+	if err != nil || len(a.vals) == 0 {
 		return Trend{}, false
 	}
-	var pts []pt
-	for _, sm := range h.Samples {
-		pts = append(pts, pt{t: sm.T.UnixMilli(), v: sm.OffsetSeconds})
+	for _, gap := range gaps {
+		for i := g.col(gap.Start.UnixMilli()); i <= g.col(gap.End.UnixMilli()); i++ {
+			a.cols[i].Broken = true
+		}
 	}
-	g := grid{from: h.From.UnixMilli(), to: h.To.UnixMilli(), gaps: h.Gaps, n: TrendColumns}
-	t.Cols = g.columns(pts, false)
+	t.Cols = a.cols
 	lim := absMax(t.Cols)
 	t.Min, t.Max = -lim, lim
 	s.mu.Lock()

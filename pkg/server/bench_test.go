@@ -15,7 +15,10 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/store"
+	"github.com/second-hand/second-hand/pkg/store/storetest"
 )
 
 // Benchmarks against real chronyd on loopback (pkg/chronylab; run as root):
@@ -53,6 +56,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchLab.lab != nil {
 		benchLab.lab.Close()
+	}
+	if historyBench.dir != "" {
+		os.RemoveAll(historyBench.dir)
 	}
 	for _, d := range manyLab.daemons {
 		d.Stop()
@@ -202,6 +208,67 @@ func BenchmarkRaw(b *testing.B) {
 		})
 		b.Run(panel+"/unix", func(b *testing.B) {
 			rawExchange(b, "unix", l.Monitored.Socket(), reqs[panel])
+		})
+	}
+}
+
+// historyBench is a store holding 30 days of one host with 8 sources polled every 64 s, made
+// once (storetest.FillHistory).
+var historyBench = struct {
+	once sync.Once
+	dir  string
+	end  time.Time
+	err  error
+}{}
+
+func historyStore(b *testing.B) (string, time.Time) {
+	b.Helper()
+	historyBench.once.Do(func() {
+		historyBench.dir, historyBench.err = os.MkdirTemp("", "second-hand-history-bench-")
+		if historyBench.err != nil {
+			return
+		}
+		st, err := store.Open(historyBench.dir, nil)
+		if err != nil {
+			historyBench.err = err
+			return
+		}
+		defer st.Close()
+		historyBench.end = time.Now()
+		historyBench.err = storetest.FillHistory(context.Background(), st, "local", historyBench.end, 30, 8)
+	})
+	if historyBench.err != nil {
+		b.Fatal(historyBench.err)
+	}
+	return historyBench.dir, historyBench.end
+}
+
+// BenchmarkHistoryFragment renders the history panel of 30 days and of 1 hour from that store,
+// through the handler, each time from the store: the clock moves by more than a column between
+// requests, so that no view is reused. It reports the fragment's size.
+func BenchmarkHistoryFragment(b *testing.B) {
+	dir, end := historyStore(b)
+	for _, rng := range []history.Range{history.Ranges[4], history.Ranges[0]} {
+		b.Run(rng.Name, func(b *testing.B) {
+			hist := history.Open(history.Config{Dir: dir, Sample: 16 * time.Second, Retention: 31 * 24 * time.Hour})
+			defer hist.Close()
+			now := end
+			clock := func() time.Time { now = now.Add(rng.D / history.Columns * 2); return now.Add(-rng.D / 4) }
+			h := fleetHandler(b, []monitor.Host{{Name: "local", Reporter: &fakeReports{}}}, monitor.Config{},
+				Config{History: hist, Now: clock})
+			req := httptest.NewRequest("GET", "/panels/history?range="+rng.Name, nil)
+			var size int
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 || !strings.Contains(rec.Body.String(), `class="line s0"`) {
+					b.Fatalf("%d\n%s", rec.Code, rec.Body)
+				}
+				size = rec.Body.Len()
+			}
+			b.ReportMetric(float64(size), "bytes/fragment")
 		})
 	}
 }

@@ -3,7 +3,10 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"time"
 )
@@ -25,9 +28,37 @@ type SourceHistory struct {
 	Points []SourcePoint
 }
 
+// Visitor receives a host's records as Walk reads them: the samples, then the clock updates,
+// then each source's points, then the gaps, each kind in time order and one record per time.
+// A nil function skips its kind.
+type Visitor struct {
+	Sample func(Sample)
+	Update func(Update)
+	Source func(Source, SourcePoint)
+	Gap    func(Gap)
+}
+
 // Range reads host's history from from to to, both included.
 func (s *Store) Range(ctx context.Context, host string, from, to time.Time) (History, error) {
 	h := History{Host: host, From: from, To: to}
+	err := s.Walk(ctx, host, from, to, Visitor{
+		Sample: func(r Sample) { h.Samples = append(h.Samples, r) },
+		Update: func(r Update) { h.Updates = append(h.Updates, r) },
+		Source: func(src Source, p SourcePoint) {
+			if n := len(h.Sources); n == 0 || h.Sources[n-1].Source != src {
+				h.Sources = append(h.Sources, SourceHistory{Source: src})
+			}
+			last := &h.Sources[len(h.Sources)-1]
+			last.Points = append(last.Points, p)
+		},
+		Gap: func(g Gap) { h.Gaps = append(h.Gaps, g) },
+	})
+	return h, err
+}
+
+// Walk reads host's history from from to to, both included, record by record: a month of a
+// host is read without holding it all decoded at once.
+func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Visitor) error {
 	s.mu.Lock()
 	var keys []seriesKey
 	ids := map[seriesKey]int64{}
@@ -42,85 +73,103 @@ func (s *Store) Range(ctx context.Context, host string, from, to time.Time) (His
 		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.source, b.source), cmp.Compare(a.address, b.address))
 	})
 	lo, hi := ms(from), ms(to)
+	var buf []byte
 	for _, k := range keys {
-		recs, err := s.read(ctx, ids[k], sizes[k.kind], lo, hi)
+		var err error
+		size := sizes[k.kind]
+		buf, err = s.read(ctx, ids[k], size, lo, hi, buf[:0])
 		if err != nil {
-			return h, fmt.Errorf("cannot read the history store %s: %w", s.path, err)
+			return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
 		}
-		switch k.kind {
-		case kindSample:
-			for _, r := range recs {
-				h.Samples = append(h.Samples, decodeSample(r))
+		switch {
+		case k.kind == kindSample && v.Sample != nil:
+			for i := 0; i < len(buf); i += size {
+				v.Sample(decodeSample(buf[i : i+size]))
 			}
-		case kindUpdate:
+		case k.kind == kindUpdate && v.Update != nil:
 			s.mu.Lock()
-			for _, r := range recs {
-				h.Updates = append(h.Updates, decodeUpdate(r, s.name))
-			}
+			byID := maps.Clone(s.byID)
 			s.mu.Unlock()
-		case kindSource:
-			sh := SourceHistory{Source: Source{Name: k.source, Address: k.address}}
-			for _, r := range recs {
-				sh.Points = append(sh.Points, decodeSource(r))
+			name := func(id uint32) string { return byID[id] }
+			for i := 0; i < len(buf); i += size {
+				v.Update(decodeUpdate(buf[i:i+size], name))
 			}
-			if len(sh.Points) > 0 {
-				h.Sources = append(h.Sources, sh)
+		case k.kind == kindSource && v.Source != nil:
+			src := Source{Name: k.source, Address: k.address}
+			for i := 0; i < len(buf); i += size {
+				v.Source(src, decodeSource(buf[i:i+size]))
 			}
 		}
 	}
+	if v.Gap == nil {
+		return nil
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT start, end, error FROM gaps WHERE host = ? AND end >= ? AND start <= ? ORDER BY start`, host, lo, hi)
 	if err != nil {
-		return h, fmt.Errorf("cannot read the history store %s: %w", s.path, err)
+		return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var start, end int64
 		var msg string
 		if err := rows.Scan(&start, &end, &msg); err != nil {
-			return h, err
+			return err
 		}
-		h.Gaps = append(h.Gaps, Gap{Start: fromMS(start), End: fromMS(end), Error: msg})
+		v.Gap(Gap{Start: fromMS(start), End: fromMS(end), Error: msg})
 	}
-	return h, rows.Err()
+	return rows.Err()
 }
 
-// read returns a series' records from lo to hi (Unix ms), in time order, one per time.
-func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64) ([][]byte, error) {
+// read appends to buf a series' records from lo to hi (Unix ms), in time order, one per time.
+func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64, buf []byte) ([]byte, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT data FROM chunks WHERE series = ? AND t0 >= ? AND t0 <= ? AND t1 >= ? ORDER BY t0, rowid`,
 		series, lo-int64(chunkSpan/time.Millisecond), hi, lo)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out [][]byte
 	sorted := true
+	last := int64(math.MinInt64)
 	for rows.Next() {
-		var data []byte
+		var data sql.RawBytes
 		if err := rows.Scan(&data); err != nil {
 			return nil, err
 		}
-		recs, err := records(data, size)
-		if err != nil {
-			return nil, err
+		if len(data)%size != 0 {
+			return nil, fmt.Errorf("store: a chunk of %d bytes does not hold whole records of %d", len(data), size)
 		}
-		for _, r := range recs {
-			t := recordTime(r)
+		for i := 0; i < len(data); i += size {
+			t := recordTime(data[i:])
 			if t < lo || t > hi {
 				continue
 			}
-			if n := len(out); n > 0 && t < recordTime(out[n-1]) {
+			if t < last {
 				sorted = false
 			}
-			out = append(out, r)
+			last = t
+			buf = append(buf, data[i:i+size]...)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if !sorted {
-		slices.SortStableFunc(out, func(a, b []byte) int { return cmp.Compare(recordTime(a), recordTime(b)) })
+		recs, _ := records(buf, size)
+		slices.SortStableFunc(recs, func(a, b []byte) int { return cmp.Compare(recordTime(a), recordTime(b)) })
+		sortedBuf := make([]byte, 0, len(buf))
+		for _, r := range recs {
+			sortedBuf = append(sortedBuf, r...)
+		}
+		buf = sortedBuf
 	}
-	return dedupe(out), nil
+	// One record per time: the first.
+	out := buf[:0]
+	for i := 0; i < len(buf); i += size {
+		if len(out) == 0 || recordTime(buf[i:]) != recordTime(out[len(out)-size:]) {
+			out = append(out, buf[i:i+size]...)
+		}
+	}
+	return out, nil
 }
 
 // dedupe keeps the first record of each time in sorted records.
