@@ -30,12 +30,16 @@ func statsOf(vals []float64) Stats {
 	s := Stats{N: len(vals), Mean: mean, StdDev: math.Sqrt(sq / float64(len(vals)))}
 	// Percentiles by selection, not by sorting: a month of samples is a few hundred thousand
 	// values, and each selection is one pass over them.
+	// Each selection looks only where the next percentile can be: below the median for p5,
+	// below p5 for p1, above the median for p95, above p95 for p99.
 	n := len(vals)
-	s.P50 = selectAt(vals, rank(n, 0.50))
-	s.P5 = selectAt(vals[:rank(n, 0.50)+1], rank(n, 0.05))
-	s.P1 = selectAt(vals[:rank(n, 0.05)+1], rank(n, 0.01))
-	s.P95 = selectAt(vals, rank(n, 0.95))
-	s.P99 = selectAt(vals[rank(n, 0.95):], rank(n, 0.99)-rank(n, 0.95)) // the part above p95 holds p99
+	k50, k5, k1, k95, k99 := rank(n, 0.50), rank(n, 0.05), rank(n, 0.01), rank(n, 0.95), rank(n, 0.99)
+	s.P50 = selectAt(vals, k50)
+	s.P5 = selectAt(vals[:k50+1], k5)
+	s.P1 = selectAt(vals[:k5+1], k1)
+	upper := vals[k50:]
+	s.P95 = selectAt(upper, k95-k50)
+	s.P99 = selectAt(upper[k95-k50:], k99-k95)
 	s.Min, s.Max = slices.Min(vals), slices.Max(vals)
 	return s
 }

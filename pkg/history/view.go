@@ -2,8 +2,10 @@ package history
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/bits"
+	"sync"
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/store"
@@ -122,7 +124,7 @@ func (s *Service) View(ctx context.Context, host string, rng Range, at, now time
 	}
 	from := to.Add(-rng.D)
 	b := newBuilder(host, from, to, rng, at)
-	if err := st.Walk(ctx, host, from, to, b.visitor()); err != nil {
+	if err := b.walk(func(v store.Visitor) error { return st.Walk(ctx, host, from, to, v) }); err != nil {
 		return View{}, err
 	}
 	v := b.view()
@@ -138,21 +140,10 @@ func (s *Service) View(ctx context.Context, host string, rng Range, at, now time
 // BuildView turns a record read whole into charts.
 func BuildView(h store.History, rng Range, at time.Time) View {
 	b := newBuilder(h.Host, h.From, h.To, rng, at)
-	v := b.visitor()
-	for _, s := range h.Samples {
-		v.Sample(s)
-	}
-	for _, u := range h.Updates {
-		v.Update(u)
-	}
-	for _, src := range h.Sources {
-		for _, p := range src.Points {
-			v.Source(src.Source, p)
-		}
-	}
-	for _, g := range h.Gaps {
-		v.Gap(g)
-	}
+	b.walk(func(v store.Visitor) error {
+		store.WalkHistory(h, v)
+		return nil
+	})
 	return b.view()
 }
 
@@ -160,7 +151,8 @@ func BuildView(h store.History, rng Range, at time.Time) View {
 // of a host is a few hundred thousand records, never held decoded all at once.
 type builder struct {
 	view0 View
-	g     grid
+	g     *grid
+	mu    sync.Mutex // the gaps and the count of records, from the two walks
 
 	off, bound, delay, disp acc
 	freq, skew, rms         acc
@@ -175,49 +167,84 @@ type sourceAcc struct {
 }
 
 func newBuilder(host string, from, to time.Time, rng Range, at time.Time) *builder {
-	g := grid{from: from.UnixMilli(), to: to.UnixMilli()}
-	b := &builder{view0: View{Host: host, Range: rng, From: from, To: to, At: at}, g: g}
+	b := &builder{view0: View{Host: host, Range: rng, From: from, To: to, At: at}, g: newGrid(from, to, Columns)}
 	for _, a := range []*acc{&b.off, &b.bound, &b.delay, &b.disp, &b.freq, &b.skew, &b.rms} {
 		a.cols = make([]Col, Columns)
 	}
 	return b
 }
 
+// visitor is what reads the clock's records: samples, clock updates, gaps.
 func (b *builder) visitor() store.Visitor {
+	n := 0
 	return store.Visitor{
 		Sample: func(s store.Sample) {
-			t := s.T.UnixMilli()
-			b.view0.Points++
-			b.off.add(b.g, t, s.OffsetSeconds)
-			b.bound.add(b.g, t, s.MaxErrorSeconds())
-			b.delay.add(b.g, t, s.RootDelaySeconds)
-			b.disp.add(b.g, t, s.RootDispersionSeconds)
+			c := b.g.col(s.T.UnixMilli())
+			n++
+			b.off.add(c, s.OffsetSeconds)
+			b.bound.add(c, s.MaxErrorSeconds())
+			b.delay.add(c, s.RootDelaySeconds)
+			b.disp.add(c, s.RootDispersionSeconds)
 		},
 		Update: func(u store.Update) {
-			t := u.T.UnixMilli()
-			b.view0.Points++
-			b.freq.add(b.g, t, u.FrequencyPPM)
-			b.skew.add(b.g, t, u.SkewPPM)
-			b.rms.add(b.g, t, u.RMSOffsetSeconds)
+			c := b.g.col(u.T.UnixMilli())
+			n++
+			b.freq.add(c, u.FrequencyPPM)
+			b.skew.add(c, u.SkewPPM)
+			b.rms.add(c, u.RMSOffsetSeconds)
 		},
+		Gap: func(gap store.Gap) {
+			b.mu.Lock()
+			b.view0.Gaps = append(b.view0.Gaps, gap)
+			b.view0.Points += n
+			n = 0
+			b.mu.Unlock()
+		},
+		End: func() { b.count(&n) },
+	}
+}
+
+// sourceVisitor is what reads the sources' points; it may run beside visitor.
+func (b *builder) sourceVisitor() store.Visitor {
+	n := 0
+	return store.Visitor{
 		Source: func(src store.Source, p store.SourcePoint) {
-			b.view0.Points++
-			n := len(b.sources)
-			if n == 0 || b.sources[n-1].src != src {
+			n++
+			k := len(b.sources)
+			if k == 0 || b.sources[k-1].src != src {
 				b.sources = append(b.sources, &sourceAcc{src: src, name: sourceLabel(src), samples: acc{cols: make([]Col, Columns), errs: true},
 					reach: reachAcc{cells: make([]ReachCell, Columns), level: -1, last: -1}})
 			}
 			sa := b.sources[len(b.sources)-1]
-			t := p.T.UnixMilli()
+			c := b.g.col(p.T.UnixMilli())
 			if p.NewSample {
-				sa.samples.addErr(b.g, t, p.OffsetSeconds, p.OffsetSeconds-p.ErrorSeconds, p.OffsetSeconds+p.ErrorSeconds)
+				sa.samples.addErr(c, p.OffsetSeconds, p.OffsetSeconds-p.ErrorSeconds, p.OffsetSeconds+p.ErrorSeconds)
 			}
 			if !p.NoStatus {
-				sa.reach.add(b.g.col(t), reachLevel(p.Reach))
+				sa.reach.add(c, reachLevel(p.Reach))
 			}
 		},
-		Gap: func(gap store.Gap) { b.view0.Gaps = append(b.view0.Gaps, gap) },
+		End:           func() { b.count(&n) },
+		NoSourceStats: true,
 	}
+}
+
+func (b *builder) count(n *int) {
+	b.mu.Lock()
+	b.view0.Points += *n
+	*n = 0
+	b.mu.Unlock()
+}
+
+// walk reads the record in two walks at once, the clock's and the sources'.
+func (b *builder) walk(walk func(store.Visitor) error) error {
+	var wg sync.WaitGroup
+	var err1, err2 error
+	wg.Add(1)
+	go func() { defer wg.Done(); err2 = walk(b.sourceVisitor()) }()
+	err1 = walk(b.visitor())
+	wg.Wait()
+	return errors.Join(err1, err2)
 }
 
 // view makes the charts of what was read.
@@ -234,22 +261,44 @@ func (b *builder) view() View {
 			}
 		}
 	}
+	// The statistics of each series, on both cores.
+	stats := make([]Stats, len(all))
+	var wg sync.WaitGroup
+	next := make(chan int, len(all))
+	for i := range all {
+		next <- i
+	}
+	close(next)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				stats[i] = statsOf(all[i].vals)
+			}
+		}()
+	}
+	wg.Wait()
+	statsOfAcc := map[*acc]Stats{}
+	for i, a := range all {
+		statsOfAcc[a] = stats[i]
+	}
 
 	// The system time offset, in the band of the maximum clock error. The scale keeps every
 	// offset whole; the band is drawn to the 99th percentile of its bound at most, so that the
 	// start of chronyd (a bound of seconds) does not flatten the rest.
 	offset := Chart{ID: "offset", Title: "System time offset", Unit: "s", Symmetric: true,
 		Help:   "How far the system clock was from NTP time at each sample (positive: ahead), inside the band of the maximum clock error: |offset| + root dispersion + root delay / 2.",
-		Series: []Series{{Name: "offset", Cols: b.off.cols, Stats: statsOf(b.off.vals)}, {Name: "max error", Stats: statsOf(b.bound.vals)}},
+		Series: []Series{{Name: "offset", Cols: b.off.cols, Stats: statsOfAcc[&b.off]}, {Name: "max error", Stats: statsOfAcc[&b.bound]}},
 		Band:   b.bound.cols}
 	lim := math.Max(absMax(b.off.cols), offset.Series[1].Stats.P99)
 	offset.Min, offset.Max = -lim, lim
 	v.Charts = append(v.Charts, offset,
-		lineChart("frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (positive: fast).",
+		lineChart(statsOfAcc, "frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (positive: fast).",
 			[]string{"frequency"}, &b.freq),
-		lineChart("skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", []string{"skew"}, &b.skew),
-		lineChart("rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", []string{"RMS offset"}, &b.rms),
-		lineChart("root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
+		lineChart(statsOfAcc, "skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", []string{"skew"}, &b.skew),
+		lineChart(statsOfAcc, "rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", []string{"RMS offset"}, &b.rms),
+		lineChart(statsOfAcc, "root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
 			[]string{"root delay", "root dispersion"}, &b.delay, &b.disp),
 	)
 
@@ -269,7 +318,7 @@ func (b *builder) view() View {
 					errs = append(errs, c.Hi-c.Max, c.Min-c.Lo)
 				}
 			}
-			sources.Series = append(sources.Series, Series{Name: sa.name, Cols: sa.samples.cols, Stats: statsOf(sa.samples.vals), Errors: true})
+			sources.Series = append(sources.Series, Series{Name: sa.name, Cols: sa.samples.cols, Stats: statsOfAcc[&sa.samples], Errors: true})
 		}
 		if cells, ok := sa.reach.finish(); ok {
 			reach.Strips = append(reach.Strips, Strip{Name: sa.name, Cells: cells})
@@ -280,6 +329,9 @@ func (b *builder) view() View {
 		sources.Min, sources.Max = pad(lo-e, hi+e)
 	}
 	v.Charts = append(v.Charts, sources, reach)
+	for _, a := range all {
+		a.release()
+	}
 	return v
 }
 
@@ -290,21 +342,48 @@ type acc struct {
 	errs bool
 }
 
-func (a *acc) add(g grid, t int64, v float64) { a.addErr(g, t, v, v, v) }
+func (a *acc) add(col int, v float64) { a.addErr(col, v, v, v) }
 
-func (a *acc) addErr(g grid, t int64, v, lo, hi float64) {
-	if math.IsNaN(v) {
+// addErr counts a value and its error interval in column col; it is called for every record of
+// a month, so it is kept to comparisons (NaN, a value not known, is left out first).
+func (a *acc) addErr(col int, v, lo, hi float64) {
+	if v != v {
 		return
 	}
+	if a.vals == nil {
+		a.vals = valsPool.Get().([]float64)[:0]
+	}
 	a.vals = append(a.vals, v)
-	c := &a.cols[g.col(t)]
+	c := &a.cols[col]
 	if !c.Has {
 		*c = Col{Has: true, Min: v, Max: v, Lo: lo, Hi: hi}
 		return
 	}
-	c.Min, c.Max = math.Min(c.Min, v), math.Max(c.Max, v)
+	if v < c.Min {
+		c.Min = v
+	}
+	if v > c.Max {
+		c.Max = v
+	}
 	if a.errs {
-		c.Lo, c.Hi = math.Min(c.Lo, lo), math.Max(c.Hi, hi)
+		if lo < c.Lo {
+			c.Lo = lo
+		}
+		if hi > c.Hi {
+			c.Hi = hi
+		}
+	}
+}
+
+// valsPool keeps the slices that gather a series' values for its statistics: a month of a
+// series is a few hundred thousand of them, needed only while a view is made.
+var valsPool = sync.Pool{New: func() any { return make([]float64, 0, 4096) }}
+
+// release gives the values back to the pool once the statistics are made.
+func (a *acc) release() {
+	if a.vals != nil {
+		valsPool.Put(a.vals[:0])
+		a.vals = nil
 	}
 }
 
@@ -349,7 +428,7 @@ func sourceLabel(s store.Source) string {
 	return s.Name + " (" + s.Address + ")"
 }
 
-func lineChart(id, title, unit, help string, names []string, series ...*acc) Chart {
+func lineChart(stats map[*acc]Stats, id, title, unit, help string, names []string, series ...*acc) Chart {
 	c := Chart{ID: id, Title: title, Unit: unit, Help: help}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, a := range series {
@@ -358,7 +437,7 @@ func lineChart(id, title, unit, help string, names []string, series ...*acc) Cha
 				lo, hi = math.Min(lo, col.Min), math.Max(hi, col.Max)
 			}
 		}
-		c.Series = append(c.Series, Series{Name: names[i], Cols: a.cols, Stats: statsOf(a.vals)})
+		c.Series = append(c.Series, Series{Name: names[i], Cols: a.cols, Stats: stats[a]})
 	}
 	c.Min, c.Max = pad(lo, hi)
 	return c
@@ -392,23 +471,28 @@ func absMax(cols []Col) float64 {
 // grid maps times to n columns (Columns when n is 0) and knows the gaps.
 type grid struct {
 	from, to int64
-	gaps     []store.Gap
 	n        int
+	scale    float64 // columns per millisecond
 }
 
-func (g grid) cols() int {
-	if g.n == 0 {
-		return Columns
+func newGrid(from, to time.Time, n int) *grid {
+	g := &grid{from: from.UnixMilli(), to: to.UnixMilli(), n: n}
+	if g.to > g.from {
+		g.scale = float64(n) / float64(g.to-g.from)
 	}
-	return g.n
+	return g
 }
 
-func (g grid) col(t int64) int {
-	if g.to <= g.from {
+// col is the column of t (Unix ms); it is asked for every record of a month.
+func (g *grid) col(t int64) int {
+	i := int(float64(t-g.from) * g.scale)
+	if i < 0 {
 		return 0
 	}
-	i := int((t - g.from) * int64(g.cols()) / (g.to - g.from))
-	return min(max(i, 0), g.cols()-1)
+	if i >= g.n {
+		return g.n - 1
+	}
+	return i
 }
 
 func reachLevel(r uint8) int {
@@ -452,11 +536,11 @@ func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend,
 		return t, len(t.Cols) > 0
 	}
 	from := to.Add(-24 * time.Hour)
-	g := grid{from: from.UnixMilli(), to: to.UnixMilli(), n: TrendColumns}
+	g := newGrid(from, to, TrendColumns)
 	a := acc{cols: make([]Col, TrendColumns)}
 	var gaps []store.Gap
 	err := s.walk(ctx, host, from, to, store.Visitor{
-		Sample: func(sm store.Sample) { a.add(g, sm.T.UnixMilli(), sm.OffsetSeconds) },
+		Sample: func(sm store.Sample) { a.add(g.col(sm.T.UnixMilli()), sm.OffsetSeconds) },
 		Gap:    func(gap store.Gap) { gaps = append(gaps, gap) },
 	})
 	if err != nil || len(a.vals) == 0 {
@@ -468,6 +552,7 @@ func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend,
 		}
 	}
 	t.Cols = a.cols
+	a.release()
 	lim := absMax(t.Cols)
 	t.Min, t.Max = -lim, lim
 	s.mu.Lock()

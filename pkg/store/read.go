@@ -36,6 +36,10 @@ type Visitor struct {
 	Update func(Update)
 	Source func(Source, SourcePoint)
 	Gap    func(Gap)
+	// End is called after the last record of the series, before the gaps.
+	End func()
+	// NoSourceStats leaves the sources' statistics out of their points: the charts do without.
+	NoSourceStats bool
 }
 
 // Range reads host's history from from to to, both included.
@@ -73,33 +77,45 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.source, b.source), cmp.Compare(a.address, b.address))
 	})
 	lo, hi := ms(from), ms(to)
-	var buf []byte
+	s.mu.Lock()
+	byID := maps.Clone(s.byID)
+	s.mu.Unlock()
+	name := func(id uint32) string { return byID[id] }
 	for _, k := range keys {
-		var err error
-		size := sizes[k.kind]
-		buf, err = s.read(ctx, ids[k], size, lo, hi, buf[:0])
-		if err != nil {
-			return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
-		}
+		var each func([]byte)
 		switch {
 		case k.kind == kindSample && v.Sample != nil:
-			for i := 0; i < len(buf); i += size {
-				v.Sample(decodeSample(buf[i : i+size]))
-			}
+			each = func(r []byte) { v.Sample(decodeSample(r)) }
 		case k.kind == kindUpdate && v.Update != nil:
-			s.mu.Lock()
-			byID := maps.Clone(s.byID)
-			s.mu.Unlock()
-			name := func(id uint32) string { return byID[id] }
-			for i := 0; i < len(buf); i += size {
-				v.Update(decodeUpdate(buf[i:i+size], name))
-			}
+			each = func(r []byte) { v.Update(decodeUpdate(r, name)) }
 		case k.kind == kindSource && v.Source != nil:
 			src := Source{Name: k.source, Address: k.address}
-			for i := 0; i < len(buf); i += size {
-				v.Source(src, decodeSource(buf[i:i+size]))
+			var stats []byte
+			if sk := (seriesKey{k.host, kindSourceStats, k.source, k.address}); !v.NoSourceStats && ids[sk] != 0 {
+				if err := s.read(ctx, ids[sk], statsSize, lo, hi, func(r []byte) { stats = append(stats, r...) }); err != nil {
+					return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
+				}
 			}
+			each = func(r []byte) {
+				p := decodeSource(r)
+				// Both series are in time order: the statistics of a point have its time.
+				for len(stats) > 0 && recordTime(stats) < recordTime(r) {
+					stats = stats[statsSize:]
+				}
+				if len(stats) > 0 && recordTime(stats) == recordTime(r) {
+					decodeStats(stats, &p)
+				}
+				v.Source(src, p)
+			}
+		default:
+			continue
 		}
+		if err := s.read(ctx, ids[k], sizes[k.kind], lo, hi, each); err != nil {
+			return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
+		}
+	}
+	if v.End != nil {
+		v.End()
 	}
 	if v.Gap == nil {
 		return nil
@@ -120,56 +136,80 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 	return rows.Err()
 }
 
-// read appends to buf a series' records from lo to hi (Unix ms), in time order, one per time.
-func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64, buf []byte) ([]byte, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT data FROM chunks WHERE series = ? AND t0 >= ? AND t0 <= ? AND t1 >= ? ORDER BY t0, rowid`,
-		series, lo-int64(chunkSpan/time.Millisecond), hi, lo)
+// read calls each with a series' records from lo to hi (Unix ms), in time order, one per
+// time. Chunks that follow one another in time (compacted ones always do) are read straight
+// from SQLite's rows; others are gathered and sorted first.
+func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64, each func([]byte)) error {
+	const where = `FROM chunks WHERE series = ? AND t0 >= ? AND t0 <= ? AND t1 >= ? ORDER BY t0, rowid`
+	args := []any{series, lo - int64(chunkSpan/time.Millisecond), hi, lo}
+	ordered, err := s.inOrder(ctx, `SELECT t0, t1 `+where, args)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT data `+where, args...)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
-	sorted := true
+	var buf []byte
 	last := int64(math.MinInt64)
 	for rows.Next() {
 		var data sql.RawBytes
 		if err := rows.Scan(&data); err != nil {
-			return nil, err
+			return err
 		}
 		if len(data)%size != 0 {
-			return nil, fmt.Errorf("store: a chunk of %d bytes does not hold whole records of %d", len(data), size)
+			return fmt.Errorf("store: a chunk of %d bytes does not hold whole records of %d", len(data), size)
 		}
 		for i := 0; i < len(data); i += size {
 			t := recordTime(data[i:])
 			if t < lo || t > hi {
 				continue
 			}
-			if t < last {
-				sorted = false
+			if !ordered {
+				buf = append(buf, data[i:i+size]...)
+				continue
 			}
-			last = t
-			buf = append(buf, data[i:i+size]...)
+			if t != last { // one record per time: the first
+				each(data[i : i+size])
+				last = t
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if !sorted {
-		recs, _ := records(buf, size)
-		slices.SortStableFunc(recs, func(a, b []byte) int { return cmp.Compare(recordTime(a), recordTime(b)) })
-		sortedBuf := make([]byte, 0, len(buf))
-		for _, r := range recs {
-			sortedBuf = append(sortedBuf, r...)
+	if ordered {
+		return nil
+	}
+	recs, _ := records(buf, size)
+	slices.SortStableFunc(recs, func(a, b []byte) int { return cmp.Compare(recordTime(a), recordTime(b)) })
+	for _, r := range dedupe(recs) {
+		each(r)
+	}
+	return nil
+}
+
+// inOrder reports whether the chunks a query selects follow one another in time.
+func (s *Store) inOrder(ctx context.Context, query string, args []any) (bool, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	last := int64(math.MinInt64)
+	ordered := true
+	for rows.Next() {
+		var t0, t1 int64
+		if err := rows.Scan(&t0, &t1); err != nil {
+			return false, err
 		}
-		buf = sortedBuf
-	}
-	// One record per time: the first.
-	out := buf[:0]
-	for i := 0; i < len(buf); i += size {
-		if len(out) == 0 || recordTime(buf[i:]) != recordTime(out[len(out)-size:]) {
-			out = append(out, buf[i:i+size]...)
+		if t0 < last {
+			ordered = false
 		}
+		last = t1
 	}
-	return out, nil
+	return ordered, rows.Err()
 }
 
 // dedupe keeps the first record of each time in sorted records.
@@ -184,4 +224,33 @@ func dedupe(recs [][]byte) [][]byte {
 		}
 	}
 	return out
+}
+
+// WalkHistory visits a record read whole, as Walk visits the store.
+func WalkHistory(h History, v Visitor) {
+	if v.Sample != nil {
+		for _, s := range h.Samples {
+			v.Sample(s)
+		}
+	}
+	if v.Update != nil {
+		for _, u := range h.Updates {
+			v.Update(u)
+		}
+	}
+	if v.Source != nil {
+		for _, src := range h.Sources {
+			for _, p := range src.Points {
+				v.Source(src.Source, p)
+			}
+		}
+	}
+	if v.End != nil {
+		v.End()
+	}
+	if v.Gap != nil {
+		for _, g := range h.Gaps {
+			v.Gap(g)
+		}
+	}
 }

@@ -90,16 +90,18 @@ type Source struct {
 
 // The kinds of series, as stored.
 const (
-	kindSample = 1
-	kindUpdate = 2
-	kindSource = 3
+	kindSample      = 1
+	kindUpdate      = 2
+	kindSource      = 3 // a source's points: what the charts read
+	kindSourceStats = 4 // their statistics, apart: a month of charts reads half as much
 )
 
 // The records' encodings: little-endian, fixed width, the time as Unix milliseconds first.
 const (
 	sampleSize = 8 + 3*8 + 1
 	updateSize = 8 + 8*8 + 1 + 1 + 4 + 4
-	sourceSize = 8 + 1 + 2*8 + 4 + 2 + 2 + 4 + 4*8
+	sourceSize = 8 + 1 + 2*8 + 4
+	statsSize  = 8 + 2 + 2 + 4 + 4*8
 )
 
 var le = binary.LittleEndian
@@ -110,7 +112,7 @@ func putF(b []byte, v float64)  { le.PutUint64(b, math.Float64bits(v)) }
 func getF(b []byte) float64     { return math.Float64frombits(le.Uint64(b)) }
 func recordTime(b []byte) int64 { return int64(le.Uint64(b)) }
 
-var sizes = map[int]int{kindSample: sampleSize, kindUpdate: updateSize, kindSource: sourceSize}
+var sizes = map[int]int{kindSample: sampleSize, kindUpdate: updateSize, kindSource: sourceSize, kindSourceStats: statsSize}
 
 func (s Sample) encode(b []byte) []byte {
 	r := make([]byte, sampleSize)
@@ -170,21 +172,31 @@ func (p SourcePoint) encode(b []byte) []byte {
 	putF(r[9:], p.OffsetSeconds)
 	putF(r[17:], p.ErrorSeconds)
 	r[25], r[26], r[27], r[28] = p.State, p.Reach, byte(clamp(p.Stratum, 0, 255)), byte(int8(clamp(p.PollLog2, -128, 127)))
-	le.PutUint16(r[29:], uint16(clamp(p.Samples, 0, 65535)))
-	le.PutUint16(r[31:], uint16(clamp(p.Runs, 0, 65535)))
-	le.PutUint32(r[33:], uint32(clamp(p.SpanSeconds, 0, math.MaxInt32)))
-	putF(r[37:], p.FrequencyPPM)
-	putF(r[45:], p.SkewPPM)
-	putF(r[53:], p.EstOffsetSeconds)
-	putF(r[61:], p.StdDevSeconds)
+	return append(b, r...)
+}
+
+// encodeStats writes the point's statistics, kept in a series of their own.
+func (p SourcePoint) encodeStats(b []byte) []byte {
+	r := make([]byte, statsSize)
+	le.PutUint64(r, uint64(ms(p.T)))
+	le.PutUint16(r[8:], uint16(clamp(p.Samples, 0, 65535)))
+	le.PutUint16(r[10:], uint16(clamp(p.Runs, 0, 65535)))
+	le.PutUint32(r[12:], uint32(clamp(p.SpanSeconds, 0, math.MaxInt32)))
+	putF(r[16:], p.FrequencyPPM)
+	putF(r[24:], p.SkewPPM)
+	putF(r[32:], p.EstOffsetSeconds)
+	putF(r[40:], p.StdDevSeconds)
 	return append(b, r...)
 }
 
 func decodeSource(r []byte) SourcePoint {
 	return SourcePoint{T: fromMS(recordTime(r)), NewSample: r[8]&flagNewSample != 0, HasStats: r[8]&flagHasStats != 0, NoStatus: r[8]&flagNoStatus != 0,
-		OffsetSeconds: getF(r[9:]), ErrorSeconds: getF(r[17:]), State: r[25], Reach: r[26], Stratum: int(r[27]), PollLog2: int(int8(r[28])),
-		Samples: int(le.Uint16(r[29:])), Runs: int(le.Uint16(r[31:])), SpanSeconds: int(le.Uint32(r[33:])),
-		FrequencyPPM: getF(r[37:]), SkewPPM: getF(r[45:]), EstOffsetSeconds: getF(r[53:]), StdDevSeconds: getF(r[61:])}
+		OffsetSeconds: getF(r[9:]), ErrorSeconds: getF(r[17:]), State: r[25], Reach: r[26], Stratum: int(r[27]), PollLog2: int(int8(r[28]))}
+}
+
+func decodeStats(r []byte, p *SourcePoint) {
+	p.Samples, p.Runs, p.SpanSeconds = int(le.Uint16(r[8:])), int(le.Uint16(r[10:])), int(le.Uint32(r[12:]))
+	p.FrequencyPPM, p.SkewPPM, p.EstOffsetSeconds, p.StdDevSeconds = getF(r[16:]), getF(r[24:]), getF(r[32:]), getF(r[40:])
 }
 
 func clamp(v, lo, hi int) int { return max(lo, min(hi, v)) }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -57,18 +58,27 @@ func (s *Store) Append(ctx context.Context, host string, b Batch) error {
 				return err
 			}
 		}
-		bySource := map[Source][]byte{}
+		bySource, stats := map[Source][]byte{}, map[Source][]byte{}
 		var order []Source
 		for _, r := range b.Sources {
 			if _, ok := bySource[r.Source]; !ok {
 				order = append(order, r.Source)
 			}
 			bySource[r.Source] = r.Point.encode(bySource[r.Source])
+			if r.Point.HasStats {
+				stats[r.Source] = r.Point.encodeStats(stats[r.Source])
+			}
 		}
 		for _, src := range order {
 			k := seriesKey{host: host, kind: kindSource, source: src.Name, address: src.Address}
 			if err := s.addChunks(ctx, tx, k, sourceSize, bySource[src]); err != nil {
 				return err
+			}
+			if len(stats[src]) > 0 {
+				k.kind = kindSourceStats
+				if err := s.addChunks(ctx, tx, k, statsSize, stats[src]); err != nil {
+					return err
+				}
 			}
 		}
 		for _, g := range b.Gaps {
@@ -163,7 +173,7 @@ func (s *Store) addChunks(ctx context.Context, tx *sql.Tx, k seriesKey, size int
 	if err != nil {
 		return err
 	}
-	slices.SortStableFunc(recs, func(a, b []byte) int { return int(recordTime(a) - recordTime(b)) })
+	slices.SortStableFunc(recs, func(a, b []byte) int { return cmp.Compare(recordTime(a), recordTime(b)) })
 	for len(recs) > 0 {
 		hour := hourOf(recordTime(recs[0]))
 		n := 1
