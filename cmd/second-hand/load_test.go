@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // commandPackets reads chronyd's own count of the command packets it received.
@@ -233,5 +234,29 @@ func TestFreshReadsCannotDriveChronyd(t *testing.T) {
 		sent.Load(), flood, got, (int(flood/time.Second)+1)*perRead)
 	if got > limit {
 		t.Errorf("chronyd received %d command packets, more than %d (twice one read of the sources per second)", got, limit)
+	}
+}
+
+// TestRecordingCostsOneReadPerSample: with no viewer, recording a chronyd with four sources
+// every 2 s costs chronyd one read of tracking, sources and source statistics per sample: 10
+// command packets (tracking, the count, 4 sources, 4 statistics), and the names once.
+func TestRecordingCostsOneReadPerSample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: records for 20 s")
+	}
+	lab := startLab(t, chronylab.Options{})
+	in := start(t, "--chrony", lab.Monitored.UDPAddress(), "--sample", "2s")
+	// The first sample reads the names too; count from the second on.
+	testkit.Eventually(t, time.Minute, "the first samples", func() bool { return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= 2 })
+	before := commandPackets(t, lab.Monitored)
+	samplesBefore := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample")
+	testkit.Eventually(t, time.Minute, "ten more samples", func() bool {
+		return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= samplesBefore+10
+	})
+	samples := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") - samplesBefore
+	got := commandPackets(t, lab.Monitored) - before - 1
+	t.Logf("%d samples cost chronyd %d command packets (%.1f a sample)", samples, got, float64(got)/float64(samples))
+	if got > 10*(samples+1) {
+		t.Errorf("%d samples cost %d command packets, more than 10 a sample", samples, got)
 	}
 }

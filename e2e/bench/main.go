@@ -64,6 +64,8 @@ func run(repo string, loadFor time.Duration, loads int) error {
 		f := benches["Fragment/"+p+"/cached"]
 		add(p+" fragment, from the reuse window", fmt.Sprintf("%s (%d allocs)", us(f.ns), f.allocs), "target ≤ 50 us")
 	}
+	sr := benches["SummaryRow"]
+	add("a host's row of the overview, from the reuse window", fmt.Sprintf("%s (%d allocs)", us(sr.ns), sr.allocs), "target ≤ 100 us")
 	for _, p := range []string{"sources", "sourcestats"} {
 		f5, f50 := benches[fmt.Sprintf("SourcesScaling/%s/5/fragment", p)], benches[fmt.Sprintf("SourcesScaling/%s/50/fragment", p)]
 		r50 := benches[fmt.Sprintf("SourcesScaling/%s/50/raw", p)]
@@ -136,12 +138,17 @@ func run(repo string, loadFor time.Duration, loads int) error {
 	}
 	add("second-hand peak RSS (VmHWM) after the load", fmt.Sprintf("%.1f MB", peakRSS(sh.Process.Pid)), "target ≤ 30 MB")
 
-	// 5. The fleet: 100 hosts in one overview; 50 with and without 10 silent.
+	// 5. History: the store, the fragments, an import, memory with 10 hosts.
+	if err := historyBench(ctx, bin, dir, benches, add); err != nil {
+		return err
+	}
+
+	// 6. The fleet: 100 hosts in one overview; 50 with and without 10 silent.
 	if err := fleetBench(ctx, bin, dir, lab, loads, add); err != nil {
 		return err
 	}
 
-	// 6. The same four reports with chronyc, one process each.
+	// 7. The same four reports with chronyc, one process each.
 	per, total, err := chronycCost(lab.Monitored.Socket(), 20)
 	if err != nil {
 		return err
@@ -161,9 +168,10 @@ func run(repo string, loadFor time.Duration, loads int) error {
 type bench struct {
 	ns     float64
 	allocs int
+	size   float64 // bytes of the response, where the benchmark says
 }
 
-var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+\d+ B/op\s+(\d+) allocs/op)?`)
+var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) bytes/fragment)?(?:\s+\d+ B/op\s+(\d+) allocs/op)?`)
 
 func goBench(repo string) (map[string]bench, error) {
 	cmd := command(repo, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1", "./pkg/server")
@@ -175,8 +183,9 @@ func goBench(repo string) (map[string]bench, error) {
 	for _, line := range strings.Split(string(out), "\n") {
 		if s := benchLine.FindStringSubmatch(line); s != nil {
 			ns, _ := strconv.ParseFloat(s[3], 64)
-			allocs, _ := strconv.Atoi(s[4])
-			m[s[1]] = bench{ns, allocs}
+			size, _ := strconv.ParseFloat(s[4], 64)
+			allocs, _ := strconv.Atoi(s[5])
+			m[s[1]] = bench{ns, allocs, size}
 		}
 	}
 	if len(m) == 0 || strings.Contains(string(out), "SKIP") {
