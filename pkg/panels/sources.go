@@ -25,7 +25,7 @@ var sourcesHead = static(THead(Tr(
 	columnHead("Poll", "How often chronyd asks the source for the time", true),
 	columnHead("Reach", "The last 8 polls, newest on the right: filled when answered; chronyc prints them as an octal number", false),
 	columnHead("Last", "How long ago the last sample was received", true),
-	columnHead("Last sample", "Offset of the last sample: adjusted [as measured] ± error bound; positive means the source is ahead of this clock", true),
+	columnHead("Last sample", "Offset of the last sample: adjusted [as measured] ± error bound; positive means this clock is ahead of the source (chronyc's sign)", true),
 )))
 
 var sourcesLegend = legend(
