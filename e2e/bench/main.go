@@ -228,6 +228,9 @@ func waitHTTP(url string) error {
 // startNginx runs Debian's nginx on loopback in front of second-hand, as the README's location
 // block does: each prefix (such as "chrony") to the second-hand on its port.
 func startNginx(dir, port string, routes map[string]string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	var upstreams, locations strings.Builder
 	for prefix, upstream := range routes {
 		fmt.Fprintf(&upstreams, "    upstream %s { server 127.0.0.1:%s; keepalive 64; }\n", prefix, upstream)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -66,6 +67,27 @@ type Client struct {
 	conn   *conn
 	closed bool
 	names  map[wireAddr]string // configured source names, by address; reset on reconnect
+
+	requests atomic.Uint64
+	failures [kindCount]atomic.Uint64
+}
+
+// Counts is what a client has asked of chronyd: requests sent (each once, whatever its
+// retries), and those that failed, by kind.
+type Counts struct {
+	Requests uint64
+	Failures map[Kind]uint64
+}
+
+// Counts are the client's counters so far.
+func (c *Client) Counts() Counts {
+	out := Counts{Requests: c.requests.Load(), Failures: map[Kind]uint64{}}
+	for k := range c.failures {
+		if n := c.failures[k].Load(); n > 0 {
+			out.Failures[Kind(k)] = n
+		}
+	}
+	return out
 }
 
 // New returns a client for chronyd at addr. It opens no socket until the first request.
@@ -119,9 +141,13 @@ func (c *Client) roundTrip(ctx context.Context, req request, decode func(reply [
 		return &Error{Kind: KindTimeout, Op: req.cmd.String(), Addr: c.Endpoint(), Err: context.Cause(ctx)}
 	}
 	defer func() { <-c.turn }()
+	c.requests.Add(1)
 	reply, err := c.send(ctx, req)
 	if err == nil {
 		err = decode(reply)
+	}
+	if k := KindOf(err); k > 0 && k < kindCount {
+		c.failures[k].Add(1)
 	}
 	if e, ok := err.(*Error); ok {
 		e.Op = req.cmd.String()

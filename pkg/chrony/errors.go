@@ -27,7 +27,12 @@ const (
 	KindStatus
 	// KindClosed: the client was closed.
 	KindClosed
+
+	kindCount // one past the last kind
 )
+
+// Kinds are every kind, for counting failures by kind.
+var Kinds = []Kind{KindUnreachable, KindPermission, KindTimeout, KindNotAuthorised, KindProtocol, KindStatus, KindClosed}
 
 func (k Kind) String() string {
 	switch k {

@@ -31,6 +31,8 @@ const (
 	cmdTracking      command = 33
 	cmdSourceStats   command = 34
 	cmdRTCReport     command = 35
+	cmdActivity      command = 44
+	cmdServerStats   command = 54
 	cmdNTPSourceName command = 65
 )
 
@@ -43,24 +45,41 @@ const (
 	rpyTracking      replyCode = 5
 	rpySourceStats   replyCode = 6
 	rpyRTC           replyCode = 7
+	rpyActivity      replyCode = 12
+	rpyServerStats   replyCode = 14 // chrony 2 and 3
 	rpyNTPSourceName replyCode = 19
+	rpyServerStats2  replyCode = 22 // chrony 4.0
+	rpyServerStats3  replyCode = 24 // chrony 4.1 to 4.4
+	rpyServerStats4  replyCode = 25 // chrony 4.5 and later
 )
 
 // monitoring lists every request this package can send: its name (for errors and logs), the
-// length of its request data, the reply it expects and that reply's full length. A command
-// that is not in this table cannot be built or sent; see TestOnlyMonitoringRequests.
+// length of its request data, and the replies that answer it with their full lengths: a report
+// that changed between chrony releases has a reply code for each layout, and is decoded by the
+// one it came with. A command that is not in this table cannot be built or sent; see
+// TestOnlyMonitoringRequests.
 var monitoring = map[command]struct {
-	name     string
-	dataLen  int
-	reply    replyCode
-	replyLen int
+	name    string
+	dataLen int
+	replies map[replyCode]int
 }{
-	cmdNSources:      {"sources", 0, rpyNSources, 32},
-	cmdSourceData:    {"source data", 4, rpySourceData, 76},
-	cmdTracking:      {"tracking", 0, rpyTracking, 104},
-	cmdSourceStats:   {"source statistics", 4, rpySourceStats, 84},
-	cmdRTCReport:     {"RTC report", 0, rpyRTC, 56},
-	cmdNTPSourceName: {"source name", 20, rpyNTPSourceName, 284},
+	cmdNSources:      {"sources", 0, map[replyCode]int{rpyNSources: 32}},
+	cmdSourceData:    {"source data", 4, map[replyCode]int{rpySourceData: 76}},
+	cmdTracking:      {"tracking", 0, map[replyCode]int{rpyTracking: 104}},
+	cmdSourceStats:   {"source statistics", 4, map[replyCode]int{rpySourceStats: 84}},
+	cmdRTCReport:     {"RTC report", 0, map[replyCode]int{rpyRTC: 56}},
+	cmdActivity:      {"activity", 0, map[replyCode]int{rpyActivity: 48}},
+	cmdServerStats:   {"server statistics", 0, map[replyCode]int{rpyServerStats: 48, rpyServerStats2: 60, rpyServerStats3: 72, rpyServerStats4: 196}},
+	cmdNTPSourceName: {"source name", 20, map[replyCode]int{rpyNTPSourceName: 284}},
+}
+
+// maxReplyLen is the longest reply that answers a command.
+func maxReplyLen(c command) int {
+	n := 0
+	for _, l := range monitoring[c].replies {
+		n = max(n, l)
+	}
+	return n
 }
 
 func (c command) String() string {
@@ -86,7 +105,7 @@ func (r request) encode(buf []byte, attempt uint16, seq uint32) ([]byte, error) 
 	if len(r.data) != m.dataLen {
 		return nil, fmt.Errorf("chrony: %v request data is %d bytes, want %d", r.cmd, len(r.data), m.dataLen)
 	}
-	n := max(requestHeaderLen+m.dataLen, m.replyLen)
+	n := max(requestHeaderLen+m.dataLen, maxReplyLen(r.cmd))
 	if cap(buf) < n {
 		buf = make([]byte, n)
 	}
@@ -101,9 +120,11 @@ func (r request) encode(buf []byte, attempt uint16, seq uint32) ([]byte, error) 
 	return buf, nil
 }
 
-func nSourcesRequest() request { return request{cmd: cmdNSources} }
-func trackingRequest() request { return request{cmd: cmdTracking} }
-func rtcRequest() request      { return request{cmd: cmdRTCReport} }
+func nSourcesRequest() request    { return request{cmd: cmdNSources} }
+func trackingRequest() request    { return request{cmd: cmdTracking} }
+func rtcRequest() request         { return request{cmd: cmdRTCReport} }
+func activityRequest() request    { return request{cmd: cmdActivity} }
+func serverStatsRequest() request { return request{cmd: cmdServerStats} }
 
 func sourceDataRequest(index int) request {
 	return request{cmd: cmdSourceData, data: binary.BigEndian.AppendUint32(nil, uint32(index))}
@@ -169,15 +190,15 @@ func checkReply(b []byte, cmd command, seq uint32) error {
 	if h.status != StatusSuccess {
 		return &Error{Kind: statusKind(h.status), Status: h.status}
 	}
-	m := monitoring[cmd]
-	if h.reply != m.reply {
-		return protocolErrorf("reply type %d does not answer a %v request (want %d)", h.reply, cmd, m.reply)
+	want, ok := monitoring[cmd].replies[h.reply]
+	if !ok {
+		return protocolErrorf("reply type %d does not answer a %v request", h.reply, cmd)
 	}
 	switch {
-	case len(b) < m.replyLen:
-		return protocolErrorf("truncated reply: %d bytes, a %v reply has %d", len(b), cmd, m.replyLen)
-	case len(b) > m.replyLen:
-		return protocolErrorf("oversized reply: %d bytes, a %v reply has %d", len(b), cmd, m.replyLen)
+	case len(b) < want:
+		return protocolErrorf("truncated reply: %d bytes, a %v reply has %d", len(b), cmd, want)
+	case len(b) > want:
+		return protocolErrorf("oversized reply: %d bytes, a %v reply has %d", len(b), cmd, want)
 	}
 	return nil
 }

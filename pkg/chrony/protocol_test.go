@@ -76,11 +76,14 @@ func TestRequestEncoding(t *testing.T) {
 }
 
 // TestOnlyMonitoringRequests is the read-only guarantee: the table of requests this package can
-// build holds the six monitoring requests and nothing else, and anything outside it (here every
+// build holds the monitoring requests (reports that change nothing) and nothing else, and
+// anything outside it (here every
 // other command code chronyd knows, among them makestep, settime, burst, add and delete source)
 // is refused before it reaches a socket. TestClientSendsOnlyMonitoringRequests checks the wire.
 func TestOnlyMonitoringRequests(t *testing.T) {
-	allowed := map[command]bool{14: true, 15: true, 33: true, 34: true, 35: true, 65: true}
+	// N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT, ACTIVITY, SERVER_STATS,
+	// NTP_SOURCE_NAME: each only reads.
+	allowed := map[command]bool{14: true, 15: true, 33: true, 34: true, 35: true, 44: true, 54: true, 65: true}
 	if len(monitoring) != len(allowed) {
 		t.Errorf("monitoring table has %d requests, want the %d monitoring ones", len(monitoring), len(allowed))
 	}

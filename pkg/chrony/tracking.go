@@ -163,3 +163,6 @@ func RefIDString(id uint32) string {
 	}
 	return string(b)
 }
+
+// RefIDHex prints a reference ID as chronyc's first column does: eight hex digits.
+func RefIDHex(id uint32) string { return fmt.Sprintf("%08X", id) }

@@ -229,3 +229,11 @@ func TestRecorderStoresWhatIsNew(t *testing.T) {
 		t.Errorf("after the store came back: %v, %d dropped", err, dropped)
 	}
 }
+
+func (f *fakeReporter) Activity(context.Context) (chrony.Activity, error) {
+	return chrony.Activity{Online: 1}, nil
+}
+func (f *fakeReporter) ServerStats(context.Context) (chrony.ServerStats, error) {
+	return chrony.ServerStats{Version: 4}, nil
+}
+func (f *fakeReporter) Counts() chrony.Counts { return chrony.Counts{} }

@@ -28,8 +28,12 @@ type Reporter interface {
 	SourcesN(ctx context.Context, n int) ([]chrony.Source, error)
 	SourceStatsN(ctx context.Context, n int) ([]chrony.SourceStats, error)
 	RTC(ctx context.Context) (chrony.RTC, error)
+	Activity(ctx context.Context) (chrony.Activity, error)
+	ServerStats(ctx context.Context) (chrony.ServerStats, error)
 	// Endpoint names the chronyd address in use, for the page and for error messages.
 	Endpoint() string
+	// Counts are the requests sent to chronyd, and those that failed.
+	Counts() chrony.Counts
 	Close() error
 }
 
@@ -79,6 +83,8 @@ type Monitor struct {
 	sources     entry[[]chrony.Source]
 	sourceStats entry[[]chrony.SourceStats]
 	rtc         entry[chrony.RTC]
+	activity    entry[chrony.Activity]
+	serverStats entry[chrony.ServerStats]
 
 	stats Stats
 }
@@ -122,6 +128,19 @@ func (m *Monitor) Tracking(ctx context.Context, w Want) (chrony.Tracking, time.T
 func (m *Monitor) RTC(ctx context.Context, w Want) (chrony.RTC, time.Time, error) {
 	return get(ctx, m, &m.rtc, w, m.r.RTC)
 }
+
+// Activity is the activity report and when it was read.
+func (m *Monitor) Activity(ctx context.Context, w Want) (chrony.Activity, time.Time, error) {
+	return get(ctx, m, &m.activity, w, m.r.Activity)
+}
+
+// ServerStats is the server statistics report and when it was read.
+func (m *Monitor) ServerStats(ctx context.Context, w Want) (chrony.ServerStats, time.Time, error) {
+	return get(ctx, m, &m.serverStats, w, m.r.ServerStats)
+}
+
+// Counts are the requests the host's client sent to chronyd, and those that failed.
+func (m *Monitor) Counts() chrony.Counts { return m.r.Counts() }
 
 // Sources is the sources report and when it was read.
 func (m *Monitor) Sources(ctx context.Context, w Want) ([]chrony.Source, time.Time, error) {

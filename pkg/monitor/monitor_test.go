@@ -380,3 +380,11 @@ func TestValidateName(t *testing.T) {
 		}
 	}
 }
+
+func (f *fakeReporter) Activity(context.Context) (chrony.Activity, error) {
+	return chrony.Activity{Online: 1}, nil
+}
+func (f *fakeReporter) ServerStats(context.Context) (chrony.ServerStats, error) {
+	return chrony.ServerStats{Version: 4}, nil
+}
+func (f *fakeReporter) Counts() chrony.Counts { return chrony.Counts{} }

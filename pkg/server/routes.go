@@ -22,6 +22,9 @@ func (s *Server) routes(r router) {
 	get("/hosts/:host/summary", s.handleSummary())
 	get("/hosts/:host/history.csv", s.handleCSV(s.namedHost))
 
+	// Prometheus: every host in chrony_exporter's names, and second-hand's own (?host=NAME: one).
+	get("/metrics", s.handleMetrics())
+
 	// Probes: the process is alive; every chronyd answers (?host=NAME: that one).
 	get("/healthz", s.handleHealthz())
 	get("/readyz", s.handleReadyz())

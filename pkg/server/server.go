@@ -44,6 +44,7 @@ const DefaultRowWait = 250 * time.Millisecond
 type Server struct {
 	fleet   *monitor.Fleet
 	history *history.Service
+	metrics *metricsHandlers
 	cfg     Config
 	log     *slog.Logger
 	health  panelHealth
@@ -67,7 +68,7 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	if cfg.History == nil {
 		cfg.History = history.Open(history.Config{}) // off: no store, no recording
 	}
-	s := &Server{fleet: fleet, history: cfg.History, cfg: cfg, log: cfg.Logger,
+	s := &Server{fleet: fleet, history: cfg.History, metrics: newMetricsHandlers(fleet), cfg: cfg, log: cfg.Logger,
 		health: panelHealth{failing: map[string]string{}},
 		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
 	}

@@ -267,3 +267,11 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+func (f *fakeReports) Activity(context.Context) (chrony.Activity, error) {
+	return chrony.Activity{Online: 1}, nil
+}
+func (f *fakeReports) ServerStats(context.Context) (chrony.ServerStats, error) {
+	return chrony.ServerStats{Version: 4}, nil
+}
+func (f *fakeReports) Counts() chrony.Counts { return chrony.Counts{} }

@@ -1,0 +1,406 @@
+// Package metrics exports every host's chronyd to Prometheus, with the names, labels and units
+// of chrony_exporter (so that its dashboards and alert rules work unchanged), a host label on
+// every series, and what that exporter lacks: leap status, synchronisation, the maximum clock
+// error, activity, the RTC, and second-hand's own counters.
+//
+// A scrape reads through the hosts' monitors: the same shared reads and reuse window as the
+// pages, so that ten Prometheus servers scraping at once cost chronyd what one does, and a
+// scrape never waits longer than a request's timeout and retries.
+package metrics
+
+import (
+	"context"
+	"math"
+	"math/bits"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/monitor"
+)
+
+const namespace = "chrony"
+
+// desc is a metric's description and type.
+type desc struct {
+	d *prometheus.Desc
+	t prometheus.ValueType
+}
+
+func gauge(subsystem, name, help string, labels ...string) desc {
+	return desc{prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, append([]string{"host"}, labels...), nil), prometheus.GaugeValue}
+}
+
+func counter(subsystem, name, help string, labels ...string) desc {
+	d := gauge(subsystem, name, help, labels...)
+	d.t = prometheus.CounterValue
+	return d
+}
+
+func own(name, help string, labels ...string) desc {
+	d := desc{prometheus.NewDesc("second_hand_"+name, help, append([]string{"host"}, labels...), nil), prometheus.CounterValue}
+	return d
+}
+
+var (
+	up               = gauge("", "up", "Whether chronyd answered the tracking report.")
+	collectorSuccess = gauge("scrape", "collector_success", "Whether each report was read.", "collector")
+
+	trackingInfo           = gauge("tracking", "info", "Chrony tracking info", "tracking_address", "tracking_name", "tracking_refid")
+	trackingLastOffset     = gauge("tracking", "last_offset_seconds", "Chrony tracking last offset in seconds")
+	trackingRefTime        = gauge("tracking", "reference_timestamp_seconds", "Chrony tracking Reference timestamp")
+	trackingSystemTime     = gauge("tracking", "system_time_seconds", "Chrony tracking System time: the correction chronyd is still applying (positive: the clock is slow)")
+	trackingRemote         = gauge("tracking", "remote_reference", "Chrony tracking is connected to a remote source")
+	trackingRMSOffset      = gauge("tracking", "rms_offset_seconds", "Chrony tracking long-term average of the offset")
+	trackingRootDelay      = gauge("tracking", "root_delay_seconds", "The total of the network path delays to the stratum-1 computer from which the computer is ultimately synchronised")
+	trackingRootDispersion = gauge("tracking", "root_dispersion_seconds", "Chrony tracking total of all measurement errors to the NTP root")
+	trackingFrequency      = gauge("tracking", "frequency_ppms", "Rate by which the system's clock would be wrong if chronyd was not correcting it, in PPMs")
+	trackingResidual       = gauge("tracking", "residual_frequency_ppms", "For the currently selected reference source, the difference between the frequency it suggests and the one currently in use, in PPMs")
+	trackingSkew           = gauge("tracking", "skew_ppms", "The estimated error bound on the frequency, in PPMs")
+	trackingUpdateInterval = gauge("tracking", "update_interval_seconds", "The time elapsed between the last two clock updates, in seconds")
+	trackingStratum        = gauge("tracking", "stratum", "Chrony tracking client stratum")
+	// What chrony_exporter lacks.
+	trackingLeap         = gauge("tracking", "leap_status", "Leap status: 0 normal, 1 a second to be inserted, 2 deleted, 3 not synchronised")
+	trackingSynchronised = gauge("tracking", "synchronised", "Whether chronyd is synchronised to a source (1), its local clock counting as one")
+	trackingMaxError     = gauge("tracking", "max_error_seconds", "The bound on the clock's error: |system time offset| + root dispersion + root delay / 2")
+
+	sourcesAge          = gauge("sources", "last_sample_age_seconds", "Chrony sources last good sample age in seconds", "source_address", "source_name")
+	sourcesReachRatio   = gauge("sources", "reachability_ratio", "Chrony sources ratio of packet reachability", "source_address", "source_name")
+	sourcesReachSuccess = gauge("sources", "reachability_success", "Chrony sources last poll reachability success", "source_address", "source_name")
+	sourcesOffset       = gauge("sources", "last_sample_offset_seconds", "Chrony sources last sample offset in seconds", "source_address", "source_name")
+	sourcesError        = gauge("sources", "last_sample_error_margin_seconds", "Chrony sources last sample margin of error in seconds", "source_address", "source_name")
+	sourcesPoll         = gauge("sources", "polling_interval_seconds", "Chrony sources polling interval in seconds", "source_address", "source_name")
+	sourcesStateInfo    = gauge("sources", "state_info", "Chrony sources state info", "source_address", "source_name", "source_state", "source_mode")
+	sourcesStratum      = gauge("sources", "stratum", "Chrony sources stratum", "source_address", "source_name")
+
+	statsSamples = gauge("sourcestats", "samples", "The number of sample points currently being retained for the server. (NP)", "source_address", "source_name")
+	statsRuns    = gauge("sourcestats", "runs", "The number of runs of residuals having the same sign following the last regression. (NR)", "source_address", "source_name")
+	statsSpan    = gauge("sourcestats", "span_seconds", "The interval between the oldest and newest samples in seconds", "source_address", "source_name")
+	statsStdDev  = gauge("sourcestats", "stddev", "The estimated sample standard deviation.", "source_address", "source_name")
+	statsFreq    = gauge("sourcestats", "frequency_ppms", "The estimated residual frequency for the server, in parts per million.", "source_address", "source_name")
+	statsSkew    = gauge("sourcestats", "frequency_skew_ppms", "The estimated error bounds on Freq (again in parts per million).", "source_address", "source_name")
+	statsOffset  = gauge("sourcestats", "offset", "The estimated offset of the source.", "source_address", "source_name")
+
+	activitySources = gauge("activity", "sources", "Sources by what chronyd does with them: online, offline, burst_online, burst_offline, unresolved", "state")
+
+	rtcOffset  = gauge("rtc", "offset_seconds", "How far the RTC is ahead of the system clock (negative: behind)")
+	rtcGain    = gauge("rtc", "gain_rate_ppms", "How fast the RTC gains time (negative: loses), in ppm")
+	rtcRefTime = gauge("rtc", "reference_timestamp_seconds", "When the RTC was last measured")
+	rtcSamples = gauge("rtc", "samples", "RTC measurements kept")
+	rtcRuns    = gauge("rtc", "runs", "Runs of residuals with the same sign")
+	rtcSpan    = gauge("rtc", "span_seconds", "Time between the oldest and newest RTC measurement")
+
+	serverNTP         = counter("serverstats", "ntp_packets_received_total", "The number of valid NTP requests received by the server.")
+	serverNKE         = counter("serverstats", "nts_ke_connections_accepted_total", "The number of NTS-KE connections accepted by the server.")
+	serverCmd         = counter("serverstats", "command_packets_received_total", "The number of command requests received by the server.")
+	serverNTPDrops    = counter("serverstats", "ntp_packets_dropped_total", "The number of NTP requests dropped by the server due to rate limiting.")
+	serverNKEDrops    = counter("serverstats", "nts_ke_connections_dropped_total", "The number of NTS-KE connections dropped by the server due to rate limiting.")
+	serverCmdDrops    = counter("serverstats", "command_packets_dropped_total", "The number of command requests dropped by the server due to rate limiting.")
+	serverLogDrops    = counter("serverstats", "client_log_records_dropped_total", "The number of client log records dropped by the server to limit the memory use.")
+	serverAuth        = counter("serverstats", "authenticated_ntp_packets_total", "The number of received authenticated NTP requests.")
+	serverInterleaved = counter("serverstats", "interleaved_ntp_packets_total", "The number of received interleaved NTP requests.")
+	serverTimestamps  = gauge("serverstats", "ntp_timestamps_held", "The number of pairs of receive and transmit timestamps that the server is currently holding in memory for clients using the interleaved mode.")
+	serverSpan        = gauge("serverstats", "ntp_timestamp_span_seconds", "The interval covered by the currently held NTP timestamps.")
+	serverDaemonRX    = counter("serverstats", "ntp_daemon_rx_timestamps_total", "The number of NTP responses which included a receive timestamp captured by the daemon.")
+	serverDaemonTX    = counter("serverstats", "ntp_daemon_tx_timestamps_total", "The number of NTP responses which included a transmit timestamp captured by the daemon.")
+	serverKernelRX    = counter("serverstats", "ntp_kernel_rx_timestamps_total", "The number of NTP responses which included a receive timestamp captured by the kernel.")
+	serverKernelTX    = counter("serverstats", "ntp_kernel_tx_timestamps_total", "The number of NTP responses (in the interleaved mode) which included a transmit timestamp captured by the kernel.")
+	serverHWRX        = counter("serverstats", "ntp_hw_rx_timestamps_total", "The number of NTP responses which included a receive timestamp captured by the NIC.")
+	serverHWTX        = counter("serverstats", "ntp_hw_tx_timestamps_total", "The number of NTP responses (in the interleaved mode) which included a transmit timestamp captured by the NIC.")
+
+	ownRequests = own("chronyd_requests_total", "Requests second-hand sent to chronyd (each once, whatever its retries).")
+	ownFailures = own("chronyd_request_failures_total", "Requests to chronyd that failed, by kind.", "kind")
+	ownReads    = own("chronyd_reads_total", "Reports read from chronyd.")
+	ownShared   = own("reads_shared_total", "Readers of a report that joined a read of chronyd already in flight.")
+	ownReused   = own("reads_reused_total", "Readers of a report answered from the reuse window, without asking chronyd.")
+)
+
+var all = []desc{up, collectorSuccess, trackingInfo, trackingLastOffset, trackingRefTime, trackingSystemTime, trackingRemote,
+	trackingRMSOffset, trackingRootDelay, trackingRootDispersion, trackingFrequency, trackingResidual, trackingSkew,
+	trackingUpdateInterval, trackingStratum, trackingLeap, trackingSynchronised, trackingMaxError,
+	sourcesAge, sourcesReachRatio, sourcesReachSuccess, sourcesOffset, sourcesError, sourcesPoll, sourcesStateInfo, sourcesStratum,
+	statsSamples, statsRuns, statsSpan, statsStdDev, statsFreq, statsSkew, statsOffset, activitySources,
+	rtcOffset, rtcGain, rtcRefTime, rtcSamples, rtcRuns, rtcSpan,
+	serverNTP, serverNKE, serverCmd, serverNTPDrops, serverNKEDrops, serverCmdDrops, serverLogDrops, serverAuth, serverInterleaved,
+	serverTimestamps, serverSpan, serverDaemonRX, serverDaemonTX, serverKernelRX, serverKernelTX, serverHWRX, serverHWTX,
+	ownRequests, ownFailures, ownReads, ownShared, ownReused}
+
+// Collector collects the hosts it was made for.
+type Collector struct {
+	hosts []*monitor.Monitor
+}
+
+// New collects hosts.
+func New(hosts ...*monitor.Monitor) *Collector { return &Collector{hosts: hosts} }
+
+// Describe sends every metric's description.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range all {
+		ch <- d.d
+	}
+}
+
+// Collect reads each host's reports, every host at once.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	var wg sync.WaitGroup
+	for _, m := range c.hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			collectHost(context.Background(), m, ch)
+		}()
+	}
+	wg.Wait()
+}
+
+// emitter sends one host's metrics.
+type emitter struct {
+	ch   chan<- prometheus.Metric
+	host string
+}
+
+func (e emitter) send(d desc, v float64, labels ...string) {
+	e.ch <- prometheus.MustNewConstMetric(d.d, d.t, v, append([]string{e.host}, labels...)...)
+}
+
+// collectHost reads a host's reports: tracking first, and when chronyd answers it the others
+// at once. chronyd not answering tracking is chrony_up 0, and then nothing else is read, so
+// that a dead chronyd costs a scrape one timeout, not one per report.
+func collectHost(ctx context.Context, m *monitor.Monitor, ch chan<- prometheus.Metric) {
+	e := emitter{ch: ch, host: m.Name()}
+	defer e.own(m)
+	t, _, err := m.Tracking(ctx, monitor.Want{})
+	if err != nil {
+		e.send(up, 0)
+		for _, name := range []string{"tracking", "sources", "sourcestats", "activity", "rtc", "serverstats"} {
+			e.send(collectorSuccess, 0, name)
+		}
+		return
+	}
+	e.send(up, 1)
+	e.send(collectorSuccess, 1, "tracking")
+	e.tracking(t)
+	var wg sync.WaitGroup
+	for name, collect := range map[string]func() error{
+		"sources": func() error {
+			s, _, err := m.Sources(ctx, monitor.Want{})
+			if err == nil {
+				e.sources(s)
+			}
+			return err
+		},
+		"sourcestats": func() error {
+			s, _, err := m.SourceStats(ctx, monitor.Want{})
+			if err == nil {
+				e.sourceStats(s)
+			}
+			return err
+		},
+		"activity": func() error {
+			a, _, err := m.Activity(ctx, monitor.Want{})
+			if err == nil {
+				e.activity(a)
+			}
+			return err
+		},
+		"rtc": func() error {
+			r, _, err := m.RTC(ctx, monitor.Want{})
+			if err == nil {
+				e.rtc(r)
+			}
+			return err
+		},
+		"serverstats": func() error {
+			s, _, err := m.ServerStats(ctx, monitor.Want{})
+			if err == nil {
+				e.serverStats(s)
+			}
+			return err
+		},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok := 1.0
+			if collect() != nil {
+				ok = 0
+			}
+			e.send(collectorSuccess, ok, name)
+		}()
+	}
+	wg.Wait()
+}
+
+func (e emitter) tracking(t chrony.Tracking) {
+	address, name := t.RefAddr.String(), t.Reference()
+	if !t.RefAddr.IsValid() {
+		address = name
+	}
+	if t.RefID == chrony.RefIDLocal {
+		address, name = "127.127.1.1", "LOCL"
+	}
+	e.send(trackingInfo, 1, address, name, chrony.RefIDHex(t.RefID))
+	e.send(trackingLastOffset, t.LastOffsetSeconds)
+	e.send(trackingRefTime, timestamp(t.RefTime))
+	e.send(trackingSystemTime, t.CorrectionSeconds)
+	remote := 1.0
+	if t.RefID == chrony.RefIDLocal {
+		remote = 0
+	}
+	e.send(trackingRemote, remote)
+	e.send(trackingRMSOffset, t.RMSOffsetSeconds)
+	e.send(trackingRootDelay, t.RootDelaySeconds)
+	e.send(trackingRootDispersion, t.RootDispersionSeconds)
+	e.send(trackingFrequency, t.FrequencyPPM)
+	e.send(trackingResidual, t.ResidualFrequencyPPM)
+	e.send(trackingSkew, t.SkewPPM)
+	e.send(trackingUpdateInterval, t.UpdateIntervalSeconds)
+	e.send(trackingStratum, float64(t.Stratum))
+	e.send(trackingLeap, float64(t.Leap))
+	e.send(trackingSynchronised, b2f(t.Synchronised()))
+	e.send(trackingMaxError, t.MaxErrorSeconds())
+}
+
+// sourceLabels are a source's source_address and source_name: its address and its name as
+// chronyd has it (not reverse DNS); a reference clock's letters for both.
+func sourceLabels(name string, addr string) (string, string) {
+	if addr == "" {
+		return name, name
+	}
+	return addr, name
+}
+
+// stateNames are chrony_exporter's names of the selection states (those of the facebook/time
+// library it uses).
+var stateNames = map[chrony.SourceState]string{chrony.StateSelected: "sync", chrony.StateNonselectable: "unreach",
+	chrony.StateFalseticker: "falseticker", chrony.StateJittery: "jittery", chrony.StateSelectable: "candidate", chrony.StateUnselected: "outlier"}
+
+var modeNames = map[chrony.SourceMode]string{chrony.ModeServer: "client", chrony.ModePeer: "peer", chrony.ModeRefClock: "reference clock"}
+
+func (e emitter) sources(sources []chrony.Source) {
+	for _, s := range sources {
+		if s.Unresolved {
+			continue // no address to name it by yet
+		}
+		addr := ""
+		if s.Address.IsValid() {
+			addr = s.Address.String()
+		}
+		a, n := sourceLabels(s.Name, addr)
+		if s.LastSampleAgo != chrony.NeverSampled {
+			e.send(sourcesAge, s.LastSampleAgo.Seconds(), a, n)
+		}
+		e.send(sourcesReachRatio, float64(bits.OnesCount8(s.Reach))/8, a, n)
+		e.send(sourcesReachSuccess, float64(s.Reach&1), a, n)
+		e.send(sourcesOffset, s.AdjustedOffsetSeconds, a, n)
+		e.send(sourcesError, s.ErrorSeconds, a, n)
+		e.send(sourcesPoll, math.Ldexp(1, s.PollLog2), a, n)
+		e.send(sourcesStateInfo, 1, a, n, name(stateNames, s.State), name(modeNames, s.Mode))
+		e.send(sourcesStratum, float64(s.Stratum), a, n)
+	}
+}
+
+func name[K comparable](names map[K]string, k K) string {
+	if n, ok := names[k]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+func (e emitter) sourceStats(stats []chrony.SourceStats) {
+	for _, s := range stats {
+		addr := ""
+		if s.Address.IsValid() {
+			addr = s.Address.String()
+		}
+		if addr == "" && strings.HasPrefix(s.Name, "ID#") {
+			continue // an unresolved source
+		}
+		a, n := sourceLabels(s.Name, addr)
+		e.send(statsSamples, float64(s.Samples), a, n)
+		e.send(statsRuns, float64(s.Runs), a, n)
+		e.send(statsSpan, float64(s.SpanSeconds), a, n)
+		e.send(statsStdDev, s.StdDevSeconds, a, n)
+		e.send(statsFreq, s.FrequencyPPM, a, n)
+		e.send(statsSkew, s.FrequencySkewPPM, a, n)
+		e.send(statsOffset, s.OffsetSeconds, a, n)
+	}
+}
+
+func (e emitter) activity(a chrony.Activity) {
+	e.send(activitySources, float64(a.Online), "online")
+	e.send(activitySources, float64(a.Offline), "offline")
+	e.send(activitySources, float64(a.BurstOnline), "burst_online")
+	e.send(activitySources, float64(a.BurstOffline), "burst_offline")
+	e.send(activitySources, float64(a.Unresolved), "unresolved")
+}
+
+// rtc exports the RTC report when chronyd tracks the RTC; without rtcfile there is nothing.
+func (e emitter) rtc(r chrony.RTC) {
+	if !r.Enabled {
+		return
+	}
+	e.send(rtcOffset, r.FastSeconds)
+	e.send(rtcGain, r.GainRatePPM)
+	e.send(rtcRefTime, timestamp(r.RefTime))
+	e.send(rtcSamples, float64(r.Samples))
+	e.send(rtcRuns, float64(r.Runs))
+	e.send(rtcSpan, float64(r.SpanSeconds))
+}
+
+// serverStats exports what the reply's version has.
+func (e emitter) serverStats(s chrony.ServerStats) {
+	e.send(serverNTP, float64(s.NTPPackets))
+	e.send(serverCmd, float64(s.CommandPackets))
+	e.send(serverNTPDrops, float64(s.NTPDropped))
+	e.send(serverCmdDrops, float64(s.CommandDropped))
+	e.send(serverLogDrops, float64(s.ClientLogDropped))
+	if s.Version >= 2 {
+		e.send(serverNKE, float64(s.NTSKEAccepted))
+		e.send(serverNKEDrops, float64(s.NTSKEDropped))
+		e.send(serverAuth, float64(s.AuthenticatedNTP))
+	}
+	if s.Version >= 3 {
+		e.send(serverInterleaved, float64(s.InterleavedNTP))
+		e.send(serverTimestamps, float64(s.TimestampsHeld))
+		e.send(serverSpan, float64(s.TimestampSpanSeconds))
+	}
+	if s.Version >= 4 {
+		e.send(serverDaemonRX, float64(s.DaemonRX))
+		e.send(serverDaemonTX, float64(s.DaemonTX))
+		e.send(serverKernelRX, float64(s.KernelRX))
+		e.send(serverKernelTX, float64(s.KernelTX))
+		e.send(serverHWRX, float64(s.HardwareRX))
+		e.send(serverHWTX, float64(s.HardwareTX))
+	}
+}
+
+// own exports second-hand's counters of the host.
+func (e emitter) own(m *monitor.Monitor) {
+	c := m.Counts()
+	e.send(ownRequests, float64(c.Requests))
+	for _, k := range chrony.Kinds {
+		e.send(ownFailures, float64(c.Failures[k]), strings.ReplaceAll(k.String(), " ", "_"))
+	}
+	st := m.Stats()
+	e.send(ownReads, float64(st.Reads.Load()))
+	e.send(ownShared, float64(st.Shared.Load()))
+	e.send(ownReused, float64(st.Reused.Load()))
+}
+
+func timestamp(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/second-hand/second-hand/pkg/metrics"
+	"github.com/second-hand/second-hand/pkg/monitor"
+)
+
+// metricsHandlers serve /metrics: every host and second-hand's own process, or one host.
+type metricsHandlers struct {
+	all    http.Handler
+	byHost map[string]http.Handler
+}
+
+func newMetricsHandlers(fleet *monitor.Fleet) *metricsHandlers {
+	opts := promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		metrics.New(fleet.Monitors()...))
+	h := &metricsHandlers{all: promhttp.HandlerFor(reg, opts), byHost: map[string]http.Handler{}}
+	for _, m := range fleet.Monitors() {
+		r := prometheus.NewRegistry()
+		r.MustRegister(metrics.New(m))
+		h.byHost[m.Name()] = promhttp.HandlerFor(r, opts)
+	}
+	return h
+}
+
+// handleMetrics serves Prometheus: every host, or ?host=NAME only (404 for a host it does not
+// know), so that a scrape job per host makes each its own instance.
+func (s *Server) handleMetrics() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		q, msg := parseQuery(c.Request.URL.RawQuery, "host")
+		if msg != "" {
+			c.String(http.StatusBadRequest, msg+"\n")
+			return
+		}
+		h := s.metrics.all
+		if q.host != "" {
+			var ok bool
+			if h, ok = s.metrics.byHost[q.host]; !ok {
+				c.String(http.StatusNotFound, "unknown host %q; the hosts are: %s\n", q.host, strings.Join(s.fleet.Names(), ", "))
+				return
+			}
+		}
+		h.ServeHTTP(c.Writer, c.Request)
+	}
+}
