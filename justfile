@@ -48,13 +48,15 @@ demo: (setup "demo") build
 lab: build
     bin/chrony-lab
 
-# The whole test suite: go vet and staticcheck, unit and integration tests (real chronyd) with
+# The whole test suite: go vet and staticcheck, the Prometheus rules' unit tests (promtool),
+# unit and integration tests (real chronyd) with
 # the race detector, the end-to-end tests (Docker, nginx, chromium), then 30 s of fuzzing per
 # target. Nothing may skip.
 test: (setup "test") assets
     go vet ./...
     go tool staticcheck ./...
     cd e2e && go vet ./... && go tool staticcheck ./...
+    cd docker/prometheus && promtool check rules second-hand.rules.yml && promtool test rules second-hand.rules.test.yml && promtool check config scrape-one-host.yml scrape-several-hosts.yml
     # -p 1: one package at a time, so that the load test does not share the two cores.
     SECOND_HAND_STRICT_TESTS=1 go test -race -shuffle=on -count=1 -p 1 ./...
     cd e2e && SECOND_HAND_STRICT_TESTS=1 go test -count=1 -timeout 40m ./...

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -27,23 +28,27 @@ func TestComposeFile(t *testing.T) {
 		t.Skip(msg)
 	}
 	for _, tc := range []struct {
-		name     string
-		files    []string
-		endpoint string
+		name       string
+		files      []string
+		endpoint   string
+		monitoring bool // with the monitoring profile: Debian's Prometheus scraping second-hand
 	}{
-		{"udp", []string{"../docker/docker-compose.yml"}, "udp://chronyd:323"},
-		{"socket", []string{"../docker/docker-compose.yml", "../docker/docker-compose.socket.yml"}, "unix:///run/chrony/chronyd.sock"},
+		{"udp", []string{"../docker/docker-compose.yml"}, "udp://chronyd:323", true},
+		{"socket", []string{"../docker/docker-compose.yml", "../docker/docker-compose.socket.yml"}, "unix:///run/chrony/chronyd.sock", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			port := testkit.FreePort(t)
+			port, promPort := testkit.FreePort(t), testkit.FreePort(t)
 			project := fmt.Sprintf("second-hand-e2e-%d", os.Getpid())
 			args := []string{"compose", "-p", project}
 			for _, f := range tc.files {
 				args = append(args, "-f", f)
 			}
+			if tc.monitoring {
+				args = append(args, "--profile", "monitoring")
+			}
 			compose := func(ctx context.Context, more ...string) (string, error) {
 				cmd := exec.CommandContext(ctx, "docker", append(append([]string{}, args...), more...)...)
-				cmd.Env = append(os.Environ(), "SECOND_HAND_PORT="+port)
+				cmd.Env = append(os.Environ(), "SECOND_HAND_PORT="+port, "SECOND_HAND_PROMETHEUS_PORT="+promPort)
 				out, err := cmd.CombinedOutput()
 				return string(out), err
 			}
@@ -96,7 +101,43 @@ func TestComposeFile(t *testing.T) {
 					t.Errorf("%s's tracking does not follow the stack's upstream:\n%s", host, page)
 				}
 			}
+			if tc.monitoring {
+				checkPrometheus(t, "http://127.0.0.1:"+promPort)
+			}
 		})
+	}
+}
+
+// checkPrometheus asks the stack's Prometheus, through its query API, for the stratum of each
+// monitored chronyd (9: its upstream serves stratum 8) and for up == 1 of its scrape of
+// second-hand.
+func checkPrometheus(t *testing.T, base string) {
+	t.Helper()
+	query := func(q string) (string, bool) {
+		code, body := get(t, base+"/api/v1/query?query="+url.QueryEscape(q))
+		return body, code == 200 && strings.Contains(body, `"status":"success"`)
+	}
+	var body string
+	took := testkit.Eventually(t, 2*time.Minute, "Prometheus to have scraped second-hand", func() bool {
+		var ok bool
+		body, ok = query(`chrony_tracking_stratum`)
+		return ok && strings.Contains(body, `"host":"chronyd"`) && strings.Contains(body, `"host":"chronyd2"`)
+	})
+	t.Logf("Prometheus had chrony_tracking_stratum %v after the stack was up", took.Round(time.Second))
+	for _, host := range []string{"chronyd", "chronyd2"} {
+		if !strings.Contains(body, `"host":"`+host+`","instance":"second-hand:8080","job":"second-hand"},"value":[`) || !strings.Contains(body, `,"9"]`) {
+			t.Errorf("chrony_tracking_stratum of %s: %s", host, body)
+		}
+	}
+	if body, ok := query(`up{job="second-hand"} == 1`); !ok || !strings.Contains(body, `"instance":"second-hand:8080"`) {
+		t.Errorf("up of the second-hand job: %s", body)
+	}
+	if body, ok := query(`chrony_up`); !ok || strings.Count(body, `,"1"]`) != 2 {
+		t.Errorf("chrony_up: %s", body)
+	}
+	// The rules are loaded.
+	if code, body := get(t, base+"/api/v1/rules"); code != 200 || !strings.Contains(body, "ChronyNotSynchronised") {
+		t.Errorf("rules: %d %s", code, body)
 	}
 }
 

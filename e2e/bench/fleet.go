@@ -113,7 +113,7 @@ func fleetBench(ctx context.Context, bin, dir string, lab *chronylab.Lab, loads 
 		for _, h := range set.hosts {
 			spec = append(spec, h[0]+"="+h[1])
 		}
-		cmd := exec.Command(bin, "--listen", "127.0.0.1:"+port, "--log-level", "error")
+		cmd := exec.Command(bin, "--listen", "127.0.0.1:"+port, "--data-dir", filepath.Join(dir, set.prefix), "--log-level", "error")
 		cmd.Env = append(os.Environ(), "SECOND_HAND_CHRONY="+strings.Join(spec, ","))
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {

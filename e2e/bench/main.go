@@ -97,7 +97,7 @@ func run(repo string, loadFor time.Duration, loads int) error {
 		return fmt.Errorf("building: %v\n%s", err, out)
 	}
 	shPort, ngPort := freePort(), freePort()
-	sh := exec.Command(bin, "--listen", "127.0.0.1:"+shPort, "--chrony", lab.Monitored.UDPAddress(), "--log-level", "warn")
+	sh := exec.Command(bin, "--listen", "127.0.0.1:"+shPort, "--chrony", lab.Monitored.UDPAddress(), "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn")
 	sh.Stderr = os.Stderr
 	if err := sh.Start(); err != nil {
 		return err

@@ -279,3 +279,18 @@ func BenchmarkHistoryFragment(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScrape serves /metrics for the lab's chronyd (tracking, sources, source statistics,
+// activity, RTC; server statistics over the socket) with the reuse window off, each scrape
+// reading chronyd, and from the reuse window.
+func BenchmarkScrape(b *testing.B) {
+	l := lab(b)
+	for _, tc := range []struct {
+		name  string
+		reuse time.Duration
+	}{{"uncached", 0}, {"cached", time.Hour}} {
+		b.Run(tc.name, func(b *testing.B) {
+			serve(b, fragmentHandler(b, l.Monitored.UDPAddress(), tc.reuse), "/metrics?host=local")
+		})
+	}
+}
