@@ -32,51 +32,51 @@ func main() {
 	repo := flag.String("repo", "..", "the repository's root")
 	loadFor := flag.Duration("load", 30*time.Second, "how long each wrk run lasts")
 	loads := flag.Int("loads", 20, "page loads to take the median of")
+	only := flag.String("only", "", "run only these parts, comma-separated: go, page, load, history, fleet, metrics, chronyc (default: all)")
 	flag.Parse()
-	if err := run(*repo, *loadFor, *loads); err != nil {
+	parts := map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			if !validPart[p] {
+				fmt.Fprintf(os.Stderr, "bench: invalid value %q for -only: want some of go, page, load, history, fleet, metrics, chronyc\n", p)
+				os.Exit(2)
+			}
+			parts[p] = true
+		}
+	}
+	if err := run(*repo, *loadFor, *loads, func(p string) bool { return len(parts) == 0 || parts[p] }); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
+var validPart = map[string]bool{"go": true, "page": true, "load": true, "history": true, "fleet": true, "metrics": true, "chronyc": true}
+
 type row struct{ what, figure, against string }
 
-func run(repo string, loadFor time.Duration, loads int) error {
+func run(repo string, loadFor time.Duration, loads int, part func(string) bool) error {
 	repo, _ = filepath.Abs(repo)
 	var rows []row
 	add := func(what, figure, against string) { rows = append(rows, row{what, figure, against}) }
+	defer func() {
+		fmt.Printf("\n| measure | figure | compared with |\n|---|---|---|\n")
+		for _, r := range rows {
+			fmt.Printf("| %s | %s | %s |\n", r.what, r.figure, r.against)
+		}
+	}()
 
 	// 1. The Go benchmarks: fragments against the protocol floor, the reuse window, scaling.
-	fmt.Fprintln(os.Stderr, "bench: go test -bench ./pkg/server (real chronyd on loopback) ...")
-	benches, err := goBench(repo)
-	if err != nil {
-		return err
-	}
-	for _, p := range []string{"tracking", "sources", "sourcestats", "rtc"} {
-		for _, tr := range []string{"udp", "unix"} {
-			f, r := benches["Fragment/"+p+"/"+tr+"/uncached"], benches["Raw/"+p+"/"+tr]
-			add(fmt.Sprintf("%s fragment, uncached, %s", p, tr),
-				fmt.Sprintf("%s (%d allocs)", us(f.ns), f.allocs),
-				fmt.Sprintf("raw requests %s: %.2fx (target ≤ 1.5x)", us(r.ns), f.ns/r.ns))
+	benches := map[string]bench{}
+	if part("go") || part("history") || part("metrics") || part("chronyc") {
+		fmt.Fprintln(os.Stderr, "bench: go test -bench ./pkg/server (real chronyd on loopback) ...")
+		var err error
+		if benches, err = goBench(repo); err != nil {
+			return err
 		}
 	}
-	for _, p := range []string{"tracking", "sources", "sourcestats", "rtc"} {
-		f := benches["Fragment/"+p+"/cached"]
-		add(p+" fragment, from the reuse window", fmt.Sprintf("%s (%d allocs)", us(f.ns), f.allocs), "target ≤ 50 us")
+	if part("go") {
+		goRows(benches, add)
 	}
-	sr := benches["SummaryRow"]
-	add("a host's row of the overview, from the reuse window", fmt.Sprintf("%s (%d allocs)", us(sr.ns), sr.allocs), "target ≤ 100 us")
-	for _, p := range []string{"sources", "sourcestats"} {
-		f5, f50 := benches[fmt.Sprintf("SourcesScaling/%s/5/fragment", p)], benches[fmt.Sprintf("SourcesScaling/%s/50/fragment", p)]
-		r50 := benches[fmt.Sprintf("SourcesScaling/%s/50/raw", p)]
-		var steps []string
-		for _, n := range []int{5, 10, 20, 50} {
-			steps = append(steps, fmt.Sprintf("%d: %s", n, ms(benches[fmt.Sprintf("SourcesScaling/%s/%d/fragment", p, n)].ns)))
-		}
-		add(p+" fragment, 5 to 50 sources", strings.Join(steps, ", "),
-			fmt.Sprintf("%.1fx for 10x the sources; raw at 50: %s (%.2fx)", f50.ns/f5.ns, ms(r50.ns), f50.ns/r50.ns))
-	}
-
 	// 2. The system: a lab, second-hand, nginx in front.
 	ctx := context.Background()
 	lab, err := chronylab.Start(ctx, chronylab.Options{PollLog2: 2, SetPoll: true})
@@ -117,52 +117,94 @@ func run(repo string, loadFor time.Duration, loads int) error {
 	}
 
 	// 3. Page load in chromium through nginx.
-	fmt.Fprintln(os.Stderr, "bench: page loads in chromium ...")
-	first, median, err := pageLoads(base, loads)
-	if err != nil {
-		return err
-	}
-	add("page load to four panels populated, chromium via nginx", fmt.Sprintf("median %s of %d loads", msf(median), loads),
-		fmt.Sprintf("first load %s; target < 100 ms", msf(first)))
-
-	// 4. Load with wrk through nginx.
-	for _, target := range []struct{ name, url string }{{"tracking fragment", base + "panels/tracking"}, {"page", base}} {
-		fmt.Fprintf(os.Stderr, "bench: wrk 200 connections for %v on the %s ...\n", loadFor, target.name)
-		w, err := runWrk(target.url, loadFor)
+	if part("page") {
+		fmt.Fprintln(os.Stderr, "bench: page loads in chromium ...")
+		first, median, err := pageLoads(base, loads)
 		if err != nil {
 			return err
 		}
-		add(fmt.Sprintf("wrk, 200 connections, %v, %s via nginx", loadFor, target.name),
-			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", w.rps, w.p50, w.p99),
-			fmt.Sprintf("%d errors of %d requests (target 0)", w.errors, w.requests))
+		add("page load to four panels populated, chromium via nginx", fmt.Sprintf("median %s of %d loads", msf(median), loads),
+			fmt.Sprintf("first load %s; target < 100 ms", msf(first)))
 	}
-	add("second-hand peak RSS (VmHWM) after the load", fmt.Sprintf("%.1f MB", peakRSS(sh.Process.Pid)), "target ≤ 30 MB")
+
+	// 4. Load with wrk through nginx.
+	if part("load") {
+		for _, target := range []struct{ name, url string }{{"tracking fragment", base + "panels/tracking"}, {"page", base}} {
+			fmt.Fprintf(os.Stderr, "bench: wrk 200 connections for %v on the %s ...\n", loadFor, target.name)
+			w, err := runWrk(target.url, loadFor)
+			if err != nil {
+				return err
+			}
+			add(fmt.Sprintf("wrk, 200 connections, %v, %s via nginx", loadFor, target.name),
+				fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", w.rps, w.p50, w.p99),
+				fmt.Sprintf("%d errors of %d requests (target 0)", w.errors, w.requests))
+		}
+		add("second-hand peak RSS (VmHWM) after the load", fmt.Sprintf("%.1f MB", peakRSS(sh.Process.Pid)), "target ≤ 30 MB")
+	}
 
 	// 5. History: the store, the fragments, an import, memory with 10 hosts.
-	if err := historyBench(ctx, bin, dir, benches, add); err != nil {
-		return err
+	if part("history") {
+		if err := historyBench(ctx, bin, dir, benches, add); err != nil {
+			return err
+		}
 	}
 
 	// 6. The fleet: 100 hosts in one overview; 50 with and without 10 silent.
-	if err := fleetBench(ctx, bin, dir, lab, loads, add); err != nil {
-		return err
+	if part("fleet") {
+		if err := fleetBench(ctx, bin, dir, lab, loads, add); err != nil {
+			return err
+		}
 	}
 
-	// 7. The same four reports with chronyc, one process each.
-	per, total, err := chronycCost(lab.Monitored.Socket(), 20)
-	if err != nil {
-		return err
+	// 7. Prometheus scrapes: uncached and from the reuse window, and 1,000 back to back.
+	if part("metrics") {
+		if err := metricsBench(bin, dir, lab, benches, add); err != nil {
+			return err
+		}
 	}
-	add("the four reports with chronyc (tracking, sources, sourcestats, rtcdata)",
-		fmt.Sprintf("%s in all (%s per report)", msf(total), msf(per)),
-		fmt.Sprintf("second-hand's four uncached fragments over UDP: %s", ms(benches["Fragment/tracking/udp/uncached"].ns+
-			benches["Fragment/sources/udp/uncached"].ns+benches["Fragment/sourcestats/udp/uncached"].ns+benches["Fragment/rtc/udp/uncached"].ns)))
 
-	fmt.Printf("\n| measure | figure | compared with |\n|---|---|---|\n")
-	for _, r := range rows {
-		fmt.Printf("| %s | %s | %s |\n", r.what, r.figure, r.against)
+	// 8. The same four reports with chronyc, one process each.
+	if part("chronyc") {
+		per, total, err := chronycCost(lab.Monitored.Socket(), 20)
+		if err != nil {
+			return err
+		}
+		add("the four reports with chronyc (tracking, sources, sourcestats, rtcdata)",
+			fmt.Sprintf("%s in all (%s per report)", msf(total), msf(per)),
+			fmt.Sprintf("second-hand's four uncached fragments over UDP: %s", ms(benches["Fragment/tracking/udp/uncached"].ns+
+				benches["Fragment/sources/udp/uncached"].ns+benches["Fragment/sourcestats/udp/uncached"].ns+benches["Fragment/rtc/udp/uncached"].ns)))
 	}
 	return nil
+}
+
+// goRows are the rows of the Go benchmarks of fragments: each next to the raw requests it
+// needs, from the reuse window, and 5 to 50 sources.
+func goRows(benches map[string]bench, add func(what, figure, against string)) {
+	for _, p := range []string{"tracking", "sources", "sourcestats", "rtc"} {
+		for _, tr := range []string{"udp", "unix"} {
+			f, r := benches["Fragment/"+p+"/"+tr+"/uncached"], benches["Raw/"+p+"/"+tr]
+			add(fmt.Sprintf("%s fragment, uncached, %s", p, tr),
+				fmt.Sprintf("%s (%d allocs)", us(f.ns), f.allocs),
+				fmt.Sprintf("raw requests %s: %.2fx (target ≤ 1.5x)", us(r.ns), f.ns/r.ns))
+		}
+	}
+	for _, p := range []string{"tracking", "sources", "sourcestats", "rtc"} {
+		f := benches["Fragment/"+p+"/cached"]
+		add(p+" fragment, from the reuse window", fmt.Sprintf("%s (%d allocs)", us(f.ns), f.allocs), "target ≤ 50 us")
+	}
+	sr := benches["SummaryRow"]
+	add("a host's row of the overview, from the reuse window", fmt.Sprintf("%s (%d allocs)", us(sr.ns), sr.allocs), "target ≤ 100 us")
+	for _, p := range []string{"sources", "sourcestats"} {
+		f5, f50 := benches[fmt.Sprintf("SourcesScaling/%s/5/fragment", p)], benches[fmt.Sprintf("SourcesScaling/%s/50/fragment", p)]
+		r50 := benches[fmt.Sprintf("SourcesScaling/%s/50/raw", p)]
+		var steps []string
+		for _, n := range []int{5, 10, 20, 50} {
+			steps = append(steps, fmt.Sprintf("%d: %s", n, ms(benches[fmt.Sprintf("SourcesScaling/%s/%d/fragment", p, n)].ns)))
+		}
+		add(p+" fragment, 5 to 50 sources", strings.Join(steps, ", "),
+			fmt.Sprintf("%.1fx for 10x the sources; raw at 50: %s (%.2fx)", f50.ns/f5.ns, ms(r50.ns), f50.ns/r50.ns))
+	}
+
 }
 
 type bench struct {

@@ -18,23 +18,25 @@ import (
 
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
+// TestStatsAreExact: the percentiles are values of the series (as kept, in float32), the ones
+// sorting would find.
 func TestStatsAreExact(t *testing.T) {
 	for _, n := range []int{1, 2, 7, 100, 1001, 54321} {
-		var vals []float64
+		var vals []float32
 		for range n {
-			vals = append(vals, rand.NormFloat64()*1e-5)
+			vals = append(vals, float32(rand.NormFloat64()*1e-5))
 		}
 		s := statsOf(slices.Clone(vals))
 		slices.Sort(vals)
-		at := func(q float64) float64 { return vals[rank(n, q)] }
-		want := Stats{N: n, Min: vals[0], P1: at(0.01), P5: at(0.05), P50: at(0.5), P95: at(0.95), P99: at(0.99), Max: vals[n-1]}
+		at := func(q float64) float64 { return float64(vals[rank(n, q)]) }
+		want := Stats{N: n, Min: float64(vals[0]), P1: at(0.01), P5: at(0.05), P50: at(0.5), P95: at(0.95), P99: at(0.99), Max: float64(vals[n-1])}
 		got := s
 		got.Mean, got.StdDev = 0, 0
 		if got != want {
 			t.Errorf("n=%d: %+v\nwant %+v", n, got, want)
 		}
 	}
-	s := statsOf([]float64{1, 2, 3, 4})
+	s := statsOf([]float32{1, 2, 3, 4})
 	if s.Mean != 2.5 || math.Abs(s.StdDev-math.Sqrt(1.25)) > 1e-12 {
 		t.Errorf("mean %v, sd %v", s.Mean, s.StdDev)
 	}
@@ -70,7 +72,7 @@ func TestColumnsKeepEverySpike(t *testing.T) {
 	if broken < 1 {
 		t.Error("the gap breaks no column")
 	}
-	if off.Series[0].Stats.N != len(h.Samples) || off.Series[0].Stats.Min != -3e-3 {
+	if off.Series[0].Stats.N != len(h.Samples) || off.Series[0].Stats.Min != float64(float32(-3e-3)) {
 		t.Errorf("stats over %d values, min %v", off.Series[0].Stats.N, off.Series[0].Stats.Min)
 	}
 }

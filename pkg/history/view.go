@@ -338,7 +338,7 @@ func (b *builder) view() View {
 // acc gathers a series: its columns, and every value for its statistics.
 type acc struct {
 	cols []Col
-	vals []float64
+	vals []float32 // for the statistics: see statsOf
 	errs bool
 }
 
@@ -351,9 +351,9 @@ func (a *acc) addErr(col int, v, lo, hi float64) {
 		return
 	}
 	if a.vals == nil {
-		a.vals = valsPool.Get().([]float64)[:0]
+		a.vals = valsPool.Get().([]float32)[:0]
 	}
-	a.vals = append(a.vals, v)
+	a.vals = append(a.vals, float32(v))
 	c := &a.cols[col]
 	if !c.Has {
 		*c = Col{Has: true, Min: v, Max: v, Lo: lo, Hi: hi}
@@ -377,7 +377,7 @@ func (a *acc) addErr(col int, v, lo, hi float64) {
 
 // valsPool keeps the slices that gather a series' values for its statistics: a month of a
 // series is a few hundred thousand of them, needed only while a view is made.
-var valsPool = sync.Pool{New: func() any { return make([]float64, 0, 4096) }}
+var valsPool = sync.Pool{New: func() any { return make([]float32, 0, 4096) }}
 
 // release gives the values back to the pool once the statistics are made.
 func (a *acc) release() {
@@ -580,11 +580,10 @@ func (s *Service) Events(ctx context.Context, host string, now time.Time) ([]Eve
 	if ok {
 		return ev, nil
 	}
-	h, err := s.Range(ctx, host, now.Add(-s.cfg.Retention), now)
+	ev, err := walkEvents(ctx, s, host, now.Add(-s.cfg.Retention), now)
 	if err != nil {
 		return nil, err
 	}
-	ev = Events(h)
 	s.mu.Lock()
 	if len(s.events) > 256 {
 		clear(s.events)

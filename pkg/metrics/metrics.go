@@ -12,11 +12,13 @@ import (
 	"context"
 	"math"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/monitor"
@@ -126,34 +128,160 @@ var all = []desc{up, collectorSuccess, trackingInfo, trackingLastOffset, trackin
 	rtcOffset, rtcGain, rtcRefTime, rtcSamples, rtcRuns, rtcSpan,
 	serverNTP, serverNKE, serverCmd, serverNTPDrops, serverNKEDrops, serverCmdDrops, serverLogDrops, serverAuth, serverInterleaved,
 	serverTimestamps, serverSpan, serverDaemonRX, serverDaemonTX, serverKernelRX, serverKernelTX, serverHWRX, serverHWTX,
-	ownRequests, ownFailures, ownReads, ownShared, ownReused}
-
-// Collector collects the hosts it was made for.
-type Collector struct {
-	hosts []*monitor.Monitor
 }
 
-// New collects hosts.
-func New(hosts ...*monitor.Monitor) *Collector { return &Collector{hosts: hosts} }
+// Host gathers one host's metrics. What chronyd said is turned into metric families again
+// only when one of its reports was read anew: scrapes answered from the reuse window (ten
+// Prometheus servers, or a scrape right after a page load) cost a comparison of read times,
+// and second-hand's own counters, which change at every scrape, are gathered each time.
+type Host struct {
+	m   *monitor.Monitor
+	own *prometheus.Registry
 
-// Describe sends every metric's description.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	mu   sync.Mutex
+	snap *snapCollector // what reg gathers: set under mu
+	reg  *prometheus.Registry
+	key  [len(reports)]time.Time
+	fams []*dto.MetricFamily
+}
+
+// NewHost gathers m's metrics.
+func NewHost(m *monitor.Monitor) *Host {
+	h := &Host{m: m, own: prometheus.NewRegistry(), reg: prometheus.NewRegistry(), snap: &snapCollector{host: m.Name()}}
+	h.own.MustRegister(ownCollector{m})
+	h.reg.MustRegister(h.snap)
+	return h
+}
+
+// Name is the host's name.
+func (h *Host) Name() string { return h.m.Name() }
+
+// Gather reads the host's reports through its monitor and returns its metric families, sorted
+// by name.
+func (h *Host) Gather() ([]*dto.MetricFamily, error) {
+	snap := read(context.Background(), h.m)
+	h.mu.Lock()
+	if h.fams == nil || snap.at != h.key {
+		h.snap.snap = snap
+		fams, err := h.reg.Gather()
+		h.snap.snap = nil
+		if err != nil {
+			h.mu.Unlock()
+			return nil, err
+		}
+		h.key, h.fams = snap.at, fams
+	}
+	fams := h.fams
+	h.mu.Unlock()
+	own, err := h.own.Gather()
+	// Every name of fams starts with chrony_ and every one of own with second_hand_: the
+	// two lists joined are still sorted.
+	return append(slices.Clip(fams), own...), err
+}
+
+// Hosts gathers several hosts, all at once: a silent chronyd delays a scrape by its own
+// timeout only.
+type Hosts []*Host
+
+// NewHosts gathers the metrics of ms.
+func NewHosts(ms ...*monitor.Monitor) Hosts {
+	hs := make(Hosts, len(ms))
+	for i, m := range ms {
+		hs[i] = NewHost(m)
+	}
+	return hs
+}
+
+// Gather gathers every host and merges their families.
+func (hs Hosts) Gather() ([]*dto.MetricFamily, error) {
+	each := make(prometheus.Gatherers, len(hs))
+	var wg sync.WaitGroup
+	for i, h := range hs {
+		wg.Go(func() {
+			fams, err := h.Gather()
+			each[i] = prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, err })
+		})
+	}
+	wg.Wait()
+	return each.Gather()
+}
+
+// reports are the reports a scrape reads, tracking first.
+var reports = [...]string{"tracking", "sources", "sourcestats", "activity", "rtc", "serverstats"}
+
+// snapshot is what one scrape read of a host: each report, its error, and when it was read
+// (at, in the order of reports; zero for a report not read).
+type snapshot struct {
+	at          [len(reports)]time.Time
+	errs        [len(reports)]error
+	tracking    chrony.Tracking
+	sources     []chrony.Source
+	sourceStats []chrony.SourceStats
+	activity    chrony.Activity
+	rtc         chrony.RTC
+	serverStats chrony.ServerStats
+}
+
+// read reads a host's reports: tracking first, and when chronyd answers it the others at
+// once. chronyd not answering tracking is chrony_up 0, and then nothing else is read, so that
+// a dead chronyd costs a scrape one timeout, not one per report.
+func read(ctx context.Context, m *monitor.Monitor) *snapshot {
+	s := &snapshot{}
+	s.tracking, s.at[0], s.errs[0] = m.Tracking(ctx, monitor.Want{})
+	if s.errs[0] != nil {
+		return s
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.sources, s.at[1], s.errs[1] = m.Sources(ctx, monitor.Want{}) })
+	wg.Go(func() { s.sourceStats, s.at[2], s.errs[2] = m.SourceStats(ctx, monitor.Want{}) })
+	wg.Go(func() { s.activity, s.at[3], s.errs[3] = m.Activity(ctx, monitor.Want{}) })
+	wg.Go(func() { s.rtc, s.at[4], s.errs[4] = m.RTC(ctx, monitor.Want{}) })
+	s.serverStats, s.at[5], s.errs[5] = m.ServerStats(ctx, monitor.Want{})
+	wg.Wait()
+	return s
+}
+
+// snapCollector sends the metrics of one snapshot.
+type snapCollector struct {
+	host string
+	snap *snapshot
+}
+
+func (c *snapCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range all {
 		ch <- d.d
 	}
 }
 
-// Collect reads each host's reports, every host at once.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	var wg sync.WaitGroup
-	for _, m := range c.hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			collectHost(context.Background(), m, ch)
-		}()
+func (c *snapCollector) Collect(ch chan<- prometheus.Metric) {
+	e, s := emitter{ch: ch, host: c.host}, c.snap
+	if s.errs[0] != nil {
+		e.send(up, 0)
+		for _, name := range reports {
+			e.send(collectorSuccess, 0, name)
+		}
+		return
 	}
-	wg.Wait()
+	e.send(up, 1)
+	for i, name := range reports {
+		e.send(collectorSuccess, b2f(s.errs[i] == nil), name)
+	}
+	e.tracking(s.tracking)
+	if s.errs[1] == nil {
+		e.sources(s.sources)
+	}
+	if s.errs[2] == nil {
+		e.sourceStats(s.sourceStats)
+	}
+	if s.errs[3] == nil {
+		e.activity(s.activity)
+	}
+	if s.errs[4] == nil {
+		e.rtc(s.rtc)
+	}
+	if s.errs[5] == nil {
+		e.serverStats(s.serverStats)
+	}
 }
 
 // emitter sends one host's metrics.
@@ -164,74 +292,6 @@ type emitter struct {
 
 func (e emitter) send(d desc, v float64, labels ...string) {
 	e.ch <- prometheus.MustNewConstMetric(d.d, d.t, v, append([]string{e.host}, labels...)...)
-}
-
-// collectHost reads a host's reports: tracking first, and when chronyd answers it the others
-// at once. chronyd not answering tracking is chrony_up 0, and then nothing else is read, so
-// that a dead chronyd costs a scrape one timeout, not one per report.
-func collectHost(ctx context.Context, m *monitor.Monitor, ch chan<- prometheus.Metric) {
-	e := emitter{ch: ch, host: m.Name()}
-	defer e.own(m)
-	t, _, err := m.Tracking(ctx, monitor.Want{})
-	if err != nil {
-		e.send(up, 0)
-		for _, name := range []string{"tracking", "sources", "sourcestats", "activity", "rtc", "serverstats"} {
-			e.send(collectorSuccess, 0, name)
-		}
-		return
-	}
-	e.send(up, 1)
-	e.send(collectorSuccess, 1, "tracking")
-	e.tracking(t)
-	var wg sync.WaitGroup
-	for name, collect := range map[string]func() error{
-		"sources": func() error {
-			s, _, err := m.Sources(ctx, monitor.Want{})
-			if err == nil {
-				e.sources(s)
-			}
-			return err
-		},
-		"sourcestats": func() error {
-			s, _, err := m.SourceStats(ctx, monitor.Want{})
-			if err == nil {
-				e.sourceStats(s)
-			}
-			return err
-		},
-		"activity": func() error {
-			a, _, err := m.Activity(ctx, monitor.Want{})
-			if err == nil {
-				e.activity(a)
-			}
-			return err
-		},
-		"rtc": func() error {
-			r, _, err := m.RTC(ctx, monitor.Want{})
-			if err == nil {
-				e.rtc(r)
-			}
-			return err
-		},
-		"serverstats": func() error {
-			s, _, err := m.ServerStats(ctx, monitor.Want{})
-			if err == nil {
-				e.serverStats(s)
-			}
-			return err
-		},
-	} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok := 1.0
-			if collect() != nil {
-				ok = 0
-			}
-			e.send(collectorSuccess, ok, name)
-		}()
-	}
-	wg.Wait()
 }
 
 func (e emitter) tracking(t chrony.Tracking) {
@@ -378,12 +438,21 @@ func (e emitter) serverStats(s chrony.ServerStats) {
 	}
 }
 
-// own exports second-hand's counters of the host.
-func (e emitter) own(m *monitor.Monitor) {
-	c := m.Counts()
-	e.send(ownRequests, float64(c.Requests))
+// ownCollector sends second-hand's counters of a host.
+type ownCollector struct{ m *monitor.Monitor }
+
+func (c ownCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []desc{ownRequests, ownFailures, ownReads, ownShared, ownReused} {
+		ch <- d.d
+	}
+}
+
+func (c ownCollector) Collect(ch chan<- prometheus.Metric) {
+	e, m := emitter{ch: ch, host: c.m.Name()}, c.m
+	cnt := m.Counts()
+	e.send(ownRequests, float64(cnt.Requests))
 	for _, k := range chrony.Kinds {
-		e.send(ownFailures, float64(c.Failures[k]), strings.ReplaceAll(k.String(), " ", "_"))
+		e.send(ownFailures, float64(cnt.Failures[k]), strings.ReplaceAll(k.String(), " ", "_"))
 	}
 	st := m.Stats()
 	e.send(ownReads, float64(st.Reads.Load()))

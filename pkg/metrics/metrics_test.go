@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/monitor"
 )
 
-// reports is a monitor.Reporter that answers with fixed reports, or fails those in fail.
-type reports struct {
+// fixed is a monitor.Reporter that answers with fixed fixed, or fails those in fail.
+type fixed struct {
 	tracking chrony.Tracking
 	sources  []chrony.Source
 	stats    []chrony.SourceStats
@@ -25,35 +25,35 @@ type reports struct {
 	fail     map[string]error
 }
 
-var _ monitor.Reporter = (*reports)(nil)
+var _ monitor.Reporter = (*fixed)(nil)
 
-func (r *reports) Tracking(context.Context) (chrony.Tracking, error) {
+func (r *fixed) Tracking(context.Context) (chrony.Tracking, error) {
 	return r.tracking, r.fail["tracking"]
 }
-func (r *reports) NumSources(context.Context) (int, error) { return len(r.sources), nil }
-func (r *reports) SourcesN(context.Context, int) ([]chrony.Source, error) {
+func (r *fixed) NumSources(context.Context) (int, error) { return len(r.sources), nil }
+func (r *fixed) SourcesN(context.Context, int) ([]chrony.Source, error) {
 	return r.sources, r.fail["sources"]
 }
-func (r *reports) SourceStatsN(context.Context, int) ([]chrony.SourceStats, error) {
+func (r *fixed) SourceStatsN(context.Context, int) ([]chrony.SourceStats, error) {
 	return r.stats, r.fail["sourcestats"]
 }
-func (r *reports) RTC(context.Context) (chrony.RTC, error) { return r.rtc, r.fail["rtc"] }
-func (r *reports) Activity(context.Context) (chrony.Activity, error) {
+func (r *fixed) RTC(context.Context) (chrony.RTC, error) { return r.rtc, r.fail["rtc"] }
+func (r *fixed) Activity(context.Context) (chrony.Activity, error) {
 	return chrony.Activity{Online: 3, Unresolved: 1}, r.fail["activity"]
 }
-func (r *reports) ServerStats(context.Context) (chrony.ServerStats, error) {
+func (r *fixed) ServerStats(context.Context) (chrony.ServerStats, error) {
 	return r.server, r.fail["serverstats"]
 }
-func (r *reports) Endpoint() string { return "udp://fake:323" }
-func (r *reports) Counts() chrony.Counts {
+func (r *fixed) Endpoint() string { return "udp://fake:323" }
+func (r *fixed) Counts() chrony.Counts {
 	return chrony.Counts{Requests: 42, Failures: map[chrony.Kind]uint64{chrony.KindTimeout: 2}}
 }
-func (r *reports) Close() error { return nil }
+func (r *fixed) Close() error { return nil }
 
 var refTime = time.Date(2026, 11, 26, 10, 0, 0, 500_000_000, time.UTC)
 
-func sample() *reports {
-	return &reports{
+func sample() *fixed {
+	return &fixed{
 		tracking: chrony.Tracking{RefID: 0xC0A8010A, RefAddr: netip.MustParseAddr("192.168.1.10"), RefName: "nas.lan", Stratum: 3,
 			RefTime: refTime, CorrectionSeconds: -2e-6, LastOffsetSeconds: 1e-6, RMSOffsetSeconds: 3e-6, FrequencyPPM: -12.5,
 			ResidualFrequencyPPM: 0.01, SkewPPM: 0.05, RootDelaySeconds: 4e-3, RootDispersionSeconds: 1e-3, UpdateIntervalSeconds: 64},
@@ -77,12 +77,14 @@ func sample() *reports {
 // scrape collects hosts and returns each series as "name{labels}" → value.
 func scrape(t *testing.T, hosts ...*monitor.Monitor) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(New(hosts...))
-	families, err := reg.Gather()
+	families, err := NewHosts(hosts...).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return series(families)
+}
+
+func series(families []*dto.MetricFamily) map[string]float64 {
 	out := map[string]float64{}
 	for _, f := range families {
 		for _, m := range f.GetMetric() {
@@ -197,5 +199,40 @@ func TestHostLabel(t *testing.T) {
 	got := scrape(t, monitor.New("nas", sample(), monitor.Config{}), monitor.New("pi", sample(), monitor.Config{}))
 	if got["chrony_tracking_stratum{host=nas}"] != 3 || got["chrony_tracking_stratum{host=pi}"] != 3 {
 		t.Errorf("stratum per host: %v %v", got["chrony_tracking_stratum{host=nas}"], got["chrony_tracking_stratum{host=pi}"])
+	}
+}
+
+// TestReuseWindowGathersOnce: scrapes inside the reuse window give the same chronyd values
+// without reading chronyd, while second-hand's own counters move; once the window has passed,
+// the values are read anew.
+func TestReuseWindowGathersOnce(t *testing.T) {
+	r := sample()
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	m := monitor.New("nas", r, monitor.Config{Reuse: 5 * time.Second, Now: func() time.Time { return now }})
+	h := NewHost(m)
+	gather := func() map[string]float64 {
+		fams, err := h.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return series(fams)
+	}
+	first := gather()
+	r.tracking.Stratum = 4
+	second := gather()
+	if second["chrony_tracking_stratum{host=nas}"] != 3 {
+		t.Errorf("inside the window: stratum %v, want the 3 read before", second["chrony_tracking_stratum{host=nas}"])
+	}
+	if first["second_hand_reads_reused_total{host=nas}"] >= second["second_hand_reads_reused_total{host=nas}"] {
+		t.Errorf("reused reads: %v then %v, want them counted", first["second_hand_reads_reused_total{host=nas}"], second["second_hand_reads_reused_total{host=nas}"])
+	}
+	now = now.Add(6 * time.Second)
+	if got := gather()["chrony_tracking_stratum{host=nas}"]; got != 4 {
+		t.Errorf("after the window: stratum %v, want 4", got)
+	}
+	r.fail = map[string]error{"tracking": errors.New("silent")}
+	now = now.Add(6 * time.Second)
+	if got := gather(); got["chrony_up{host=nas}"] != 0 || got["chrony_tracking_stratum{host=nas}"] != 0 {
+		t.Errorf("chronyd gone: up %v, stratum %v; want 0 and no stratum", got["chrony_up{host=nas}"], got["chrony_tracking_stratum{host=nas}"])
 	}
 }

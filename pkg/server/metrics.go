@@ -21,14 +21,12 @@ type metricsHandlers struct {
 
 func newMetricsHandlers(fleet *monitor.Fleet) *metricsHandlers {
 	opts := promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		metrics.New(fleet.Monitors()...))
-	h := &metricsHandlers{all: promhttp.HandlerFor(reg, opts), byHost: map[string]http.Handler{}}
-	for _, m := range fleet.Monitors() {
-		r := prometheus.NewRegistry()
-		r.MustRegister(metrics.New(m))
-		h.byHost[m.Name()] = promhttp.HandlerFor(r, opts)
+	process := prometheus.NewRegistry()
+	process.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hosts := metrics.NewHosts(fleet.Monitors()...)
+	h := &metricsHandlers{all: promhttp.HandlerFor(prometheus.Gatherers{process, hosts}, opts), byHost: map[string]http.Handler{}}
+	for _, host := range hosts {
+		h.byHost[host.Name()] = promhttp.HandlerFor(host, opts)
 	}
 	return h
 }

@@ -45,6 +45,8 @@ type Store struct {
 	// file moved aside. Empty when nothing did.
 	Notice string
 
+	lock *os.File // held while the store is open: see lockDir
+
 	mu     sync.Mutex
 	series map[seriesKey]int64
 	names  map[string]uint32
@@ -68,7 +70,20 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("cannot make the data directory %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, FileName)
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openLocked(filepath.Join(dir, FileName), log)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func openLocked(path string, log *slog.Logger) (*Store, error) {
 	s, err := open(path, log)
 	if err == nil || !isDamage(err) {
 		return s, err
@@ -124,7 +139,7 @@ func damaged(err error) bool {
 }
 
 func open(path string, log *slog.Logger) (*Store, error) {
-	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)"
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-1024)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the history store %s: %w", path, err)
@@ -245,7 +260,13 @@ func explain(err error) error {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the file; what was written is kept.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
+}
 
 // Hosts are the hosts the store holds history of.
 func (s *Store) Hosts() []string {

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -273,4 +274,27 @@ func mountTmpfs(t *testing.T, dir, opts string) {
 			t.Errorf("umount: %v %s", err, out)
 		}
 	})
+}
+
+// TestOneProcessPerDirectory: a second store on a directory that is open is refused, naming
+// the directory, the holder and the fix; once the first closes, it opens.
+func TestOneProcessPerDirectory(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir, nil)
+	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), dir) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) || !strings.Contains(err.Error(), "--data-dir") {
+		t.Fatalf("a second Open: %v", err)
+	}
+	if err := first.Append(ctx, "nas", batch(t0, 1)); err != nil {
+		t.Fatalf("the first store after a refused second: %v", err)
+	}
+	first.Close()
+	second := openStore(t, dir)
+	if h, err := second.Range(ctx, "nas", t0.Add(-time.Hour), t0.Add(time.Hour)); err != nil || len(h.Samples) != 1 {
+		t.Errorf("after the first closed: %d samples, %v", len(h.Samples), err)
+	}
 }
