@@ -65,7 +65,7 @@ test: (setup "test") assets
 # Fuzz every reply decoder and the address parser, each for a bounded time. A crasher lands in
 # pkg/chrony/testdata/fuzz/ and, committed, becomes a regular test case.
 fuzz time="30s":
-    for f in FuzzCheckReply FuzzDecodeTracking FuzzDecodeSources FuzzDecodeSourceStats FuzzDecodeRTC FuzzParseAddress; do \
+    for f in FuzzCheckReply FuzzDecodeTracking FuzzDecodeSources FuzzDecodeSourceStats FuzzDecodeRTC FuzzDecodeNTPData FuzzDecodeAuthData FuzzParseAddress; do \
       go test -run '^$' -fuzz "^$f\$" -fuzztime {{time}} ./pkg/chrony; \
     done
 

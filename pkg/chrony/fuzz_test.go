@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	fb "github.com/facebook/time/ntp/chrony"
+
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 )
 
@@ -68,6 +70,18 @@ func decodeAccepted(t *testing.T, cmd command, b []byte) {
 		_, err = decodeSourceName(b)
 	case cmdRTCReport:
 		_, err = decodeRTC(b)
+	case cmdActivity:
+		_, err = decodeActivity(b)
+	case cmdServerStats:
+		_, err = decodeServerStats(b)
+	case cmdSelectData:
+		_, _, err = decodeSelectData(b)
+	case cmdNTPData:
+		_, err = decodeNTPData(b)
+	case cmdAuthData:
+		_, err = decodeAuthData(b)
+	case cmdClients:
+		_, err = decodeAs[*fb.ReplyClientAccessesByIndex](b)
 	}
 	if err != nil && KindOf(err) != KindProtocol {
 		t.Fatalf("decoding an accepted %v reply: %v", cmd, err)
@@ -121,6 +135,29 @@ func FuzzDecodeRTC(f *testing.F) {
 		}
 		if err == nil && !r.Enabled {
 			t.Fatal("a decoded RTC report must say it is enabled")
+		}
+	})
+}
+
+// FuzzDecodeNTPData: both layouts, any bytes; what decodes has sane test bits.
+func FuzzDecodeNTPData(f *testing.F) {
+	seed(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := decodeNTPData(b)
+		if err != nil && KindOf(err) != KindProtocol {
+			t.Fatal(err)
+		}
+		if err == nil && (d.Tests > 0x3ff || len(d.TestBits()) != 12 || len(d.TestFailures()) > 10) {
+			t.Fatalf("tests %x, bits %q", d.Tests, d.TestBits())
+		}
+	})
+}
+
+func FuzzDecodeAuthData(f *testing.F) {
+	seed(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := decodeAuthData(b); err != nil && KindOf(err) != KindProtocol {
+			t.Fatal(err)
 		}
 	})
 }

@@ -33,7 +33,11 @@ const (
 	cmdRTCReport     command = 35
 	cmdActivity      command = 44
 	cmdServerStats   command = 54
+	cmdNTPData       command = 57
 	cmdNTPSourceName command = 65
+	cmdAuthData      command = 67
+	cmdClients       command = 68 // CLIENT_ACCESSES_BY_INDEX3
+	cmdSelectData    command = 69
 )
 
 // replyCode is the reply type chronyd puts in a reply header.
@@ -47,7 +51,12 @@ const (
 	rpyRTC           replyCode = 7
 	rpyActivity      replyCode = 12
 	rpyServerStats   replyCode = 14 // chrony 2 and 3
+	rpyNTPData       replyCode = 16 // chrony 4.3
 	rpyNTPSourceName replyCode = 19
+	rpyAuthData      replyCode = 20
+	rpyClients       replyCode = 21
+	rpySelectData    replyCode = 23
+	rpyNTPData2      replyCode = 26 // chrony 4.4 and later
 	rpyServerStats2  replyCode = 22 // chrony 4.0
 	rpyServerStats3  replyCode = 24 // chrony 4.1 to 4.4
 	rpyServerStats4  replyCode = 25 // chrony 4.5 and later
@@ -71,6 +80,10 @@ var monitoring = map[command]struct {
 	cmdActivity:      {"activity", 0, map[replyCode]int{rpyActivity: 48}},
 	cmdServerStats:   {"server statistics", 0, map[replyCode]int{rpyServerStats: 48, rpyServerStats2: 60, rpyServerStats3: 72, rpyServerStats4: 196}},
 	cmdNTPSourceName: {"source name", 20, map[replyCode]int{rpyNTPSourceName: 284}},
+	cmdNTPData:       {"ntpdata", 20, map[replyCode]int{rpyNTPData: 152, rpyNTPData2: 172}},
+	cmdAuthData:      {"authdata", 20, map[replyCode]int{rpyAuthData: 52}},
+	cmdClients:       {"clients", 16, map[replyCode]int{rpyClients: 520}},
+	cmdSelectData:    {"selectdata", 4, map[replyCode]int{rpySelectData: 76}},
 }
 
 // maxReplyLen is the longest reply that answers a command.
@@ -132,6 +145,24 @@ func sourceDataRequest(index int) request {
 
 func sourceStatsRequest(index int) request {
 	return request{cmd: cmdSourceStats, data: binary.BigEndian.AppendUint32(nil, uint32(index))}
+}
+
+func selectDataRequest(index int) request {
+	return request{cmd: cmdSelectData, data: binary.BigEndian.AppendUint32(nil, uint32(index))}
+}
+
+func ntpDataRequest(addr wireAddr) request  { return request{cmd: cmdNTPData, data: addr.append(nil)} }
+func authDataRequest(addr wireAddr) request { return request{cmd: cmdAuthData, data: addr.append(nil)} }
+
+// clientsRequest asks for a page of clients from index first: first_index, n_clients,
+// min_hits and reset. reset is always 0: chronyc's "clients -r" sets it to clear chronyd's
+// counters, which a monitor never does.
+func clientsRequest(first uint32) request {
+	data := binary.BigEndian.AppendUint32(nil, first)
+	data = binary.BigEndian.AppendUint32(data, 8)
+	data = binary.BigEndian.AppendUint32(data, 0)
+	data = binary.BigEndian.AppendUint32(data, 0)
+	return request{cmd: cmdClients, data: data}
 }
 
 func sourceNameRequest(addr wireAddr) request {

@@ -55,6 +55,10 @@ func TestRequestEncoding(t *testing.T) {
 		{sourceStatsRequest(3), 84},
 		{rtcRequest(), 56},
 		{sourceNameRequest(wireAddr{family: familyInet4}), 284},
+		{selectDataRequest(2), 76},
+		{ntpDataRequest(wireAddr{family: familyInet4}), 172},
+		{authDataRequest(wireAddr{family: familyInet6}), 52},
+		{clientsRequest(0), 520},
 	} {
 		b, err := tc.req.encode(nil, 2, 0xdeadbeef)
 		if err != nil {
@@ -82,8 +86,10 @@ func TestRequestEncoding(t *testing.T) {
 // is refused before it reaches a socket. TestClientSendsOnlyMonitoringRequests checks the wire.
 func TestOnlyMonitoringRequests(t *testing.T) {
 	// N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT, ACTIVITY, SERVER_STATS,
-	// NTP_SOURCE_NAME: each only reads.
-	allowed := map[command]bool{14: true, 15: true, 33: true, 34: true, 35: true, 44: true, 54: true, 65: true}
+	// NTP_DATA, NTP_SOURCE_NAME, AUTH_DATA, CLIENT_ACCESSES_BY_INDEX3 (with reset 0, below),
+	// SELECT_DATA: each only reads.
+	allowed := map[command]bool{14: true, 15: true, 33: true, 34: true, 35: true, 44: true, 54: true, 57: true, 65: true,
+		67: true, 68: true, 69: true}
 	if len(monitoring) != len(allowed) {
 		t.Errorf("monitoring table has %d requests, want the %d monitoring ones", len(monitoring), len(allowed))
 	}
@@ -98,6 +104,17 @@ func TestOnlyMonitoringRequests(t *testing.T) {
 		}
 		if _, err := (request{cmd: cmd}).encode(nil, 0, 1); err == nil {
 			t.Errorf("command %d was encoded; only monitoring requests may be", cmd)
+		}
+	}
+	// The clients request can clear chronyd's counters (chronyc clients -r): its reset word
+	// is always 0.
+	for _, first := range []uint32{0, 8, 4096} {
+		b, err := clientsRequest(first).encode(nil, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reset := binary.BigEndian.Uint32(b[requestHeaderLen+12:]); reset != 0 {
+			t.Errorf("clients request from %d has reset %d", first, reset)
 		}
 	}
 }
