@@ -176,10 +176,51 @@
     (root || document).querySelectorAll('figure.chart').forEach(setupChart);
   }
 
-  // A fragment replaces its whole element; htmx settles on the new element.
+  // A source's detail: its name in the sources or statistics table is a button that opens the
+  // detail in the row under it, and closes it on a second click; the detail's own close button
+  // closes it too. The row is kept as it is when the panel around it refreshes (hx-preserve).
+  function detailToggle(row) {
+    return document.querySelector('[aria-controls="' + row.id + '"]');
+  }
+  function closeDetail(row) {
+    window.clearTimeout(timers[row.id]);
+    row.hidden = true;
+    row.firstElementChild.replaceChildren();
+    var t = detailToggle(row);
+    if (t) { t.setAttribute('aria-expanded', 'false'); t.focus(); }
+  }
+  document.addEventListener('click', function (e) {
+    var close = e.target.closest('[data-close-detail]');
+    if (close) {
+      var open = close.closest('tr.detail-row');
+      if (open) closeDetail(open);
+      return;
+    }
+    var t = e.target.closest('[data-detail]');
+    if (!t) return;
+    var row = document.getElementById(t.getAttribute('aria-controls'));
+    if (!row) return;
+    if (!row.hidden) { closeDetail(row); return; }
+    row.hidden = false;
+    t.setAttribute('aria-expanded', 'true');
+    row.firstElementChild.replaceChildren(Object.assign(document.createElement('p'), {className: 'loading', textContent: 'Loading…'}));
+    htmx.ajax('GET', t.dataset.detail, {target: row.firstElementChild, swap: 'innerHTML'});
+  });
+  // A refreshed panel comes with its toggles closed; the rows it kept say which are open.
+  function syncToggles(root) {
+    root.querySelectorAll('[data-detail]').forEach(function (t) {
+      var row = document.getElementById(t.getAttribute('aria-controls'));
+      t.setAttribute('aria-expanded', row && !row.hidden ? 'true' : 'false');
+    });
+  }
+
+  // A fragment replaces its whole element; htmx settles on the new element (a detail is
+  // swapped into its row's cell).
   document.body.addEventListener('htmx:afterSettle', function (evt) {
     var elt = evt.detail.elt;
+    if (elt && elt.matches && elt.matches('tr.detail-row > td')) elt = elt.firstElementChild;
     if (elt && elt.dataset && elt.dataset.panel && elt.id) arrived(elt);
+    if (elt && elt.querySelectorAll) syncToggles(elt);
     if (elt && elt.querySelectorAll) setupCharts(elt);
     sortFleet();
     tick();

@@ -262,13 +262,14 @@ func fields(t *testing.T, page string) map[string]string {
 	return out
 }
 
-// rows reads a panel's table: the fields of each row of its body.
+// rows reads a panel's table: the fields of each row of its body (not the rows a source's
+// detail opens in).
 func rows(t *testing.T, page string) []map[string]string {
 	t.Helper()
 	var out []map[string]string
 	var walk func(n *html.Node, row map[string]string)
 	walk = func(n *html.Node, row map[string]string) {
-		if n.Type == html.ElementNode && n.Data == "tr" && n.Parent != nil && n.Parent.Data == "tbody" {
+		if n.Type == html.ElementNode && n.Data == "tr" && n.Parent != nil && n.Parent.Data == "tbody" && attr(n, "class") != "detail-row" {
 			row = map[string]string{}
 			out = append(out, row)
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -239,3 +241,15 @@ func (f *fakeReporter) ServerStats(context.Context) (chrony.ServerStats, error) 
 	return chrony.ServerStats{Version: 4}, nil
 }
 func (f *fakeReporter) Counts() chrony.Counts { return chrony.Counts{} }
+func (*fakeReporter) SelectDataN(context.Context, int) ([]chrony.Selection, error) {
+	return nil, errors.New("no selectdata in this fake")
+}
+func (*fakeReporter) NTPData(context.Context, netip.Addr) (chrony.NTPData, error) {
+	return chrony.NTPData{}, errors.New("no ntpdata in this fake")
+}
+func (*fakeReporter) AuthData(context.Context, netip.Addr) (chrony.AuthData, error) {
+	return chrony.AuthData{}, errors.New("no authdata in this fake")
+}
+func (*fakeReporter) Clients(context.Context, int) ([]chrony.ClientAccess, error) {
+	return nil, errors.New("no clients in this fake")
+}

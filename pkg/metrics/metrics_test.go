@@ -236,3 +236,15 @@ func TestReuseWindowGathersOnce(t *testing.T) {
 		t.Errorf("chronyd gone: up %v, stratum %v; want 0 and no stratum", got["chrony_up{host=nas}"], got["chrony_tracking_stratum{host=nas}"])
 	}
 }
+func (*fixed) SelectDataN(context.Context, int) ([]chrony.Selection, error) {
+	return nil, errors.New("no selectdata in this fake")
+}
+func (*fixed) NTPData(context.Context, netip.Addr) (chrony.NTPData, error) {
+	return chrony.NTPData{}, errors.New("no ntpdata in this fake")
+}
+func (*fixed) AuthData(context.Context, netip.Addr) (chrony.AuthData, error) {
+	return chrony.AuthData{}, errors.New("no authdata in this fake")
+}
+func (*fixed) Clients(context.Context, int) ([]chrony.ClientAccess, error) {
+	return nil, errors.New("no clients in this fake")
+}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,11 @@ type Reporter interface {
 	RTC(ctx context.Context) (chrony.RTC, error)
 	Activity(ctx context.Context) (chrony.Activity, error)
 	ServerStats(ctx context.Context) (chrony.ServerStats, error)
+	// The reports chronyd answers on its Unix socket only (or with opencommands).
+	SelectDataN(ctx context.Context, n int) ([]chrony.Selection, error)
+	NTPData(ctx context.Context, addr netip.Addr) (chrony.NTPData, error)
+	AuthData(ctx context.Context, addr netip.Addr) (chrony.AuthData, error)
+	Clients(ctx context.Context, limit int) ([]chrony.ClientAccess, error)
 	// Endpoint names the chronyd address in use, for the page and for error messages.
 	Endpoint() string
 	// Counts are the requests sent to chronyd, and those that failed.
@@ -85,8 +91,44 @@ type Monitor struct {
 	rtc         entry[chrony.RTC]
 	activity    entry[chrony.Activity]
 	serverStats entry[chrony.ServerStats]
+	selection   entry[[]chrony.Selection]
+	clients     entry[[]chrony.ClientAccess]
+	ntpData     perAddr[chrony.NTPData]
+	authData    perAddr[chrony.AuthData]
+
+	// prevServer is the server statistics read before the last one, for rates.
+	prevServer atomic.Pointer[Stamped[chrony.ServerStats]]
 
 	stats Stats
+}
+
+// Stamped is a report and when it was read.
+type Stamped[T any] struct {
+	Val T
+	At  time.Time
+}
+
+// perAddr is a report read per source address, each with its own entry.
+type perAddr[T any] struct {
+	mu sync.Mutex
+	m  map[netip.Addr]*entry[T]
+}
+
+// maxPerAddr bounds the entries kept: sources come and go (a pool's servers change).
+const maxPerAddr = 256
+
+func (p *perAddr[T]) get(a netip.Addr) *entry[T] {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil || len(p.m) >= maxPerAddr {
+		p.m = map[netip.Addr]*entry[T]{}
+	}
+	e, ok := p.m[a]
+	if !ok {
+		e = &entry[T]{}
+		p.m[a] = e
+	}
+	return e
 }
 
 // Stats counts what a Monitor's callers cost chronyd.
@@ -136,7 +178,47 @@ func (m *Monitor) Activity(ctx context.Context, w Want) (chrony.Activity, time.T
 
 // ServerStats is the server statistics report and when it was read.
 func (m *Monitor) ServerStats(ctx context.Context, w Want) (chrony.ServerStats, time.Time, error) {
-	return get(ctx, m, &m.serverStats, w, m.r.ServerStats)
+	return get(ctx, m, &m.serverStats, w, func(ctx context.Context) (chrony.ServerStats, error) {
+		if v, at, err, ok := m.serverStats.last(); ok && err == nil {
+			m.prevServer.Store(&Stamped[chrony.ServerStats]{v, at})
+		}
+		return m.r.ServerStats(ctx)
+	})
+}
+
+// PreviousServerStats is the server statistics read before the last read, for rates; ok is
+// false until there have been two.
+func (m *Monitor) PreviousServerStats() (Stamped[chrony.ServerStats], bool) {
+	p := m.prevServer.Load()
+	if p == nil {
+		return Stamped[chrony.ServerStats]{}, false
+	}
+	return *p, true
+}
+
+// Selection is the selectdata report of every source, in the order of Sources.
+func (m *Monitor) Selection(ctx context.Context, w Want) ([]chrony.Selection, time.Time, error) {
+	return get(ctx, m, &m.selection, w, func(ctx context.Context) ([]chrony.Selection, error) {
+		return withCount(ctx, m, w, m.r.SelectDataN)
+	})
+}
+
+// NTPData is the ntpdata report of the NTP source at addr.
+func (m *Monitor) NTPData(ctx context.Context, addr netip.Addr, w Want) (chrony.NTPData, time.Time, error) {
+	return get(ctx, m, m.ntpData.get(addr), w, func(ctx context.Context) (chrony.NTPData, error) { return m.r.NTPData(ctx, addr) })
+}
+
+// AuthData is the authdata report of the NTP source at addr.
+func (m *Monitor) AuthData(ctx context.Context, addr netip.Addr, w Want) (chrony.AuthData, time.Time, error) {
+	return get(ctx, m, m.authData.get(addr), w, func(ctx context.Context) (chrony.AuthData, error) { return m.r.AuthData(ctx, addr) })
+}
+
+// MaxClients is how many of chronyd's clients a read lists at most (8 a request).
+const MaxClients = 512
+
+// Clients are the clients chronyd has served, the first MaxClients it lists.
+func (m *Monitor) Clients(ctx context.Context, w Want) ([]chrony.ClientAccess, time.Time, error) {
+	return get(ctx, m, &m.clients, w, func(ctx context.Context) ([]chrony.ClientAccess, error) { return m.r.Clients(ctx, MaxClients) })
 }
 
 // Counts are the requests the host's client sent to chronyd, and those that failed.
@@ -198,6 +280,7 @@ type entry[T any] struct {
 	val     T
 	err     error
 	at      time.Time
+	fresh   bool // the last read was asked for by a reload (Want.Fresh)
 	flight  *flight[T]
 	waiting int // callers waiting on flight, for tests
 }
@@ -232,6 +315,11 @@ func get[T any](ctx context.Context, m *Monitor, e *entry[T], w Want, read func(
 	e.mu.Lock()
 	// With no reuse window, only a read in flight is shared, even one that ended this instant.
 	reuse := m.cfg.Reuse > 0 || w.Fresh || !w.Since.IsZero()
+	// A reload answers with a read made after someone's reload (so at most one a second),
+	// not with the history recorder's read from before the click.
+	if w.Fresh && !e.fresh {
+		reuse = false
+	}
 	if e.have && reuse && !w.again && !e.at.Before(notBefore) {
 		val, at, err := e.val, e.at, e.err
 		e.mu.Unlock()
@@ -262,7 +350,7 @@ func get[T any](ctx context.Context, m *Monitor, e *entry[T], w Want, read func(
 		val, err := safeRead(context.WithoutCancel(ctx), read)
 		at := m.cfg.Now()
 		e.mu.Lock()
-		e.have, e.val, e.err, e.at, e.flight = true, val, err, at, nil
+		e.have, e.val, e.err, e.at, e.flight, e.fresh = true, val, err, at, nil, w.Fresh
 		e.mu.Unlock()
 		f.val, f.err, f.at = val, err, at
 		close(f.done)

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,6 +198,27 @@ func TestFreshReadsAreLimitedToOneASecond(t *testing.T) {
 	}
 }
 
+// TestFreshReadIsAfterTheClick: a reload right after another reader's read (the history
+// recorder's) reads chronyd again, so that it shows what chronyd says after the click; the
+// reloads after it in the same second share that read.
+func TestFreshReadIsAfterTheClick(t *testing.T) {
+	f := &fakeReporter{}
+	clock := newClock()
+	m := New("h", f, Config{Reuse: time.Hour, Now: clock.now})
+	ctx := context.Background()
+	m.Tracking(ctx, Want{MaxAge: time.Second})
+	clock.add(100 * time.Millisecond)
+	m.Tracking(ctx, Want{Fresh: true})
+	if n := f.n("Tracking"); n != 2 {
+		t.Errorf("a reload 100 ms after the recorder's read: %d reads, want 2", n)
+	}
+	clock.add(100 * time.Millisecond)
+	m.Tracking(ctx, Want{Fresh: true})
+	if n := f.n("Tracking"); n != 2 {
+		t.Errorf("a second reload 100 ms after the first: %d reads, want still 2", n)
+	}
+}
+
 // TestFreshReadsShareTheReadInFlight: ten reloads while chronyd is being read cost one read.
 func TestFreshReadsShareTheReadInFlight(t *testing.T) {
 	started, release := make(chan struct{}, 10), make(chan struct{})
@@ -388,3 +410,15 @@ func (f *fakeReporter) ServerStats(context.Context) (chrony.ServerStats, error) 
 	return chrony.ServerStats{Version: 4}, nil
 }
 func (f *fakeReporter) Counts() chrony.Counts { return chrony.Counts{} }
+func (*fakeReporter) SelectDataN(context.Context, int) ([]chrony.Selection, error) {
+	return nil, errors.New("no selectdata in this fake")
+}
+func (*fakeReporter) NTPData(context.Context, netip.Addr) (chrony.NTPData, error) {
+	return chrony.NTPData{}, errors.New("no ntpdata in this fake")
+}
+func (*fakeReporter) AuthData(context.Context, netip.Addr) (chrony.AuthData, error) {
+	return chrony.AuthData{}, errors.New("no authdata in this fake")
+}
+func (*fakeReporter) Clients(context.Context, int) ([]chrony.ClientAccess, error) {
+	return nil, errors.New("no clients in this fake")
+}

@@ -65,6 +65,10 @@ func Explain(err error, endpoint string) Explanation {
 				"address) and cmdallow for this host in chrony.conf, and UDP port 323 open between the two.",
 		}
 	case chrony.KindNotAuthorised:
+		if name, ok := socketOnly[e.Op]; ok && !strings.HasPrefix(addr, "unix://") {
+			return Explanation{Title: fmt.Sprintf("chronyd gives the %s report only on its Unix socket; second-hand reads it over UDP at %s", name, addr),
+				Fix: SocketFix(name)}
+		}
 		return Explanation{Title: fmt.Sprintf("chronyd at %s refused the %s request: %v", addr, e.Op, e.Status),
 			Fix: "Over UDP, chronyd answers only hosts listed in cmdallow, and some requests only on its Unix socket. " +
 				"Add cmdallow for this host, or use the socket: --chrony unix:///run/chrony/chronyd.sock."}
@@ -82,6 +86,33 @@ func Explain(err error, endpoint string) Explanation {
 		return Explanation{Title: "second-hand is shutting down", Fix: "It stops reading chronyd until it is started again."}
 	}
 	return Explanation{Title: "Could not read from chronyd at " + addr, Detail: err.Error()}
+}
+
+// socketOnly are the reports chronyd answers only on its Unix socket (before chrony 4.7, or
+// without opencommands), by the client's name of the request, with chronyc's name of them.
+var socketOnly = map[string]string{"selectdata": "selectdata", "ntpdata": "ntpdata", "authdata": "authdata",
+	"server statistics": "serverstats", "clients": "clients"}
+
+// IsSocketOnly reports whether err is chronyd refusing over UDP a report it gives only on its
+// socket: a matter of access, explained in place, not a failure of chronyd.
+func IsSocketOnly(err error) bool {
+	var e *chrony.Error
+	if !errors.As(err, &e) || e.Kind != chrony.KindNotAuthorised {
+		return false
+	}
+	_, ok := socketOnly[e.Op]
+	return ok
+}
+
+// OpenCommands are the commands chrony 4.7 and later answer over UDP by default.
+const OpenCommands = "activity manual rtcdata smoothing sourcename sources sourcestats tracking"
+
+// SocketFix says how to let second-hand read a socket-only report.
+func SocketFix(report string) string {
+	return "Run second-hand as root or as chronyd's user (_chrony on Debian) with --chrony unix:///run/chrony/chronyd.sock. " +
+		"In docker compose, mount chronyd's /run/chrony into second-hand's container and set user: to chronyd's uid:gid. " +
+		"With chrony 4.7 or later, chronyd can instead answer it over UDP: add \"opencommands " + OpenCommands + " " + report +
+		"\" to chrony.conf (the directive replaces chronyd's list, so it repeats the commands open by default), with cmdallow for this host."
 }
 
 // errorBox is a panel's error variant: a calm sentence, the details, the fix.

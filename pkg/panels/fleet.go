@@ -137,6 +137,7 @@ func Overview(p OverviewProps) g.Node {
 			P(Class("fleet-count"), ID("fleet-count"), Aria("live", "polite"), g.Text(count)),
 			refreshNote(p.Refresh),
 		),
+		nil,
 		Main(Class("panels fleet"),
 			Section(Class("panel panel-fleet"), Aria("labelledby", "fleet-title"),
 				Header(Class("panel-head"), H2(ID("fleet-title"), g.Text("Hosts")),

@@ -32,8 +32,9 @@ func (c Chrome) asset(name string) string { return c.Base + "assets/" + name }
 const htmxConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,` +
 	`"selfRequestsOnly":true,"historyEnabled":false}`
 
-// document is the frame of every page: head, a header and the page's own content.
-func document(c Chrome, title string, header g.Node, content ...g.Node) g.Node {
+// document is the frame of every page: head, a header, the page's own content and the
+// footer (with note, a host page's access note).
+func document(c Chrome, title string, header g.Node, note g.Node, content ...g.Node) g.Node {
 	return Doctype(HTML(Lang("en"),
 		Head(
 			Meta(Charset("utf-8")),
@@ -50,7 +51,8 @@ func document(c Chrome, title string, header g.Node, content ...g.Node) g.Node {
 			header,
 			g.Group(content),
 			Footer(Class("foot"),
-				P(g.Text("Read-only: second-hand only asks chronyd for reports and never changes it. Values and symbols are chronyc's; hover a heading for its meaning."))),
+				P(g.Text("Read-only: second-hand only asks chronyd for reports and never changes it. Values and symbols are chronyc's; hover a heading for its meaning.")),
+				note),
 		),
 	))
 }
@@ -85,11 +87,13 @@ func HostPage(p HostPageProps) g.Node {
 			refreshNote(p.Refresh),
 			g.If(fleet, hostNav(p.Base, p.Host, p.Hosts)),
 		),
+		accessLoader(),
 		Main(Class("panels"),
 			TrackingPanel(Result[chrony.Tracking]{Loading: true}),
 			SourcesPanel(Result[[]chrony.Source]{Loading: true}),
 			SourceStatsPanel(Result[[]chrony.SourceStats]{Loading: true}),
 			RTCPanel(Result[chrony.RTC]{Loading: true}),
+			ServerPanel(Result[ServerData]{Loading: true}),
 			HistoryPanel(Result[HistoryData]{Loading: true}),
 			EventsPanel(Result[EventsData]{Loading: true}),
 		),
@@ -137,6 +141,7 @@ type NotFoundProps struct {
 func NotFound(p NotFoundProps) g.Node {
 	return document(p.Chrome, p.Title+" · second-hand",
 		Header(Class("top"), H1(A(Href(p.Base), g.Text("second-hand")))),
+		nil,
 		Main(Class("message"),
 			H2(g.Text(p.Title)),
 			P(g.Text(p.Text)),

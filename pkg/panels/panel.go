@@ -11,6 +11,7 @@ import (
 	hx "maragu.dev/gomponents-htmx"
 	. "maragu.dev/gomponents/html"
 
+	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/history"
 )
 
@@ -27,6 +28,8 @@ type Result[T any] struct {
 	// Trend is the last 24 hours of the system time offset, for the tracking panel; nil
 	// without history.
 	Trend *history.Trend
+	// Activity is chronyd's activity report, for the sources panel's head; nil when not read.
+	Activity *chrony.Activity
 }
 
 func (r Result[T]) meta() meta {
@@ -118,7 +121,7 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 // The four panels' ids and titles, and the parts of their heads that never change.
 var (
 	panelTitles = map[string]string{"tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC",
-		"history": "History", "events": "What happened"}
+		"history": "History", "events": "What happened", "server": "Serving time"}
 	headings      = map[string]g.Node{}
 	reloadButtons = map[string]g.Node{}
 )

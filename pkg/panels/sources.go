@@ -14,7 +14,25 @@ import (
 // SourcesPanel lists the time sources chronyd knows, as `chronyc sources` does, with each
 // symbol explained.
 func SourcesPanel(r Result[[]chrony.Source]) g.Node {
-	return panel("sources", r.meta(), func() g.Node { return sourcesBody(r.Data) })
+	m := r.meta()
+	if r.Activity != nil {
+		m.controls = activityNote(*r.Activity)
+	}
+	return panel("sources", m, func() g.Node { return sourcesBody(r.Data) })
+}
+
+// activityNote is chronyd's activity report in the sources panel's head: how many sources
+// it polls, has set offline, is bursting, or has not resolved.
+func activityNote(a chrony.Activity) g.Node {
+	part := func(field string, n int, word string) g.Node {
+		return g.Group{textValue(field, strconv.Itoa(n), strconv.Itoa(n)), g.Text(" " + word)}
+	}
+	return P(Class("activity"), Title("chronyd's activity report: sources it polls (online), has set offline, is sending a burst to, or whose names are not resolved yet"),
+		part("activity-online", a.Online, "online"), g.Text(" · "), part("activity-offline", a.Offline, "offline"),
+		g.If(a.BurstOnline+a.BurstOffline > 0, g.Group{g.Text(" · "), part("activity-burst-online", a.BurstOnline, "burst online"),
+			g.Text(" · "), part("activity-burst-offline", a.BurstOffline, "burst offline")}),
+		g.If(a.Unresolved > 0, g.Group{g.Text(" · "), part("activity-unresolved", a.Unresolved, "unresolved")}),
+	)
 }
 
 var sourcesHead = static(THead(Tr(
@@ -41,7 +59,10 @@ func sourcesBody(sources []chrony.Source) g.Node {
 		return empty("chronyd has no time sources. Add server, pool, peer or refclock lines to chrony.conf.")
 	}
 	return g.Group{
-		Div(Class("table-wrap"), Table(Class("sources"), sourcesHead, TBody(g.Map(sources, sourceRow)))),
+		Div(Class("table-wrap"), Table(Class("sources"), sourcesHead, TBody(g.Map(sources, func(s chrony.Source) g.Node {
+			key := sourceKey(s)
+			return g.Group{sourceRow(s), detailRow("sources", key, 8)}
+		})))),
 		sourcesLegend,
 	}
 }
@@ -57,7 +78,7 @@ func sourceRow(s chrony.Source) g.Node {
 			Span(Class("sym"), Data("field", "mode"), g.Text(s.Mode.Symbol())), Span(Class("word"), g.Text(" "+s.Mode.String()))),
 		Td(withHealth("sym-cell", stateHealth(s)), Title(s.State.String()),
 			Span(Class("sym"), Data("field", "state"), g.Text(s.State.Symbol())), Span(Class("word"), g.Text(" "+s.State.String()))),
-		Td(Class("name"), textValue("name", s.Name, name),
+		Td(Class("name"), detailToggle("sources", sourceKey(s), textValue("name", s.Name, name)),
 			g.If(addr != "", Small(Class("addr"), textValue("address", addr, addr))),
 			g.If(s.Unresolved, Small(Class("addr"), Title("chronyd could not resolve this name (yet); it keeps trying"), g.Text("name not resolved")))),
 		Td(Class("num"), textValue("stratum", strconv.Itoa(s.Stratum), strconv.Itoa(s.Stratum))),
@@ -70,6 +91,17 @@ func sourceRow(s chrony.Source) g.Node {
 			g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, Seconds(s.MeasuredOffsetSeconds, true)), g.Text("]"),
 			g.Text(" ± "), value("error", s.ErrorSeconds, Seconds(s.ErrorSeconds, false))),
 	)
+}
+
+// sourceKey is the source in its detail's URL; empty for an unresolved source.
+func sourceKey(s chrony.Source) string {
+	if s.Unresolved {
+		return ""
+	}
+	if s.Address.IsValid() {
+		return s.Address.String()
+	}
+	return s.Name
 }
 
 func lastSample(d time.Duration) g.Node {

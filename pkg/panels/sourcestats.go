@@ -22,8 +22,12 @@ func sourceStatsBody(stats []chrony.SourceStats) g.Node {
 	return g.Group{
 		Div(Class("table-wrap"), Table(Class("sourcestats"), sourceStatsHead,
 			TBody(g.Map(stats, func(s chrony.SourceStats) g.Node {
-				return Tr(
-					Td(Class("name"), textValue("name", s.Name, s.Name)),
+				key := s.Name
+				if s.Address.IsValid() {
+					key = s.Address.String()
+				}
+				return g.Group{Tr(
+					Td(Class("name"), detailToggle("sourcestats", key, textValue("name", s.Name, s.Name))),
 					Td(Class("num"), textValue("samples", strconv.Itoa(s.Samples), strconv.Itoa(s.Samples))),
 					Td(Class("num"), textValue("runs", strconv.Itoa(s.Runs), strconv.Itoa(s.Runs))),
 					Td(Class("num"), value("span", float64(s.SpanSeconds), Interval(float64(s.SpanSeconds)))),
@@ -31,7 +35,7 @@ func sourceStatsBody(stats []chrony.SourceStats) g.Node {
 					Td(Class("num"), value("frequency-skew", s.FrequencySkewPPM, PPM(s.FrequencySkewPPM, false))),
 					Td(Class("num"), value("offset", s.OffsetSeconds, Seconds(s.OffsetSeconds, true))),
 					Td(Class("num"), value("std-dev", s.StdDevSeconds, Seconds(s.StdDevSeconds, false))),
-				)
+				), detailRow("sourcestats", key, 8)}
 			})),
 		)),
 		sourceStatsLegend,

@@ -242,6 +242,9 @@ func TestRequestsCannotRedirect(t *testing.T) {
 		"/panels/tracking?chrony=" + decoy.Addr,
 		"/panels/tracking?fresh=1&address=" + decoyHost,
 		"/panels/sources",
+		"/panels/server",
+		"/sources/127.0.0.1",
+		"/sources/GPS?fresh=1",
 		"/readyz",
 		"/",
 	} {
@@ -252,7 +255,10 @@ func TestRequestsCannotRedirect(t *testing.T) {
 	if n := len(decoy.Requests()); n != 0 {
 		t.Errorf("the decoy chronyd got %d requests", n)
 	}
-	allowed := map[uint16]bool{14: true, 15: true, 33: true, 34: true, 35: true, 65: true}
+	// The monitoring requests: those of the four panels, activity, server statistics,
+	// ntpdata, source names, authdata, clients, selectdata.
+	allowed := map[uint16]bool{14: true, 15: true, 33: true, 34: true, 35: true, 44: true, 54: true, 57: true, 65: true,
+		67: true, 68: true, 69: true}
 	for _, r := range s.fake.Requests() {
 		if !allowed[r.Command] {
 			t.Errorf("chronyd got command %d", r.Command)

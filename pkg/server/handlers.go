@@ -118,11 +118,12 @@ var panelViews = map[string]struct {
 	query []string
 }{
 	"tracking":    {trackingView, []string{"fresh"}},
-	"sources":     {view((*monitor.Monitor).Sources, panels.SourcesPanel), []string{"fresh"}},
+	"sources":     {sourcesView, []string{"fresh"}},
 	"sourcestats": {view((*monitor.Monitor).SourceStats, panels.SourceStatsPanel), []string{"fresh"}},
 	"rtc":         {view((*monitor.Monitor).RTC, panels.RTCPanel), []string{"fresh"}},
 	"history":     {historyView, []string{"fresh", "range", "at"}},
 	"events":      {eventsView, []string{"fresh"}},
+	"server":      {serverView, []string{"fresh"}},
 }
 
 // trackingView is the tracking panel, with the host's last 24 hours when there is history.
@@ -267,6 +268,7 @@ type query struct {
 	host  string        // host=NAME: one host (/readyz)
 	rng   history.Range // range=1h|6h|24h|7d|30d: the history's range, 24h by default
 	at    time.Time     // at=UNIX_MS: a moment to show in the history
+	in    string        // in=sources|sourcestats: the panel a source's detail opens in
 }
 
 // parseQuery accepts only the named parameters, each once, and says what is wrong otherwise.
@@ -314,6 +316,11 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 				return q, "bad request: at must be a time in Unix milliseconds"
 			}
 			q.at = time.UnixMilli(ms)
+		case "in":
+			if v != "sources" && v != "sourcestats" {
+				return q, "bad request: in must be sources or sourcestats"
+			}
+			q.in = v
 		}
 	}
 	return q, ""
@@ -327,7 +334,8 @@ func (s *Server) handleHealthz() gin.HandlerFunc {
 }
 
 // handleReadyz is ready when every host's chronyd answers a tracking request; ?host=NAME asks
-// about that one only. The body has a line per host.
+// about that one only. The body has a line per host, and for a ready one which of chronyd's
+// reports second-hand can read.
 func (s *Server) handleReadyz() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")
@@ -388,7 +396,8 @@ func (s *Server) hostReadiness(ctx context.Context, m *monitor.Monitor) (string,
 	case t.RefID == chrony.RefIDLocal:
 		state = "synchronised to its local clock"
 	}
-	return fmt.Sprintf("%s: ready: chronyd at %s answers (%s)", m.Name(), m.Endpoint(), state), true
+	return fmt.Sprintf("%s: ready: chronyd at %s answers (%s)\n  access: %s", m.Name(), m.Endpoint(), state,
+		panels.AccessLine(reportAccess(ctx, m))), true
 }
 
 func (s *Server) handleAsset() gin.HandlerFunc {

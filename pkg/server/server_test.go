@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +24,14 @@ type fakeReports struct {
 	sources     func(context.Context) ([]chrony.Source, error)
 	sourceStats func(context.Context) ([]chrony.SourceStats, error)
 	rtc         func(context.Context) (chrony.RTC, error)
+	selection   func(context.Context) ([]chrony.Selection, error)
+	ntpData     func(context.Context, netip.Addr) (chrony.NTPData, error)
 	endpoint    string
+}
+
+// notAuthorised is what chronyd answers over UDP to a report it gives only on its socket.
+func notAuthorised(op string) error {
+	return &chrony.Error{Kind: chrony.KindNotAuthorised, Status: chrony.StatusUnauth, Op: op}
 }
 
 var _ monitor.Reporter = (*fakeReports)(nil)
@@ -275,3 +283,21 @@ func (f *fakeReports) ServerStats(context.Context) (chrony.ServerStats, error) {
 	return chrony.ServerStats{Version: 4}, nil
 }
 func (f *fakeReports) Counts() chrony.Counts { return chrony.Counts{} }
+func (f *fakeReports) SelectDataN(ctx context.Context, _ int) ([]chrony.Selection, error) {
+	if f.selection == nil {
+		return nil, notAuthorised("selectdata")
+	}
+	return f.selection(ctx)
+}
+func (f *fakeReports) NTPData(ctx context.Context, a netip.Addr) (chrony.NTPData, error) {
+	if f.ntpData == nil {
+		return chrony.NTPData{}, notAuthorised("ntpdata")
+	}
+	return f.ntpData(ctx, a)
+}
+func (f *fakeReports) AuthData(context.Context, netip.Addr) (chrony.AuthData, error) {
+	return chrony.AuthData{}, notAuthorised("authdata")
+}
+func (f *fakeReports) Clients(context.Context, int) ([]chrony.ClientAccess, error) {
+	return nil, notAuthorised("clients")
+}
