@@ -100,6 +100,8 @@ func TestDashboardThroughNginx(t *testing.T) {
 		b.waitFor(t, "every panel to reload when the page is visible again", allPanels(`!p.dataset.e2eOld`), 5*time.Second)
 	})
 
+	t.Run("a source's detail opens, reloads and closes", func(t *testing.T) { checkSourceDetail(t, b) })
+
 	t.Run("history", func(t *testing.T) { checkHistory(t, b) })
 
 	t.Run("chronyd stops and comes back", func(t *testing.T) {
@@ -244,14 +246,69 @@ func checkHistory(t *testing.T, b *browser) {
 	if got := eval[string](t, b, `document.getElementById('panel-history').getAttribute('hx-get')`); got != "panels/history?range=1h" {
 		t.Errorf("the panel refreshes %q, want its new range kept", got)
 	}
-	// Point at the right end of the offset chart, where the latest samples are.
+	// Point at the last column of the offset chart that has a sample: the line's last point
+	// (the newest column may have none yet).
 	type box struct{ X, Y, W, H float64 }
-	r := eval[box](t, b, `(function () { const s = document.querySelector('#panel-history .chart-offset svg');
-		s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect(); return {X: r.left, Y: r.top, W: r.width, H: r.height}; })()`)
-	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, r.X+r.W-3, r.Y+r.H/2))
+	r := eval[box](t, b, `(function () { const f = document.querySelector('#panel-history figure.chart-offset'), s = f.querySelector('svg');
+		s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect();
+		const xs = Array.from((f.querySelector('path.line').getAttribute('d') || '').matchAll(/[ML]([-\d.]+)/g), m => Number(m[1]));
+		const last = Math.max(...xs), cols = Number(f.dataset.cols);
+		return {X: r.left + (last + 0.5) / cols * r.width, Y: r.top, W: r.width, H: r.height}; })()`)
+	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, r.X, r.Y+r.H/2))
 	readout := eval[string](t, b, `document.querySelector('#panel-history .chart-offset .readout').textContent`)
 	if !strings.Contains(readout, "UTC: offset") || !strings.Contains(readout, "max error ±") {
 		t.Errorf("readout after pointing at the chart: %q", readout)
 	}
 	t.Logf("readout: %s", readout)
+}
+
+// checkSourceDetail: clicking a source's name opens its detail under its row, the detail stays
+// open when the sources panel refreshes, its reload button reloads it alone, and a second click
+// on the name closes it; all without loading the page again.
+func checkSourceDetail(t *testing.T, b *browser) {
+	t.Helper()
+	eval[chromedp.Void](t, b, `window.e2ePage = 'still the same page'`)
+	toggle := `#panel-sources button.source-toggle`
+	row := `document.getElementById(document.querySelector('` + toggle + `').getAttribute('aria-controls'))`
+	b.do(t, chromedp.Click(chromedp.CSS(toggle)))
+	b.waitFor(t, "the source's detail", `!`+row+`.hidden && !!`+row+`.querySelector('.source-detail [data-field=verdict]')`, 15*time.Second)
+	if got := eval[string](t, b, `document.querySelector('`+toggle+`').getAttribute('aria-expanded')`); got != "true" {
+		t.Errorf("aria-expanded = %q after opening", got)
+	}
+	verdict := eval[string](t, b, row+`.querySelector('[data-field=verdict]').textContent`)
+	t.Logf("verdict: %s", verdict)
+
+	// The sources panel refreshes around it: the detail stays, and so does its toggle's state.
+	eval[chromedp.Void](t, b, `document.getElementById('panel-sources').dataset.e2eOld = '1'; htmx.trigger(document.getElementById('panel-sources'), 'panel-refresh')`)
+	b.waitFor(t, "the sources panel refreshed", `!document.getElementById('panel-sources').dataset.e2eOld`, 15*time.Second)
+	if !eval[bool](t, b, `!`+row+`.hidden && !!`+row+`.querySelector('.source-detail')`) {
+		t.Error("the detail closed when the sources panel refreshed")
+	}
+	if got := eval[string](t, b, `document.querySelector('`+toggle+`').getAttribute('aria-expanded')`); got != "true" {
+		t.Errorf("aria-expanded = %q after the panel refreshed", got)
+	}
+
+	// Its reload button reloads the detail only.
+	n := len(b.requestsSoFar())
+	eval[chromedp.Void](t, b, row+`.querySelector('.source-detail').dataset.e2eOld = '1'`)
+	b.do(t, chromedp.Click(chromedp.CSS(`.source-detail button.reload`)))
+	b.waitFor(t, "the detail reloaded", `!!`+row+`.querySelector('.source-detail') && !`+row+`.querySelector('.source-detail').dataset.e2eOld`, 15*time.Second)
+	// (The panels and the detail go on refreshing on their schedule meanwhile: count the
+	// reloads, which ask for fresh=1.)
+	var reloads []string
+	for _, r := range b.requestsSoFar()[n:] {
+		if strings.HasSuffix(r, "fresh=1") {
+			reloads = append(reloads, r)
+		}
+	}
+	if len(reloads) != 1 || !strings.Contains(reloads[0], "/chrony/sources/") {
+		t.Errorf("reloads after a click on the detail's reload button = %v, want one of chrony/sources/…&fresh=1", reloads)
+	}
+
+	// A second click on the name closes it.
+	b.do(t, chromedp.Click(chromedp.CSS(toggle)))
+	b.waitFor(t, "the detail closed", row+`.hidden && !`+row+`.querySelector('.source-detail')`, 5*time.Second)
+	if got := eval[string](t, b, `window.e2ePage || ''`); got != "still the same page" {
+		t.Fatal("the page was loaded again")
+	}
 }

@@ -130,7 +130,9 @@ func TestFleetThroughNginx(t *testing.T) {
 			t.Fatal(err)
 		}
 		bound := s.refresh + s.maxWait + 10*time.Second
-		took := b.waitFor(t, "chronyd2's row to show its error", `(document.getElementById('host-chronyd2') || {dataset: {}}).dataset.status === 'unreachable'`, bound)
+		// The row is swapped in, then the page's script counts and sorts once htmx has settled.
+		took := b.waitFor(t, "chronyd2's row to show its error, counted", `(document.getElementById('host-chronyd2') || {dataset: {}}).dataset.status === 'unreachable' && `+
+			`document.getElementById('fleet-count').textContent === '1 of 2 hosts synchronised'`, bound)
 		t.Logf("chronyd2's row showed its error %v after docker stop", took.Round(time.Millisecond))
 		if r := readRow(t, b, "chronyd"); r.Error != "" || r.Fields["status"] != "synchronised" {
 			t.Errorf("chronyd's row while chronyd2 is down: %+v", r)

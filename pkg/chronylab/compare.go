@@ -290,3 +290,156 @@ func CompareSummary(f map[string]string, before, after []string, sources [][]str
 	d.between("max-error", f["max-error"], bound(b), bound(a), 1)
 	return d
 }
+
+// Volatile columns of the socket-only reports.
+var (
+	AuthDataVolatile    = []int{5}       // the time since the last NTS-KE session
+	ServerStatsVolatile = []int{2}       // command packets: every chronyc and second-hand request counts
+	ClientsVolatile     = []int{6, 7, 9} // command hits, drops... of the readers themselves, and the last command's age
+)
+
+// RowOf finds the row of chronyc -c output whose column col is key.
+func RowOf(rows [][]string, col int, key string) []string {
+	for _, r := range rows {
+		if len(r) > col && r[col] == key {
+			return r
+		}
+	}
+	return nil
+}
+
+// CompareSelection checks a source's detail against its row of chronyc -c selectdata -a:
+// state, authentication, configured and effective options, last sample age, score, interval,
+// leap status.
+func CompareSelection(f map[string]string, row []string) []string {
+	var d diffs
+	if len(row) != 18 {
+		d.add("chronyc selectdata printed %d columns, want 18: %v", len(row), row)
+		return d
+	}
+	d.same("select-state", f["select-state"], row[0])
+	d.same("select-auth", f["select-auth"], row[2])
+	d.same("select-options", f["select-options"], strings.Join(row[3:8], ""))
+	effective := f["select-effective"]
+	if effective == "" {
+		effective = f["select-options"]
+	}
+	d.same("select-effective", effective, strings.Join(row[8:13], ""))
+	d.same("select-last", f["select-last"], row[13])
+	d.num("select-score", f["select-score"], row[14], 1)
+	d.num("select-lo", f["select-lo"], row[15], 1)
+	d.num("select-hi", f["select-hi"], row[16], 1)
+	d.same("select-leap", f["select-leap"], row[17])
+	return d
+}
+
+// CompareNTPData checks a source's detail against its row of chronyc -c ntpdata (34 columns
+// from chrony 4.3, 38 from 4.4 with the kernel and card timestamp counts).
+func CompareNTPData(f map[string]string, row []string) []string {
+	var d diffs
+	if len(row) != 34 && len(row) != 38 {
+		d.add("chronyc ntpdata printed %d columns, want 34 or 38: %v", len(row), row)
+		return d
+	}
+	for field, col := range map[string]int{"ntp-remote": 0, "ntp-port": 2, "ntp-local": 3, "ntp-leap": 5, "ntp-version": 6,
+		"ntp-mode": 7, "ntp-stratum": 8, "ntp-poll": 9, "ntp-precision": 11, "ntp-refid": 15, "ntp-reftime": 17,
+		"ntp-asymmetry": 22, "ntp-interleaved": 26, "ntp-authenticated": 27, "ntp-tx-stamping": 28, "ntp-rx-stamping": 29,
+		"ntp-tx": 30, "ntp-rx": 31, "ntp-valid": 32, "ntp-good": 33} {
+		d.same(field, f[field], row[col])
+	}
+	for field, col := range map[string]int{"ntp-root-delay": 13, "ntp-root-dispersion": 14, "ntp-offset": 18,
+		"ntp-peer-delay": 19, "ntp-peer-dispersion": 20, "ntp-response": 21} {
+		d.num(field, f[field], row[col], 1)
+	}
+	d.same("ntp-tests", f["ntp-tests"], row[23]+" "+row[24]+" "+row[25])
+	if len(row) == 38 {
+		for field, col := range map[string]int{"ntp-kernel-tx": 34, "ntp-kernel-rx": 35, "ntp-hw-tx": 36, "ntp-hw-rx": 37} {
+			d.same(field, f[field], row[col])
+		}
+	} else if f["ntp-kernel-tx"] != "" {
+		d.add("the detail shows kernel timestamp counts that this chronyd's ntpdata does not have")
+	}
+	return d
+}
+
+// CompareAuthData checks a source's detail against its rows of chronyc -c authdata before and
+// after (the age of the last key exchange grows in between).
+func CompareAuthData(f map[string]string, before, after []string) []string {
+	var d diffs
+	if len(before) != 10 || len(after) != 10 {
+		d.add("chronyc authdata printed %d and %d columns, want 10", len(before), len(after))
+		return d
+	}
+	for field, col := range map[string]int{"auth-mode": 1, "auth-key-id": 2, "auth-key-type": 3, "auth-key-bits": 4,
+		"auth-ke-attempts": 6, "auth-nak": 7, "auth-cookies": 8, "auth-cookie-length": 9} {
+		d.same(field, f[field], before[col])
+	}
+	if before[5] == "4294967295" {
+		d.same("auth-last-ke", f["auth-last-ke"], before[5])
+	} else {
+		d.between("auth-last-ke", f["auth-last-ke"], before[5], after[5], 1)
+	}
+	return d
+}
+
+// CompareServerStats checks the server panel against chronyc -c serverstats before and after
+// (commands keep coming in between): 5 columns (chrony 2 and 3), 8, 11 (4.1 to 4.4) or 17
+// (4.5 and later).
+func CompareServerStats(f map[string]string, before, after []string) []string {
+	var d diffs
+	if len(before) != len(after) {
+		d.add("chronyc serverstats printed %d then %d columns", len(before), len(after))
+		return d
+	}
+	cols := map[string]int{"server-ntp": 0, "server-ntp-drops": 3, "server-cmd-drops": 5}
+	switch len(before) {
+	case 11, 17:
+		// NTP, NTS-KE, command packets; dropped NTP, NTS-KE, command; client log drops;
+		// authenticated; interleaved; timestamps held; their span.
+		cols = map[string]int{"server-ntp": 0, "server-nke": 1, "server-ntp-drops": 3, "server-nke-drops": 4,
+			"server-cmd-drops": 5, "server-auth": 7, "server-interleaved": 8, "server-timestamps": 9}
+	default:
+		d.add("chronyc serverstats printed %d columns, want 11 or 17: %v", len(before), before)
+		return d
+	}
+	for field, col := range cols {
+		d.same(field, f[field], before[col])
+	}
+	d.between("server-cmd", f["server-cmd"], before[2], after[2], 1)
+	return d
+}
+
+// CompareClients checks the server panel's clients against chronyc -c clients: each client's
+// address, NTP hits, drops, interval and the age of its last NTP request (which grows between
+// the two reads).
+func CompareClients(rows []map[string]string, before, after [][]string) []string {
+	var d diffs
+	shown := 0
+	for _, r := range rows {
+		if r["client"] == "" {
+			continue
+		}
+		shown++
+		b, a := RowOf(before, 0, r["client"]), RowOf(after, 0, r["client"])
+		if b == nil || a == nil || len(b) < 6 {
+			d.add("client %s is not in chronyc's clients", r["client"])
+			continue
+		}
+		d.same(r["client"]+" client-ntp", r["client-ntp"], b[1])
+		d.same(r["client"]+" client-drops", r["client-drops"], b[2])
+		interval := b[3]
+		if interval == "127" || interval == "-" {
+			interval = "-"
+		}
+		d.same(r["client"]+" client-interval", r["client-interval"], interval)
+		if b[5] == "4294967295" {
+			d.same(r["client"]+" client-last", r["client-last"], b[5])
+		} else {
+			d.between(r["client"]+" client-last", r["client-last"], b[5], a[5], 1)
+		}
+	}
+	if shown != min(len(before), 50) {
+		d.add("the panel lists %d clients, chronyc %d", shown, len(before))
+	}
+	return d
+}

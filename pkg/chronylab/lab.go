@@ -30,7 +30,8 @@ type Daemon struct {
 	CmdPort int    // the UDP command port on 127.0.0.1; 0 when it has none
 	NTPPort int    // the NTP port on 127.0.0.1; 0 when it serves no time
 
-	conf string
+	conf  string
+	image string // run in a container of this image (host network), not from the host
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -55,13 +56,17 @@ type Config struct {
 	CmdPort int    // a UDP command port on 127.0.0.1 (cmdallow 127.0.0.0/8); 0 for none
 	NTPPort int    // a port to serve NTP on (allow 127.0.0.0/8); 0 for none
 	NTPAddr string // the address to serve NTP on; default 127.0.0.1
+	// Image, when set, runs chronyd (and chronyc) in a container of this image instead of
+	// the host's: on the host's network, with the daemon's directory mounted at its own path,
+	// so that it is the same chronyd on loopback and the same socket, of another version.
+	Image string
 }
 
 // NewDaemon prepares a daemon in dir/name. The lines that keep a private instance private
 // (pidfile, socket in its own directory, ports on loopback only) are added to cfg.Conf here.
 func NewDaemon(dir, name string, cfg Config) (*Daemon, error) {
 	cmdPort, ntpPort, conf := cfg.CmdPort, cfg.NTPPort, cfg.Conf
-	d := &Daemon{Name: name, Dir: filepath.Join(dir, name), CmdPort: cmdPort, NTPPort: ntpPort}
+	d := &Daemon{Name: name, Dir: filepath.Join(dir, name), CmdPort: cmdPort, NTPPort: ntpPort, image: cfg.Image}
 	if err := os.MkdirAll(d.Dir, 0o750); err != nil {
 		return nil, err
 	}
@@ -106,7 +111,18 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if os.Geteuid() != 0 {
 		return ErrNotRoot
 	}
+	argv := []string{"-x", "-d", "-u", "root", "-f", d.conf}
+	if d.image != "" {
+		// The container runs with the host's network and the lab's directory: chronyd binds
+		// loopback addresses and its socket as a host chronyd would.
+		d.containerRemove()
+		argv = append([]string{"run", "--rm", "--name", d.container(), "--network", "host", "-v", d.Dir + ":" + d.Dir,
+			"--entrypoint", "chronyd", d.image}, argv...)
+	}
 	bin, err := Chronyd()
+	if d.image != "" {
+		bin, err = exec.LookPath("docker")
+	}
 	if err != nil {
 		return err
 	}
@@ -117,7 +133,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	defer logf.Close()
 	// A socket left by a killed instance makes chronyd fail to bind.
 	os.Remove(d.Socket())
-	cmd := exec.Command(bin, "-x", "-d", "-u", "root", "-f", d.conf)
+	cmd := exec.Command(bin, argv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
@@ -159,7 +175,20 @@ func (d *Daemon) Stop() error {
 		<-d.done
 	}
 	d.cmd = nil
+	if d.image != "" {
+		d.containerRemove()
+	}
 	return nil
+}
+
+// container is the name of the daemon's container: the lab's directory and the daemon's
+// name, unique on the machine.
+func (d *Daemon) container() string {
+	return "chronylab-" + filepath.Base(filepath.Dir(d.Dir)) + "-" + d.Name
+}
+
+func (d *Daemon) containerRemove() {
+	exec.Command("docker", "rm", "-f", d.container()).Run()
 }
 
 // Chronyc runs chronyc against the daemon's socket with -n (no DNS) and returns its output.
@@ -174,7 +203,15 @@ func (d *Daemon) chronyc(ctx context.Context, args ...string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"-n", "-h", d.Socket()}, args...)...)
+	argv := append([]string{"-n", "-h", d.Socket()}, args...)
+	if d.image != "" {
+		// The chronyc of the same version, in the daemon's container.
+		argv = append([]string{"exec", d.container(), "chronyc"}, argv...)
+		if bin, err = exec.LookPath("docker"); err != nil {
+			return "", err
+		}
+	}
+	cmd := exec.CommandContext(ctx, bin, argv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
