@@ -61,8 +61,8 @@ func checkPanels(t *testing.T, d *chronylab.Daemon, base string) {
 	consistent(t, d, base, "sources", "sources", chronylab.SourcesVolatile, func(page string, before, after [][]string) []string {
 		return chronylab.CompareSources(rows(t, page), before, after)
 	})
-	consistent(t, d, base, "sourcestats", "sourcestats", nil, func(page string, before, _ [][]string) []string {
-		return chronylab.CompareSourceStats(rows(t, page), before)
+	consistent(t, d, base, "sourcestats", "sourcestats", chronylab.SourceStatsVolatile, func(page string, before, after [][]string) []string {
+		return chronylab.CompareSourceStats(rows(t, page), before, after)
 	})
 	// The lab has no rtcfile (and no RTC device): chronyc says 513, the panel says how to
 	// enable it, and that is not an error.

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"github.com/second-hand/second-hand/pkg/chronylab"
 	"github.com/second-hand/second-hand/pkg/testkit"
 )
@@ -220,90 +218,22 @@ func until(t *testing.T, url, what string, cond func(page string) bool) string {
 // alert reports whether a fragment shows an error.
 func alert(page string) bool { return strings.Contains(page, `role="alert"`) }
 
-// The page marks what it shows for machines: every element with data-field. A <data> element
-// gives its value attribute, a <time> its datetime, anything else its text.
-func fieldOf(n *html.Node) (string, string, bool) {
-	f := attr(n, "data-field")
-	if n.Type != html.ElementNode || f == "" {
-		return "", "", false
-	}
-	switch n.Data {
-	case "data":
-		return f, attr(n, "value"), true
-	case "time":
-		return f, attr(n, "datetime"), true
-	}
-	return f, text(n), true
-}
-
-func parse(t *testing.T, page string) *html.Node {
+// fields reads every field of a fragment into one map (testkit.Fields).
+func fields(t *testing.T, page string) map[string]string {
 	t.Helper()
-	doc, err := html.Parse(strings.NewReader(page))
+	f, err := testkit.Fields(page)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return doc
+	return f
 }
 
-// fields reads every field of a panel into one map.
-func fields(t *testing.T, page string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if f, v, ok := fieldOf(n); ok {
-			out[f] = v
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(parse(t, page))
-	return out
-}
-
-// rows reads a panel's table: the fields of each row of its body (not the rows a source's
-// detail opens in).
+// rows reads a panel's table, a map of fields per row (testkit.Rows).
 func rows(t *testing.T, page string) []map[string]string {
 	t.Helper()
-	var out []map[string]string
-	var walk func(n *html.Node, row map[string]string)
-	walk = func(n *html.Node, row map[string]string) {
-		if n.Type == html.ElementNode && n.Data == "tr" && n.Parent != nil && n.Parent.Data == "tbody" && attr(n, "class") != "detail-row" {
-			row = map[string]string{}
-			out = append(out, row)
-		}
-		if f, v, ok := fieldOf(n); ok && row != nil {
-			row[f] = v
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c, row)
-		}
+	r, err := testkit.Rows(page)
+	if err != nil {
+		t.Fatal(err)
 	}
-	walk(parse(t, page), nil)
-	return out
-}
-
-func attr(n *html.Node, name string) string {
-	for _, a := range n.Attr {
-		if a.Key == name {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func text(n *html.Node) string {
-	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(n)
-	return strings.TrimSpace(b.String())
+	return r
 }

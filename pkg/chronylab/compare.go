@@ -21,6 +21,8 @@ import (
 var (
 	TrackingVolatile = []int{4, 11} // System time and root dispersion grow until the next update
 	SourcesVolatile  = []int{6}     // the age of the last sample
+	// The estimated offset, extrapolated to the time of each request.
+	SourceStatsVolatile = []int{6}
 )
 
 // ParseCSV splits chronyc -c output into rows and columns.
@@ -185,9 +187,9 @@ func CompareSources(rows []map[string]string, before, after [][]string) []string
 
 // CompareSourceStats checks the source statistics panel's rows against chronyc -c -N
 // sourcestats: name, samples, runs, span, frequency, skew, offset, std dev.
-func CompareSourceStats(rows []map[string]string, before [][]string) []string {
+func CompareSourceStats(rows []map[string]string, before, after [][]string) []string {
 	var d diffs
-	if len(rows) != len(before) {
+	if len(rows) != len(before) || len(after) != len(before) {
 		d.add("panel lists %d sources, chronyc %d", len(rows), len(before))
 		return d
 	}
@@ -203,7 +205,8 @@ func CompareSourceStats(rows []map[string]string, before [][]string) []string {
 		d.num(b[0]+" span", r["span"], b[3], 1)
 		d.num(b[0]+" frequency", r["frequency"], b[4], 1)
 		d.num(b[0]+" skew", r["frequency-skew"], b[5], 1)
-		d.num(b[0]+" offset", r["offset"], b[6], 1)
+		// The estimated offset is for the time of the request: it moves with the frequency.
+		d.between(b[0]+" offset", r["offset"], b[6], after[i][6], 1)
 		d.num(b[0]+" std dev", r["std-dev"], b[7], 1)
 	}
 	return d

@@ -113,10 +113,12 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 	argv := []string{"-x", "-d", "-u", "root", "-f", d.conf}
 	if d.image != "" {
-		// The container runs with the host's network and the lab's directory: chronyd binds
-		// loopback addresses and its socket as a host chronyd would.
+		// The container runs with the host's network and the lab's directory (the daemon's
+		// and what the daemons share, such as certificates): chronyd binds loopback addresses
+		// and its socket as a host chronyd would.
 		d.containerRemove()
-		argv = append([]string{"run", "--rm", "--name", d.container(), "--network", "host", "-v", d.Dir + ":" + d.Dir,
+		lab := filepath.Dir(d.Dir)
+		argv = append([]string{"run", "--rm", "--name", d.container(), "--network", "host", "-v", lab + ":" + lab,
 			"--entrypoint", "chronyd", d.image}, argv...)
 	}
 	bin, err := Chronyd()
@@ -181,6 +183,24 @@ func (d *Daemon) Stop() error {
 	return nil
 }
 
+// keepsRoot reports whether the chronyc of image takes -u (chrony 4.8 and later), asking it
+// once per image.
+func keepsRoot(image string) bool {
+	userOption.Lock()
+	defer userOption.Unlock()
+	if v, ok := userOption.m[image]; ok {
+		return v
+	}
+	err := exec.Command("docker", "run", "--rm", "--entrypoint", "chronyc", image, "-u", "root", "-v").Run()
+	userOption.m[image] = err == nil
+	return err == nil
+}
+
+var userOption = struct {
+	sync.Mutex
+	m map[string]bool
+}{m: map[string]bool{}}
+
 // container is the name of the daemon's container: the lab's directory and the daemon's
 // name, unique on the machine.
 func (d *Daemon) container() string {
@@ -205,7 +225,12 @@ func (d *Daemon) chronyc(ctx context.Context, args ...string) (string, error) {
 	defer cancel()
 	argv := append([]string{"-n", "-h", d.Socket()}, args...)
 	if d.image != "" {
-		// The chronyc of the same version, in the daemon's container.
+		// The chronyc of the same version, in the daemon's container. From chrony 4.8,
+		// chronyc started as root switches to chronyd's user unless told not to, and that
+		// user may not enter the lab's directories.
+		if keepsRoot(d.image) {
+			argv = append([]string{"-u", "root"}, argv...)
+		}
 		argv = append([]string{"exec", d.container(), "chronyc"}, argv...)
 		if bin, err = exec.LookPath("docker"); err != nil {
 			return "", err

@@ -105,6 +105,9 @@ func (l *SelectionLab) WaitSettled(ctx context.Context) error {
 	for {
 		sel, err1 := l.Monitored.Chronyc(ctx, "-c", "selectdata", "-a")
 		auth, err2 := l.Monitored.Chronyc(ctx, "-c", "authdata")
+		if err1 != nil || err2 != nil {
+			last = fmt.Sprint(err1, err2)
+		}
 		if err1 == nil && err2 == nil {
 			last = sel + auth
 			state := map[string]string{}
