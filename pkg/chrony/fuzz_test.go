@@ -1,6 +1,8 @@
 package chrony
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,6 +25,13 @@ var captures = []string{"tracking", "tracking_unsync", "tracking_local", "n_sour
 func seed(f *testing.F) {
 	for _, name := range captures {
 		f.Add(chronytest.Captured(name))
+	}
+	// And the replies of every chrony version (testdata/versions).
+	versions, _ := filepath.Glob(filepath.Join("testdata", "versions", "*", "*.bin"))
+	for _, p := range versions {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Add([]byte{})
 	f.Add(make([]byte, 28))
