@@ -57,10 +57,26 @@ test: (setup "test") assets
     go tool staticcheck ./...
     cd e2e && go vet ./... && go tool staticcheck ./...
     cd docker/prometheus && promtool check rules second-hand.rules.yml && promtool test rules second-hand.rules.test.yml && promtool check config scrape-one-host.yml scrape-several-hosts.yml
+    just verify-unit
     # -p 1: one package at a time, so that the load test does not share the two cores.
     SECOND_HAND_STRICT_TESTS=1 go test -race -shuffle=on -count=1 -p 1 ./...
+    cd e2e/axe && npm ci --ignore-scripts --no-fund --no-audit --loglevel=error
     cd e2e && SECOND_HAND_STRICT_TESTS=1 go test -count=1 -timeout 40m ./...
     just fuzz 30s
+
+# systemd-analyze verify the package's unit, and its exposure score (at most 2.0 of 10), with its ExecStart pointed at a binary built here
+# (verify checks that the program exists).
+verify-unit:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+    CGO_ENABLED=0 go build -o "$dir/second-hand" ./cmd/second-hand
+    sed "s|^ExecStart=/usr/bin/second-hand|ExecStart=$dir/second-hand|" cmd/second-hand/deb/second-hand.service > "$dir/second-hand.service"
+    out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$dir/second-hand.service" 2>&1 || true)
+    if printf '%s\n' "$out" | grep -v -e '^$' -e 'Failed to .*\(dbus\|bus\|connect\)' | grep -q .; then printf '%s\n' "$out" >&2; exit 1; fi
+    echo "systemd-analyze verify: second-hand.service is clean"
+    # systemd's own exposure score of the unit's sandboxing: 0 is the most locked down, 10 none.
+    systemd-analyze security --offline=true --threshold=20 "$dir/second-hand.service" | tail -n 1
 
 # Fuzz every reply decoder and the address parser, each for a bounded time. A crasher lands in
 # pkg/chrony/testdata/fuzz/ and, committed, becomes a regular test case.
@@ -71,12 +87,39 @@ fuzz time="30s":
 
 # Only the end-to-end tests: the images of docker/, testcontainers, chromium, the compose file.
 e2e: (setup "test")
+    cd e2e/axe && npm ci --ignore-scripts --no-fund --no-audit --loglevel=error
     cd e2e && SECOND_HAND_STRICT_TESTS=1 go test -count=1 -timeout 40m -v ./...
 
 # Measure: fragments against raw chrony requests, the reuse window, 5 to 50 sources, page load in
 # chromium via nginx, 200 connections with wrk, peak memory, and chronyc for comparison. One table.
 bench: (setup "test") assets
     cd e2e && go run ./bench -repo ..
+
+# Release binaries for Linux (amd64, arm64, armv7, 386), named by `git describe`, a Debian
+# package of each, and their SHA-256 sums, into dist/. VERSION=... overrides git describe.
+dist: assets
+    #!/usr/bin/env bash
+    set -euo pipefail
+    version=${VERSION:-$(git describe --tags --always --dirty)}
+    # Debian's version: v1.2.0 is 1.2.0, 3 commits after it 1.2.0+3.gHASH, no tag 0.0.0+gHASH.
+    if [[ "$version" =~ ^v?[0-9]+\.[0-9]+ ]]; then
+      debversion=$(printf '%s' "$version" | sed -E 's/^v//; s/-([0-9]+)-g([0-9a-f]+)/+\1.g\2/; s/-dirty$/.dirty/')
+    else
+      debversion="0.0.0+g${version/-dirty/.dirty}"
+    fi
+    rm -rf dist && mkdir -p dist/.stage
+    for target in amd64:amd64: arm64:arm64: arm:armhf:7 386:i386:; do
+      IFS=: read -r goarch debarch goarm <<< "$target"
+      name="second-hand-$version-linux-$goarch${goarm:+v$goarm}"
+      CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm go build -trimpath \
+        -ldflags "-s -w -X main.version=$version" -o "dist/$name" ./cmd/second-hand
+      cp "dist/$name" dist/.stage/second-hand
+      VERSION=$debversion ARCH=$debarch \
+        go tool nfpm package --config cmd/second-hand/deb/nfpm.yaml --packager deb --target dist/ >/dev/null
+    done
+    rm -rf dist/.stage
+    (cd dist && sha256sum -- * > SHA256SUMS)
+    ls -l dist
 
 # Take the README's screenshots (docs/*.png) through the e2e stack.
 screenshot: (setup "test")

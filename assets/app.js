@@ -97,11 +97,31 @@
     if (count.textContent !== text) count.textContent = text;
   }
 
+  // Screen readers hear what changed, politely and in one line: a panel that fails or comes
+  // back, the clock's status when it changes; not every refresh of every value.
+  var summaries = {};
+  function summaryOf(el) {
+    var err = el.querySelector('[role=alert] .error-title');
+    if (err) return err.textContent.trim();
+    var s = el.querySelector('[data-field=synchronised]');
+    return s ? s.textContent.trim() : '';
+  }
+  function announce(text) {
+    var a = document.getElementById('announcer');
+    if (a) a.textContent = text;
+  }
+
   // A fragment arrived: note when, and plan its next reload.
   function arrived(el) {
     var age = el.querySelector('[data-age-ms]');
     if (age) age.dataset.arrived = String(performance.now());
     schedule(el.id, Number(el.dataset.nextMs) || refreshMs);
+    var now = summaryOf(el), before = summaries[el.id];
+    summaries[el.id] = now;
+    if (before !== undefined && before !== now) {
+      var title = el.querySelector('h2, h3, th[scope=row]');
+      announce((title ? title.textContent.trim() + ': ' : '') + (now || 'back to normal'));
+    }
   }
 
   // Charts: the server draws them; pointing at one (or focusing it and using the arrow keys)

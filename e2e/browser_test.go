@@ -152,8 +152,8 @@ const panelJS = `(function (id) {
   if (!p) return null;
   const val = e => e.tagName === 'DATA' ? e.value : e.tagName === 'TIME' ? e.dateTime : e.textContent.trim();
   const fields = {};
-  p.querySelectorAll('[data-field]').forEach(e => { fields[e.dataset.field] = val(e); });
-  const rows = Array.from(p.querySelectorAll('tbody tr')).map(tr => {
+  p.querySelectorAll('[data-field]').forEach(e => { if (!e.closest('.detail-row')) fields[e.dataset.field] = val(e); });
+  const rows = Array.from(p.querySelectorAll('tbody tr:not(.detail-row)')).map(tr => {
     const r = {};
     tr.querySelectorAll('[data-field]').forEach(e => { r[e.dataset.field] = val(e); });
     return r;

@@ -91,6 +91,11 @@ func TestFleetThroughNginx(t *testing.T) {
 		saveScreenshot(t, "overview.png", png)
 	})
 
+	t.Run("accessibility: axe, keyboard", func(t *testing.T) {
+		audit(t, b, "the fleet overview")
+		checkKeyboard(t, b, map[string]string{"host link": "#fleet-rows a", "row reload button": "#fleet-rows button.reload"})
+	})
+
 	t.Run("a row's reload button reloads that row only", func(t *testing.T) {
 		setVisible(t, b, false) // stops the periodic refresh, so only the click can cause a request
 		b.waitFor(t, "requests in flight to end", `!document.querySelector('.htmx-request')`, 10*time.Second)

@@ -373,6 +373,7 @@ func usage(w io.Writer, opts []option) {
        second-hand import [--data-dir DIR] [--host NAME] FILE...
                                   read chronyd's tracking.log, measurements.log and statistics.log
                                   into the history of the host NAME
+       second-hand --version      print the version, the Go release and the platform
 
 second-hand serves a read-only web dashboard of one chronyd or several.
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -166,10 +168,17 @@ func TestBadFlagExitsWithStatus2(t *testing.T) {
 func TestListenErrorNamesTheAddress(t *testing.T) {
 	in := start(t, "--chrony", "udp://127.0.0.1:9")
 	taken := strings.TrimPrefix(in.url, "http://")
-	out, err := exec.Command(binary, "--listen", taken).CombinedOutput()
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "--listen", taken)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "cannot listen on "+taken+" (--listen)") {
 		t.Errorf("second instance on %s: %v %q", taken, err, out)
+	}
+	// It stopped before touching the disk: no data directory made where it was started.
+	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+		t.Error("a second-hand that could not listen made ./data")
 	}
 }
 

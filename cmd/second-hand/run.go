@@ -37,6 +37,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) > 0 && args[0] == "import" {
 		return runImport(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		return printVersion(stdout)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -70,6 +73,14 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer fleet.Close() // removes our socket files in chronyd's directories
 
+	// Listen before anything touches the disk: a port in use stops the program before it
+	// makes a data directory or takes its lock.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (--listen): %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+
 	hist := history.Open(history.Config{Dir: cfg.DataDir, Sample: cfg.Sample, Retention: cfg.Retention, Logger: logger})
 	defer hist.Close()
 	recordCtx, stopRecording := context.WithCancel(context.WithoutCancel(ctx))
@@ -88,14 +99,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 		ConnState:      h.connState,
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s (--listen): %w", cfg.Listen, err)
-	}
 	for _, h := range cfg.Hosts {
 		logger.Info("watching chronyd", "host", h.Name, "chronyd", h.Address.String())
 	}
-	logger.Info("second-hand serving", "url", "http://"+ln.Addr().String()+"/", "hosts", len(cfg.Hosts),
+	logger.Info("second-hand serving", "version", versionString(), "url", "http://"+ln.Addr().String()+"/", "hosts", len(cfg.Hosts),
 		"refresh", cfg.Refresh, "reuse", cfg.Reuse, "timeout", cfg.Timeout, "retries", cfg.Retries,
 		"history", historyNote(cfg))
 	if h.listening != nil {

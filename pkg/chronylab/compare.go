@@ -174,10 +174,12 @@ func CompareSources(rows []map[string]string, before, after [][]string) []string
 		d.same(name+" poll", r["poll"], b[4])
 		d.same(name+" reach", r["reach"], b[5])
 		if b[6] == "4294967295" {
+			// Never sampled: chronyc prints zeros, the panel "no sample yet".
 			d.same(name+" last sample", r["last-sample"], "never")
-		} else {
-			d.between(name+" last sample", r["last-sample"], b[6], a[6], 1)
+			d.same(name+" offset", r["no-sample"], "no sample yet")
+			continue
 		}
+		d.between(name+" last sample", r["last-sample"], b[6], a[6], 1)
 		d.num(name+" adjusted offset", r["adjusted-offset"], b[7], 1)
 		d.num(name+" measured offset", r["measured-offset"], b[8], 1)
 		d.num(name+" error", r["error"], b[9], 1)
@@ -201,6 +203,11 @@ func CompareSourceStats(rows []map[string]string, before, after [][]string) []st
 		}
 		d.same(b[0]+" name", r["name"], b[0])
 		d.same(b[0]+" samples", r["samples"], b[1])
+		if b[1] == "0" {
+			// No samples: chronyc prints placeholders (2000 ppm, 4 s), the panel "no samples".
+			d.same(b[0]+" statistics", r["no-samples"], "no samples")
+			continue
+		}
 		d.same(b[0]+" runs", r["runs"], b[2])
 		d.num(b[0]+" span", r["span"], b[3], 1)
 		d.num(b[0]+" frequency", r["frequency"], b[4], 1)

@@ -71,7 +71,7 @@ func detailToggle(panelID, key string, name g.Node) g.Node {
 	if key == "" || strings.HasPrefix(key, "ID#") {
 		return name
 	}
-	return Button(Type("button"), Class("source-toggle"), Data("detail", SourceURL(key)+"?in="+panelID),
+	return Button(ID("toggle-"+strings.TrimPrefix(DetailID(panelID, key), "detail-")), Type("button"), Class("source-toggle"), Data("detail", SourceURL(key)+"?in="+panelID),
 		Aria("controls", DetailID(panelID, key)), Aria("expanded", "false"), Title("Show why this source is or is not used"),
 		name)
 }
@@ -103,11 +103,11 @@ func SourceDetailFragment(r Result[SourceDetail]) g.Node {
 		Div(Class("detail-head"),
 			H3(g.Text(title)),
 			status(m),
-			Button(Type("button"), Class("reload"), Aria("label", "Reload the detail of "+title),
+			Button(ID(id+"-reload"), Type("button"), Class("reload"), Aria("label", "Reload the detail of "+title),
 				hx.Get(d.URL+"&fresh=1"), hx.Target("closest .source-detail"), hx.Swap("outerHTML"),
 				hx.Sync("closest .source-detail:drop"), hx.Indicator("closest .source-detail"),
 				Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload")),
-			Button(Type("button"), Class("close"), Data("close-detail", ""), Aria("label", "Close the detail of "+title),
+			Button(ID(id+"-close"), Type("button"), Class("close"), Data("close-detail", ""), Aria("label", "Close the detail of "+title),
 				Span(Aria("hidden", "true"), g.Text("✕ ")), g.Text("Close")),
 		),
 		g.Iff(d.SourcesErr != nil, func() g.Node { return errorBox(d.SourcesErr, r.Endpoint) }),

@@ -67,6 +67,6 @@ func eventItem(e history.Event) g.Node {
 		Span(Class("event-text"), g.Text(e.Text)),
 		g.Text(" "),
 		A(Href("#panel-history"), Class("show"), hx.Get("panels/history?range="+rng.Name+"&at="+at), hx.Target("#panel-history"),
-			hx.Swap("outerHTML"), Aria("label", "Show this moment in the charts: "+e.Text), g.Text("show in the charts")),
+			hx.Swap("outerHTML"), g.Text("show in the charts"), Span(Class("visually-hidden"), g.Text(": "+e.Text))),
 	)
 }

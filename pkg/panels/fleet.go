@@ -138,7 +138,7 @@ func Overview(p OverviewProps) g.Node {
 			refreshNote(p.Refresh),
 		),
 		nil,
-		Main(Class("panels fleet"),
+		Main(ID("main"), Class("panels fleet"),
 			Section(Class("panel panel-fleet"), Aria("labelledby", "fleet-title"),
 				Header(Class("panel-head"), H2(ID("fleet-title"), g.Text("Hosts")),
 					Span(Class("hint"), g.Text("worst first; a host's name opens its page"))),
@@ -167,7 +167,7 @@ var fleetHead = static(THead(Tr(
 	Th(Scope("col"), Span(Class("visually-hidden"), g.Text("Reload"))),
 )))
 
-var fleetLegend = legend(
+var fleetLegend = legend("fleet",
 	[2]string{"Order", "Unreachable hosts first, then those not synchronised, then those on their local clock only, then the rest by maximum clock error, largest first."},
 	[2]string{"Max error", "The bound chronyc's documentation gives for how far the system clock may be from true time: the absolute system time offset plus the root dispersion plus half the root delay."},
 	[2]string{"Sources", "How many of the host's sources answered at least one of their last 8 polls, of how many it has."},
@@ -194,10 +194,10 @@ func SummaryRow(s HostSummary) g.Node {
 		Data("rank", strconv.Itoa(int(st))), Data("error", Raw(s.errorBound())), Data("status", st.String()),
 		g.If(next > 0, Data("next-ms", strconv.FormatInt(next.Milliseconds(), 10))),
 		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
-		Th(Scope("row"), Class("name"), A(Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
+		Th(Scope("row"), Class("name"), A(ID("link-"+s.Host), Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
 		summaryCells(s, st),
 		Td(Class("trend-cell"), g.Iff(s.Trend != nil, func() g.Node { return Trend(*s.Trend) })),
-		Td(Button(Type("button"), Class("reload"), Aria("label", "Reload "+s.Host),
+		Td(Button(ID("reload-host-"+s.Host), Type("button"), Class("reload"), Aria("label", "Reload "+s.Host),
 			hx.Get("hosts/"+s.Host+"/summary?fresh=1"), hx.Target("closest tr"), hx.Swap("outerHTML"),
 			hx.Sync("closest tr:drop"), hx.Indicator("closest tr"),
 			Span(Aria("hidden", "true"), g.Text("↻")))),

@@ -43,11 +43,11 @@ func rangeSwitch(current history.Range, at time.Time) g.Node {
 	return g.Group{
 		Div(Class("ranges"), Role("group"), Aria("label", "Range"),
 			g.Map(history.Ranges, func(r history.Range) g.Node {
-				return Button(Type("button"), Class("range"), Aria("pressed", strconv.FormatBool(r.Name == current.Name && at.IsZero())),
+				return Button(ID("range-"+r.Name), Type("button"), Class("range"), Aria("pressed", strconv.FormatBool(r.Name == current.Name && at.IsZero())),
 					hx.Get("panels/history?range="+r.Name), hx.Target("closest section"), hx.Swap("outerHTML"),
 					hx.Sync("closest section:drop"), g.Text(r.Name))
 			})),
-		A(Class("csv"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV")),
+		A(ID("csv-history"), Class("csv"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV")),
 	}
 }
 

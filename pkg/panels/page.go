@@ -48,6 +48,10 @@ func document(c Chrome, title string, header g.Node, note g.Node, content ...g.N
 			Script(Src(c.asset(c.Assets.Script)), Defer()),
 		),
 		Body(Data("refresh-ms", strconv.FormatInt(c.Refresh.Milliseconds(), 10)),
+			// What the page's script tells screen readers: a panel failing or back, the
+			// clock's status changing.
+			Div(ID("announcer"), Class("visually-hidden"), Role("status"), Aria("live", "polite")),
+			A(Class("skip"), Href("#main"), g.Text("Skip to the panels")),
 			header,
 			g.Group(content),
 			Footer(Class("foot"),
@@ -88,7 +92,7 @@ func HostPage(p HostPageProps) g.Node {
 			g.If(fleet, hostNav(p.Base, p.Host, p.Hosts)),
 		),
 		accessLoader(),
-		Main(Class("panels"),
+		Main(ID("main"), Class("panels"),
 			TrackingPanel(Result[chrony.Tracking]{Loading: true}),
 			SourcesPanel(Result[[]chrony.Source]{Loading: true}),
 			SourceStatsPanel(Result[[]chrony.SourceStats]{Loading: true}),
@@ -142,7 +146,7 @@ func NotFound(p NotFoundProps) g.Node {
 	return document(p.Chrome, p.Title+" · second-hand",
 		Header(Class("top"), H1(A(Href(p.Base), g.Text("second-hand")))),
 		nil,
-		Main(Class("message"),
+		Main(ID("main"), Class("message"),
 			H2(g.Text(p.Title)),
 			P(g.Text(p.Text)),
 			g.If(len(p.Hosts) > 1, g.Group{

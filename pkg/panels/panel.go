@@ -134,7 +134,8 @@ func init() {
 }
 
 func newReloadButton(id, url string) g.Node {
-	return Button(Type("button"), Class("reload"), Aria("label", "Reload "+panelTitles[id]),
+	// An id, so that htmx gives the focus back to it when the panel is swapped.
+	return Button(ID("reload-"+id), Type("button"), Class("reload"), Aria("label", "Reload "+panelTitles[id]),
 		hx.Get(url), hx.Target("closest section"), hx.Swap("outerHTML"),
 		hx.Sync("closest section:drop"), hx.Indicator("closest section"),
 		Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload"))
@@ -231,8 +232,9 @@ func columnHead(name, help string, numeric bool) g.Node {
 }
 
 // legend is a panel's glossary, folded away. It holds no data, so it is rendered once.
-func legend(items ...[2]string) g.Node {
-	return static(Details(Class("legend"),
+// It keeps its id and its state (open or not) when its panel refreshes (hx-preserve).
+func legend(panel string, items ...[2]string) g.Node {
+	return static(Details(ID("legend-"+panel), Class("legend"), g.Attr("hx-preserve", "true"),
 		Summary(g.Text("What do these mean?")),
 		Dl(g.Map(items, func(it [2]string) g.Node {
 			return Div(Dt(g.Text(it[0])), Dd(g.Text(it[1])))

@@ -47,7 +47,7 @@ var (
 	srvAuth      = newMetric("Authenticated", "NTP requests that were authenticated (NTS or a symmetric key), in all.")
 	srvInterl    = newMetric("Interleaved", "NTP requests in interleaved mode, in all, and the timestamps held for them (chrony 4.1 and later).")
 	srvStamps    = newMetric("Timestamps", "Where the receive timestamps of NTP requests were taken: the kernel's or the network card's share (chrony 4.5 and later).")
-	serverLegend = legend(
+	serverLegend = legend("server",
 		[2]string{"Rates", "The difference between the last two reads of chronyd's counters, divided by the time between them."},
 		[2]string{"Clients", "chronyd's clients log: each host that sent it NTP requests, most requests first. Int is the average interval between its requests; chronyd keeps the log in limited memory (clientloglimit)."},
 	)

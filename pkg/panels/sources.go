@@ -46,7 +46,7 @@ var sourcesHead = static(THead(Tr(
 	columnHead("Last sample", "Offset of the last sample: adjusted [as measured] ± error bound; positive means this clock is ahead of the source (chronyc's sign)", true),
 )))
 
-var sourcesLegend = legend(
+var sourcesLegend = legend("sources",
 	[2]string{"Mode ^ = #", "^ a server chronyd polls, = a symmetric peer, # a local reference clock (GPS, PPS)."},
 	[2]string{"State * + - x ~ ?", "* the source the clock is synchronised to; + combined with it; - acceptable but not combined; x a falseticker, in disagreement with the others; ~ too variable; ? unusable: unreachable, or not enough samples yet."},
 	[2]string{"Poll", "The polling interval, 2 to the power chronyd keeps (chronyc's Poll column): 6 is 64 s, -2 is 250 ms."},
@@ -74,23 +74,36 @@ func sourceRow(s chrony.Source) g.Node {
 		addr = s.Address.String()
 	}
 	return Tr(Class("state-"+stateClass(s.State)),
-		Td(Class("sym-cell"), Title(s.Mode.String()),
+		Td(Class("sym-cell c-mode"), Data("label", "Mode"), Title(s.Mode.String()),
 			Span(Class("sym"), Data("field", "mode"), g.Text(s.Mode.Symbol())), Span(Class("word"), g.Text(" "+s.Mode.String()))),
-		Td(withHealth("sym-cell", stateHealth(s)), Title(s.State.String()),
+		Td(withHealth("sym-cell c-state", stateHealth(s)), Data("label", "State"), Title(s.State.String()),
 			Span(Class("sym"), Data("field", "state"), g.Text(s.State.Symbol())), Span(Class("word"), g.Text(" "+s.State.String()))),
-		Td(Class("name"), detailToggle("sources", sourceKey(s), textValue("name", s.Name, name)),
+		Td(Class("name c-name"), detailToggle("sources", sourceKey(s), textValue("name", s.Name, name)),
 			g.If(addr != "", Small(Class("addr"), textValue("address", addr, addr))),
 			g.If(s.Unresolved, Small(Class("addr"), Title("chronyd could not resolve this name (yet); it keeps trying"), g.Text("name not resolved")))),
-		Td(Class("num"), textValue("stratum", strconv.Itoa(s.Stratum), strconv.Itoa(s.Stratum))),
-		Td(Class("num"), Title("log2 "+strconv.Itoa(s.PollLog2)),
+		Td(Class("num c-stratum"), Data("label", "Stratum"), textValue("stratum", strconv.Itoa(s.Stratum), strconv.Itoa(s.Stratum))),
+		Td(Class("num c-poll"), Data("label", "Poll"), Title("log2 "+strconv.Itoa(s.PollLog2)),
 			textValue("poll", strconv.Itoa(s.PollLog2), Interval(s.Poll().Seconds()))),
-		Td(reach(s.Reach)),
-		Td(Class("num"), lastSample(s.LastSampleAgo)),
-		Td(Class("num offset"),
-			value("adjusted-offset", s.AdjustedOffsetSeconds, Seconds(s.AdjustedOffsetSeconds, true)),
-			g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, Seconds(s.MeasuredOffsetSeconds, true)), g.Text("]"),
-			g.Text(" ± "), value("error", s.ErrorSeconds, Seconds(s.ErrorSeconds, false))),
+		Td(Class("c-reach"), Data("label", "Reach"), reach(s.Reach)),
+		Td(Class("num c-last"), Data("label", "Last"), lastSample(s.LastSampleAgo)),
+		Td(Class("num offset c-offset"), Data("label", "Last sample"), offsetCell(s)),
 	)
+}
+
+// offsetCell is a source's last sample, "no sample yet" when chronyd has none (where chronyc
+// prints zeros), and for an unreachable source how long it has been so.
+func offsetCell(s chrony.Source) g.Node {
+	if s.LastSampleAgo == chrony.NeverSampled {
+		why := "no sample yet"
+		return g.Group{Span(Class("empty-value"), Data("field", "no-sample"), g.Text(why)),
+			g.If(s.Reach == 0 && s.Mode != chrony.ModeRefClock, Small(Class("addr unreach"), g.Text(UnreachableFor(s))))}
+	}
+	return g.Group{
+		value("adjusted-offset", s.AdjustedOffsetSeconds, Seconds(s.AdjustedOffsetSeconds, true)),
+		g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, Seconds(s.MeasuredOffsetSeconds, true)), g.Text("]"),
+		g.Text(" ± "), value("error", s.ErrorSeconds, Seconds(s.ErrorSeconds, false)),
+		g.If(s.Reach == 0, Small(Class("addr unreach"), g.Text(UnreachableFor(s)))),
+	}
 }
 
 // sourceKey is the source in its detail's URL; empty for an unresolved source.

@@ -26,15 +26,21 @@ func sourceStatsBody(stats []chrony.SourceStats) g.Node {
 				if s.Address.IsValid() {
 					key = s.Address.String()
 				}
-				return g.Group{Tr(
-					Td(Class("name"), detailToggle("sourcestats", key, textValue("name", s.Name, s.Name))),
-					Td(Class("num"), textValue("samples", strconv.Itoa(s.Samples), strconv.Itoa(s.Samples))),
-					Td(Class("num"), textValue("runs", strconv.Itoa(s.Runs), strconv.Itoa(s.Runs))),
-					Td(Class("num"), value("span", float64(s.SpanSeconds), Interval(float64(s.SpanSeconds)))),
-					Td(Class("num"), value("frequency", s.FrequencyPPM, PPM(s.FrequencyPPM, true))),
-					Td(Class("num"), value("frequency-skew", s.FrequencySkewPPM, PPM(s.FrequencySkewPPM, false))),
-					Td(Class("num"), value("offset", s.OffsetSeconds, Seconds(s.OffsetSeconds, true))),
-					Td(Class("num"), value("std-dev", s.StdDevSeconds, Seconds(s.StdDevSeconds, false))),
+				name := Td(Class("name c-name"), detailToggle("sourcestats", key, textValue("name", s.Name, s.Name)))
+				samples := Td(Class("num"), Data("label", "Samples"), textValue("samples", strconv.Itoa(s.Samples), strconv.Itoa(s.Samples)))
+				if s.Samples == 0 {
+					// chronyd's placeholders (2000 ppm skew, 4 s deviation) say nothing: say so.
+					return g.Group{Tr(name, samples,
+						Td(ColSpan("6"), Class("c-empty"), Span(Class("empty-value"), Data("field", "no-samples"), g.Text("no samples")))),
+						detailRow("sourcestats", key, 8)}
+				}
+				return g.Group{Tr(name, samples,
+					Td(Class("num"), Data("label", "Runs"), textValue("runs", strconv.Itoa(s.Runs), strconv.Itoa(s.Runs))),
+					Td(Class("num"), Data("label", "Span"), value("span", float64(s.SpanSeconds), Interval(float64(s.SpanSeconds)))),
+					Td(Class("num"), Data("label", "Frequency"), value("frequency", s.FrequencyPPM, PPM(s.FrequencyPPM, true))),
+					Td(Class("num"), Data("label", "Freq skew"), value("frequency-skew", s.FrequencySkewPPM, PPM(s.FrequencySkewPPM, false))),
+					Td(Class("num"), Data("label", "Offset"), value("offset", s.OffsetSeconds, Seconds(s.OffsetSeconds, true))),
+					Td(Class("num"), Data("label", "Std dev"), value("std-dev", s.StdDevSeconds, Seconds(s.StdDevSeconds, false))),
 				), detailRow("sourcestats", key, 8)}
 			})),
 		)),
@@ -53,7 +59,7 @@ var sourceStatsHead = static(THead(Tr(
 	columnHead("Std dev", "Estimated standard deviation of the samples", true),
 )))
 
-var sourceStatsLegend = legend(
+var sourceStatsLegend = legend("sourcestats",
 	[2]string{"Samples, runs", "chronyd fits a line through a source's recent samples. Runs counts sign changes of the residuals: about half the samples is a good fit."},
 	[2]string{"Frequency, skew", "How fast the source's time drifts against this clock as chronyd estimates it, and the error bound of that estimate. 2000 ppm skew means no estimate yet."},
 	[2]string{"Offset, std dev", "The source's estimated offset from this clock and the spread of its samples."},

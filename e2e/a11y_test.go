@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// axe-core comes from npm, pinned by e2e/axe/package-lock.json (`just test` and `just e2e`
+// run npm ci there); it is loaded into the page only by these tests, through the DevTools
+// protocol, which the page's Content-Security-Policy does not govern.
+var axeScript struct {
+	once sync.Once
+	src  string
+	err  error
+}
+
+func axeSource(t *testing.T) string {
+	t.Helper()
+	axeScript.once.Do(func() {
+		var b []byte
+		b, axeScript.err = os.ReadFile(filepath.Join("axe", "node_modules", "axe-core", "axe.min.js"))
+		axeScript.src = string(b)
+	})
+	if axeScript.err != nil {
+		t.Fatalf("axe-core is not installed: %v (run: cd e2e/axe && npm ci)", axeScript.err)
+	}
+	return axeScript.src
+}
+
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// colorScheme makes the page render as prefers-color-scheme says: light or dark.
+func colorScheme(t *testing.T, b *browser, scheme string) {
+	t.Helper()
+	b.do(t, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	}))
+}
+
+// audit runs axe-core's WCAG 2.1 A and AA rules on the page as it is, in the light and the
+// dark scheme, and fails the test with every violation.
+func audit(t *testing.T, b *browser, what string) {
+	t.Helper()
+	if !eval[bool](t, b, `typeof window.axe === 'object'`) {
+		eval[chromedp.Void](t, b, axeSource(t))
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		colorScheme(t, b, scheme)
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {
+			runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+			resultTypes: ['violations']
+		}).then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help,
+			nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' — ' + (n.failureSummary || '').replace(/\s+/g, ' '))})))`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe on %s (%s): %v", what, scheme, err)
+		}
+		for _, x := range v {
+			t.Errorf("%s, %s scheme: %s (%s): %s\n  %s", what, scheme, x.ID, x.Impact, x.Help, strings.Join(x.Nodes, "\n  "))
+		}
+		if len(v) == 0 {
+			t.Logf("axe: %s, %s scheme: 0 violations", what, scheme)
+		}
+	}
+	colorScheme(t, b, "light")
+}
+
+// focusStop is what the keyboard's focus landed on.
+type focusStop struct {
+	Desc    string `json:"desc"`
+	Outline string `json:"outline"`
+}
+
+// keyboardWalk presses Tab max times from the page's skip link and returns where the focus
+// went, with the focused element's outline (its visible focus ring). Panels refresh meanwhile:
+// the focus must stay where it was (htmx gives it back to the element with the same id).
+func keyboardWalk(t *testing.T, b *browser, max int) []focusStop {
+	t.Helper()
+	// From the page's first stop, its skip link.
+	eval[chromedp.Void](t, b, `window.scrollTo(0, 0); document.querySelector('a.skip').focus()`)
+	var stops []focusStop
+	for range max {
+		b.do(t, chromedp.KeyEvent(kb.Tab))
+		s := eval[focusStop](t, b, `(function () {
+			const e = document.activeElement;
+			if (!e || e === document.body) return {desc: '', outline: ''};
+			const cs = getComputedStyle(e);
+			const d = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '[' + (e.getAttribute('aria-label') || e.getAttribute('href') ||
+				e.getAttribute('data-detail') || e.getAttribute('hx-get') || e.textContent.trim().slice(0, 40)) + ']';
+			return {desc: d, outline: cs.outlineStyle + ' ' + cs.outlineWidth};
+		})()`)
+		if s.Desc == "" {
+			continue
+		}
+		stops = append(stops, s)
+	}
+	return stops
+}
+
+// checkKeyboard walks the page with Tab: every element that matches one of wants (a CSS
+// selector each) is reached, and each stop shows a focus ring.
+func checkKeyboard(t *testing.T, b *browser, wants map[string]string) {
+	t.Helper()
+	total := eval[int](t, b, `document.querySelectorAll('a[href], button, [tabindex="0"]').length`)
+	stops := keyboardWalk(t, b, total+20)
+	reached := map[string]bool{}
+	for _, s := range stops {
+		reached[s.Desc] = true
+		if strings.HasPrefix(s.Outline, "none") || strings.HasSuffix(s.Outline, " 0px") {
+			t.Errorf("focus on %s shows no focus ring (outline %s)", s.Desc, s.Outline)
+		}
+	}
+	for what, sel := range wants {
+		descs := eval[[]string](t, b, `Array.from(document.querySelectorAll('`+sel+`')).filter(e => e.offsetParent !== null).map(e =>
+			e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '[' + (e.getAttribute('aria-label') || e.getAttribute('href') ||
+			e.getAttribute('data-detail') || e.getAttribute('hx-get') || e.textContent.trim().slice(0, 40)) + ']')`)
+		if len(descs) == 0 {
+			t.Errorf("the page has no %s (%s)", what, sel)
+		}
+		for _, d := range descs {
+			if !reached[d] {
+				t.Errorf("%s %s is not reached with Tab", what, d)
+			}
+		}
+	}
+	if t.Failed() {
+		for _, s := range stops {
+			t.Logf("stop: %s (%s)", s.Desc, s.Outline)
+		}
+	}
+	t.Logf("keyboard: %d stops with Tab, each with a focus ring", len(stops))
+}
+
+// pressEnterOn focuses the element matched by sel and presses Enter.
+func pressEnterOn(t *testing.T, b *browser, sel string) {
+	t.Helper()
+	b.do(t, chromedp.Focus(chromedp.CSS(sel)), chromedp.KeyEvent(kb.Enter))
+}
+
+// checkNarrow: at 360 px nothing sticks out of the page (no sideways scroll), no two of the
+// page's text boxes overlap (labels and their values, cells of a card), and each source is a
+// card whose name, state, reach and offset lie within the screen.
+func checkNarrow(t *testing.T, b *browser) {
+	t.Helper()
+	b.do(t, chromedp.EmulateViewport(360, 900))
+	defer b.do(t, chromedp.EmulateViewport(1280, 1000))
+	if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 360 {
+		widest := eval[string](t, b, `(function () { let w = '', m = 0; document.querySelectorAll('body *').forEach(e => {
+			const r = e.getBoundingClientRect(); if (r.right > m && e.offsetParent !== null) { m = r.right;
+			w = e.tagName.toLowerCase() + '.' + e.className + ' in ' + ((e.closest('section') || {}).id || 'the page'); } }); return Math.round(m) + ' px: ' + w; })()`)
+		t.Errorf("at 360 px the page is %d px wide: it scrolls sideways (the widest element ends at %s)", w, widest)
+	}
+	overlaps := eval[[]string](t, b, `(function () {
+		const out = [];
+		const boxes = (root, sel) => Array.from(root.querySelectorAll(sel)).filter(e => e.offsetParent !== null)
+			.map(e => ({e, r: e.getBoundingClientRect()})).filter(x => x.r.width > 0 && x.r.height > 0);
+		const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+		const name = e => e.tagName.toLowerCase() + '.' + e.className + ' "' + e.textContent.trim().slice(0, 30) + '"';
+		// The labels and values of detail tables, and the cells of each source's card.
+		document.querySelectorAll('table.details tr, .sources tbody tr:not(.detail-row), .sourcestats tbody tr:not(.detail-row)').forEach(tr => {
+			const cells = boxes(tr, ':scope > th, :scope > td');
+			for (let i = 0; i < cells.length; i++) for (let j = i + 1; j < cells.length; j++)
+				if (hit(cells[i].r, cells[j].r)) out.push(name(cells[i].e) + ' overlaps ' + name(cells[j].e));
+		});
+		// Every cell of a card lies within the screen.
+		boxes(document, '.sources td, .sourcestats td, table.details th, table.details td').forEach(x => {
+			if (x.r.right > 360.5 || x.r.left < -0.5) out.push(name(x.e) + ' sticks out: ' + Math.round(x.r.left) + '..' + Math.round(x.r.right));
+		});
+		return out;
+	})()`)
+	for _, o := range overlaps {
+		t.Error(o)
+	}
+	// The sources are cards: the table's head is not shown, and a row is as wide as the panel.
+	if got := eval[string](t, b, `getComputedStyle(document.querySelector('.sources tbody tr')).display`); got != "grid" {
+		t.Errorf("a source's row at 360 px is display %s, want a card (grid)", got)
+	}
+	if len(overlaps) == 0 {
+		t.Logf("at 360 px: no sideways scroll, no overlap, every card within the screen")
+	}
+}
