@@ -64,7 +64,8 @@ func docker(t *testing.T, args ...string) string {
 }
 
 // TestDebianPackage installs the amd64 .deb with dpkg in a Debian bookworm container with
-// chrony (the chronyd image), starts chronyd and second-hand as the unit would (its ExecStart,
+// chrony (the chronyd image, whose chronyd serves its local clock), starts chronyd and
+// second-hand as the unit would (its ExecStart,
 // its Environment and EnvironmentFile; a container runs no systemd), and checks that the page
 // shows chronyd's data; it upgrades to the next version, which keeps the history recorded and
 // the edited /etc/default/second-hand; then dpkg --purge leaves nothing behind.
@@ -84,11 +85,17 @@ func TestDebianPackage(t *testing.T) {
 	docker(t, "run", "-d", "--name", name, "-p", "127.0.0.1::8080", "-v", dir+":/debs:ro", "--entrypoint", "sleep", image, "infinity")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
 	sh := func(script string) string { t.Helper(); return docker(t, "exec", name, "sh", "-ec", script) }
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := exec.Command("docker", "exec", name, "sh", "-c", "cat /tmp/second-hand.log; ls -la /run/chrony /var/lib/second-hand").CombinedOutput()
+			t.Logf("in the container:\n%s", out)
+		}
+	})
 	port := strings.TrimSpace(docker(t, "port", name, "8080/tcp"))
 	base := "http://" + port[strings.LastIndex(port, " ")+1:]
 
 	// The unit's way of starting it: Environment= first, then EnvironmentFile= over it.
-	unit := sh(`chronyd -x -u root -f /etc/chrony/second-hand/upstream.conf >/dev/null 2>&1 || true; dpkg -i /debs/` + filepath.Base(first) + ` >/dev/null; cat /lib/systemd/system/second-hand.service`)
+	unit := sh(`chronyd -x -f /etc/chrony/second-hand/upstream.conf; dpkg -i /debs/` + filepath.Base(first) + ` >/dev/null; cat /lib/systemd/system/second-hand.service`)
 	var env []string
 	for _, line := range strings.Split(unit, "\n") {
 		if v, ok := strings.CutPrefix(line, "Environment="); ok {
@@ -173,7 +180,7 @@ func waitRows(t *testing.T, url string, n int) int {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		rows = bytes.Count(b, []byte("\nsample,"))
+		rows = bytes.Count(b, []byte(",sample,"))
 		return rows >= n
 	})
 	return rows
