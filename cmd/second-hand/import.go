@@ -44,7 +44,7 @@ with its file and line number, and skipped.
 	}
 	files := fs.Args()
 	if len(files) == 0 {
-		return usageError{errors.New("import: name the log files to read: second-hand import [--data-dir DIR] [--host NAME] FILE...")}
+		return usageError{errors.New("import: name the log files to read, as in: second-hand import [--data-dir DIR] [--host NAME] FILE")}
 	}
 	st, err := store.Open(dir, nil)
 	if err != nil {

@@ -317,7 +317,7 @@ func (f *File) add(cols columns, words []string) error {
 		if s := r.str("Refid"); s != "" {
 			v, err := strconv.ParseUint(s, 16, 32)
 			if err != nil && r.err == nil {
-				r.err = fmt.Errorf("Refid %q is not 8 hex digits", s)
+				r.err = fmt.Errorf("column Refid: %q is not 8 hex digits", s)
 			}
 			m.RefID = uint32(v)
 		}

@@ -229,7 +229,7 @@ func TestRecorderStoresWhatIsNew(t *testing.T) {
 	if last.Start != t0.Add(48*time.Second) || last.End != t0.Add(80*time.Second) || !strings.Contains(last.Error, "did not answer") {
 		t.Errorf("gap = %+v", last)
 	}
-	if err, dropped := r.Err(); err != nil || dropped != 0 {
+	if dropped, err := r.Failing(); err != nil || dropped != 0 {
 		t.Errorf("after the store came back: %v, %d dropped", err, dropped)
 	}
 }

@@ -78,11 +78,12 @@ func (r *Recorder) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Err is the last write's error, and how many records were given up while the store failed.
-func (r *Recorder) Err() (error, int) {
+// Failing reports how many records were given up while the store failed, and the last
+// write's error (nil when the last write succeeded).
+func (r *Recorder) Failing() (dropped int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.err, r.dropped
+	return r.dropped, r.err
 }
 
 // Sample reads chronyd once and writes what is new.

@@ -155,7 +155,7 @@ func (s *Service) Status(host string) Status {
 		out.Notice, out.Path = st.Notice, st.Path()
 	}
 	if r != nil {
-		if err, dropped := r.Err(); err != nil {
+		if dropped, err := r.Failing(); err != nil {
 			out.Err, out.Dropped = err, dropped
 		}
 	}

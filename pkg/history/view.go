@@ -351,7 +351,7 @@ func (a *acc) addErr(col int, v, lo, hi float64) {
 		return
 	}
 	if a.vals == nil {
-		a.vals = valsPool.Get().([]float32)[:0]
+		a.vals = (*valsPool.Get().(*[]float32))[:0]
 	}
 	a.vals = append(a.vals, float32(v))
 	c := &a.cols[col]
@@ -377,12 +377,13 @@ func (a *acc) addErr(col int, v, lo, hi float64) {
 
 // valsPool keeps the slices that gather a series' values for its statistics: a month of a
 // series is a few hundred thousand of them, needed only while a view is made.
-var valsPool = sync.Pool{New: func() any { return make([]float32, 0, 4096) }}
+var valsPool = sync.Pool{New: func() any { s := make([]float32, 0, 4096); return &s }}
 
 // release gives the values back to the pool once the statistics are made.
 func (a *acc) release() {
 	if a.vals != nil {
-		valsPool.Put(a.vals[:0])
+		vals := a.vals[:0]
+		valsPool.Put(&vals)
 		a.vals = nil
 	}
 }

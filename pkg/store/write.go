@@ -158,10 +158,6 @@ func (s *Store) nameID(ctx context.Context, tx *sql.Tx, text string) (uint32, er
 	return uint32(id), nil
 }
 
-func (s *Store) name(id uint32) string {
-	return s.byID[id]
-}
-
 // addChunks writes records to a series, one chunk per hour they fall in, each chunk's records
 // in time order.
 func (s *Store) addChunks(ctx context.Context, tx *sql.Tx, k seriesKey, size int, data []byte) error {
