@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -53,10 +54,13 @@ func buildDeb(t *testing.T, dir, nfpm, version string) string {
 	return filepath.Join(dir, "second-hand_"+version+"_amd64.deb")
 }
 
-// docker runs the docker CLI and returns its output, failing the test on an error.
+// docker runs the docker CLI and returns its output, failing the test on an error or when the
+// command has not ended within three minutes.
 func docker(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("docker", args...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -82,7 +86,9 @@ func TestDebianPackage(t *testing.T) {
 	image := chronydImage(t, "bookworm", "4.3")
 
 	name := fmt.Sprintf("second-hand-deb-%d", time.Now().UnixNano())
-	docker(t, "run", "-d", "--name", name, "-p", "127.0.0.1::8080", "-v", dir+":/debs:ro", "--entrypoint", "sleep", image, "infinity")
+	// --init: the container's first process reaps what exits (the second-hand stopped below
+	// would otherwise stay a zombie that kill -0 still finds).
+	docker(t, "run", "-d", "--init", "--name", name, "-p", "127.0.0.1::8080", "-v", dir+":/debs:ro", "--entrypoint", "sleep", image, "infinity")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
 	sh := func(script string) string { t.Helper(); return docker(t, "exec", name, "sh", "-ec", script) }
 	t.Cleanup(func() {
