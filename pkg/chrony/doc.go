@@ -3,9 +3,10 @@
 // doubling timeout, and every reply checked against the request it answers.
 //
 // It is read-only by construction: the only requests it can build are the monitoring requests
-// listed in protocol.go (tracking, sources, source statistics, source names, the RTC report,
-// activity and server statistics), and the exchange refuses anything else before it reaches
-// the socket.
+// listed in protocol.go (tracking, the number of sources, source data, source statistics,
+// source names, the RTC report, activity, server statistics, selectdata, ntpdata, authdata,
+// and clients with its reset word always 0), and the exchange refuses anything else before it
+// reaches the socket.
 //
 // The types here (Tracking, Source, SourceStats, RTC) are this project's own, with units in
 // their field names; the wire types of github.com/facebook/time/ntp/chrony, which decodes most

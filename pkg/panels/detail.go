@@ -2,6 +2,8 @@ package panels
 
 import (
 	"fmt"
+	"html"
+	"io"
 	"math"
 	"net/url"
 	"strconv"
@@ -67,13 +69,23 @@ func SourceURL(key string) string { return "sources/" + url.PathEscape(key) }
 // detailToggle is a source's name in a panel's table: a button that opens the source's detail
 // in the row below it, and closes it again (the page's script does both). Unresolved sources
 // have no detail: their name is plain text.
+//
+// Both are in every row of two panels rendered at every refresh of every open page, so they
+// write their markup directly, as textValue does; every value in it is escaped.
 func detailToggle(panelID, key string, name g.Node) g.Node {
 	if key == "" || strings.HasPrefix(key, "ID#") {
 		return name
 	}
-	return Button(ID("toggle-"+strings.TrimPrefix(DetailID(panelID, key), "detail-")), Type("button"), Class("source-toggle"), Data("detail", SourceURL(key)+"?in="+panelID),
-		Aria("controls", DetailID(panelID, key)), Aria("expanded", "false"), Title("Show why this source is or is not used"),
-		name)
+	id := DetailID(panelID, key)
+	return g.Group{
+		g.NodeFunc(func(w io.Writer) error {
+			_, err := io.WriteString(w, `<button id="toggle-`+strings.TrimPrefix(id, "detail-")+`" type="button" class="source-toggle" data-detail="`+
+				html.EscapeString(SourceURL(key)+"?in="+panelID)+`" aria-controls="`+id+`" aria-expanded="false" title="Show why this source is or is not used">`)
+			return err
+		}),
+		name,
+		g.Raw("</button>"),
+	}
 }
 
 // detailRow is the row under a source that its detail opens in. htmx keeps it, open or
@@ -82,8 +94,10 @@ func detailRow(panelID, key string, cols int) g.Node {
 	if key == "" || strings.HasPrefix(key, "ID#") {
 		return nil
 	}
-	return Tr(ID(DetailID(panelID, key)), Class("detail-row"), g.Attr("hx-preserve", "true"), g.Attr("hidden"),
-		Td(ColSpan(strconv.Itoa(cols))))
+	return g.NodeFunc(func(w io.Writer) error {
+		_, err := io.WriteString(w, `<tr id="`+DetailID(panelID, key)+`" class="detail-row" hx-preserve="true" hidden><td colspan="`+strconv.Itoa(cols)+`"></td></tr>`)
+		return err
+	})
 }
 
 // SourceDetailFragment is a source's detail: a verdict in words on top, then the selection,

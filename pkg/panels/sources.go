@@ -3,6 +3,7 @@ package panels
 import (
 	"math/bits"
 	"strconv"
+	"sync"
 	"time"
 
 	g "maragu.dev/gomponents"
@@ -67,44 +68,98 @@ func sourcesBody(sources []chrony.Source) g.Node {
 	}
 }
 
+// The parts of a source's row that depend only on its mode or state are rendered once per
+// mode and state, and the cells' frames once: the sources panel is rendered at every refresh
+// of every open page.
+var (
+	modeCells  sync.Map // chrony.SourceMode -> g.Node
+	stateParts sync.Map // chrony.SourceState -> [2]g.Node: the row's frame before its cells, the state cell
+
+	stratumCell = framed(func(hole g.Node) g.Node { return Td(Class("num c-stratum"), Data("label", "Stratum"), hole) })
+	reachCell   = framed(func(hole g.Node) g.Node { return Td(Class("c-reach"), Data("label", "Reach"), hole) })
+	lastCell    = framed(func(hole g.Node) g.Node { return Td(Class("num c-last"), Data("label", "Last"), hole) })
+	offsetFrame = framed(func(hole g.Node) g.Node { return Td(Class("num offset c-offset"), Data("label", "Last sample"), hole) })
+	nameCell    = framed(func(hole g.Node) g.Node { return Td(Class("name c-name"), hole) })
+	addrFrame   = framed(func(hole g.Node) g.Node { return Small(Class("addr"), hole) })
+	unresolved  = static(Small(Class("addr"), Title("chronyd could not resolve this name (yet); it keeps trying"), g.Text("name not resolved")))
+	unreachable = framed(func(hole g.Node) g.Node { return Small(Class("addr unreach"), hole) })
+	pollCells   sync.Map // int -> frame, for the polling intervals chronyd uses
+)
+
+// pollCell is the frame of the poll column's cell, whose title is the interval's log2.
+func pollCell(log2 int) frame {
+	if f, ok := pollCells.Load(log2); ok {
+		return f.(frame)
+	}
+	f := framed(func(hole g.Node) g.Node {
+		return Td(Class("num c-poll"), Data("label", "Poll"), Title("log2 "+strconv.Itoa(log2)), hole)
+	})
+	if log2 >= -32 && log2 <= 32 { // chronyd's range, and a bound on what is kept
+		pollCells.Store(log2, f)
+	}
+	return f
+}
+
+func modeCell(m chrony.SourceMode) g.Node {
+	if n, ok := modeCells.Load(m); ok {
+		return n.(g.Node)
+	}
+	n := static(Td(Class("sym-cell c-mode"), Data("label", "Mode"), Title(m.String()),
+		Span(Class("sym"), Data("field", "mode"), g.Text(m.Symbol())), Span(Class("word"), g.Text(" "+m.String()))))
+	modeCells.Store(m, n)
+	return n
+}
+
+// rowStart is the opening of a source's row and its state cell.
+func rowStart(s chrony.Source) [2]g.Node {
+	if p, ok := stateParts.Load(s.State); ok {
+		return p.([2]g.Node)
+	}
+	row := framed(func(hole g.Node) g.Node { return Tr(Class("state-"+stateClass(s.State)), hole) })
+	p := [2]g.Node{row.before, static(Td(withHealth("sym-cell c-state", stateHealth(s)), Data("label", "State"), Title(s.State.String()),
+		Span(Class("sym"), Data("field", "state"), g.Text(s.State.Symbol())), Span(Class("word"), g.Text(" "+s.State.String()))))}
+	stateParts.Store(s.State, p)
+	return p
+}
+
+var rowEnd = g.Raw("</tr>")
+
 func sourceRow(s chrony.Source) g.Node {
 	name := s.Name
 	addr := ""
 	if s.Address.IsValid() && s.Address.String() != name {
 		addr = s.Address.String()
 	}
-	return Tr(Class("state-"+stateClass(s.State)),
-		Td(Class("sym-cell c-mode"), Data("label", "Mode"), Title(s.Mode.String()),
-			Span(Class("sym"), Data("field", "mode"), g.Text(s.Mode.Symbol())), Span(Class("word"), g.Text(" "+s.Mode.String()))),
-		Td(withHealth("sym-cell c-state", stateHealth(s)), Data("label", "State"), Title(s.State.String()),
-			Span(Class("sym"), Data("field", "state"), g.Text(s.State.Symbol())), Span(Class("word"), g.Text(" "+s.State.String()))),
-		Td(Class("name c-name"), detailToggle("sources", sourceKey(s), textValue("name", s.Name, name)),
-			g.If(addr != "", Small(Class("addr"), textValue("address", addr, addr))),
-			g.If(s.Unresolved, Small(Class("addr"), Title("chronyd could not resolve this name (yet); it keeps trying"), g.Text("name not resolved")))),
-		Td(Class("num c-stratum"), Data("label", "Stratum"), textValue("stratum", strconv.Itoa(s.Stratum), strconv.Itoa(s.Stratum))),
-		Td(Class("num c-poll"), Data("label", "Poll"), Title("log2 "+strconv.Itoa(s.PollLog2)),
-			textValue("poll", strconv.Itoa(s.PollLog2), Interval(s.Poll().Seconds()))),
-		Td(Class("c-reach"), Data("label", "Reach"), reach(s.Reach)),
-		Td(Class("num c-last"), Data("label", "Last"), lastSample(s.LastSampleAgo)),
-		Td(Class("num offset c-offset"), Data("label", "Last sample"), offsetCell(s)),
-	)
+	start := rowStart(s)
+	return g.Group{start[0], modeCell(s.Mode), start[1],
+		nameCell.around(detailToggle("sources", sourceKey(s), textValue("name", s.Name, name)),
+			g.Iff(addr != "", func() g.Node { return addrFrame.around(textValue("address", addr, addr)) }),
+			g.If(s.Unresolved, unresolved)),
+		stratumCell.around(textValue("stratum", strconv.Itoa(s.Stratum), strconv.Itoa(s.Stratum))),
+		pollCell(s.PollLog2).around(textValue("poll", strconv.Itoa(s.PollLog2), Interval(s.Poll().Seconds()))),
+		reachCell.around(reach(s.Reach)),
+		lastCell.around(lastSample(s.LastSampleAgo)),
+		offsetFrame.around(offsetCell(s)),
+		rowEnd,
+	}
 }
 
 // offsetCell is a source's last sample, "no sample yet" when chronyd has none (where chronyc
 // prints zeros), and for an unreachable source how long it has been so.
 func offsetCell(s chrony.Source) g.Node {
 	if s.LastSampleAgo == chrony.NeverSampled {
-		why := "no sample yet"
-		return g.Group{Span(Class("empty-value"), Data("field", "no-sample"), g.Text(why)),
-			g.If(s.Reach == 0 && s.Mode != chrony.ModeRefClock, Small(Class("addr unreach"), g.Text(UnreachableFor(s))))}
+		return g.Group{noSample,
+			g.Iff(s.Reach == 0 && s.Mode != chrony.ModeRefClock, func() g.Node { return unreachable.around(g.Text(UnreachableFor(s))) })}
 	}
 	return g.Group{
 		value("adjusted-offset", s.AdjustedOffsetSeconds, Seconds(s.AdjustedOffsetSeconds, true)),
 		g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, Seconds(s.MeasuredOffsetSeconds, true)), g.Text("]"),
 		g.Text(" ± "), value("error", s.ErrorSeconds, Seconds(s.ErrorSeconds, false)),
-		g.If(s.Reach == 0, Small(Class("addr unreach"), g.Text(UnreachableFor(s)))),
+		g.Iff(s.Reach == 0, func() g.Node { return unreachable.around(g.Text(UnreachableFor(s))) }),
 	}
 }
+
+var noSample = static(Span(Class("empty-value"), Data("field", "no-sample"), g.Text("no sample yet")))
 
 // sourceKey is the source in its detail's URL; empty for an unresolved source.
 func sourceKey(s chrony.Source) string {

@@ -26,27 +26,38 @@ func sourceStatsBody(stats []chrony.SourceStats) g.Node {
 				if s.Address.IsValid() {
 					key = s.Address.String()
 				}
-				name := Td(Class("name c-name"), detailToggle("sourcestats", key, textValue("name", s.Name, s.Name)))
-				samples := Td(Class("num"), Data("label", "Samples"), textValue("samples", strconv.Itoa(s.Samples), strconv.Itoa(s.Samples)))
+				name := nameCell.around(detailToggle("sourcestats", key, textValue("name", s.Name, s.Name)))
+				samples := statCells[0].around(textValue("samples", strconv.Itoa(s.Samples), strconv.Itoa(s.Samples)))
 				if s.Samples == 0 {
 					// chronyd's placeholders (2000 ppm skew, 4 s deviation) say nothing: say so.
-					return g.Group{Tr(name, samples,
-						Td(ColSpan("6"), Class("c-empty"), Span(Class("empty-value"), Data("field", "no-samples"), g.Text("no samples")))),
-						detailRow("sourcestats", key, 8)}
+					return g.Group{rowFrame.around(name, samples, noSamples), detailRow("sourcestats", key, 8)}
 				}
-				return g.Group{Tr(name, samples,
-					Td(Class("num"), Data("label", "Runs"), textValue("runs", strconv.Itoa(s.Runs), strconv.Itoa(s.Runs))),
-					Td(Class("num"), Data("label", "Span"), value("span", float64(s.SpanSeconds), Interval(float64(s.SpanSeconds)))),
-					Td(Class("num"), Data("label", "Frequency"), value("frequency", s.FrequencyPPM, PPM(s.FrequencyPPM, true))),
-					Td(Class("num"), Data("label", "Freq skew"), value("frequency-skew", s.FrequencySkewPPM, PPM(s.FrequencySkewPPM, false))),
-					Td(Class("num"), Data("label", "Offset"), value("offset", s.OffsetSeconds, Seconds(s.OffsetSeconds, true))),
-					Td(Class("num"), Data("label", "Std dev"), value("std-dev", s.StdDevSeconds, Seconds(s.StdDevSeconds, false))),
+				return g.Group{rowFrame.around(name, samples,
+					statCells[1].around(textValue("runs", strconv.Itoa(s.Runs), strconv.Itoa(s.Runs))),
+					statCells[2].around(value("span", float64(s.SpanSeconds), Interval(float64(s.SpanSeconds)))),
+					statCells[3].around(value("frequency", s.FrequencyPPM, PPM(s.FrequencyPPM, true))),
+					statCells[4].around(value("frequency-skew", s.FrequencySkewPPM, PPM(s.FrequencySkewPPM, false))),
+					statCells[5].around(value("offset", s.OffsetSeconds, Seconds(s.OffsetSeconds, true))),
+					statCells[6].around(value("std-dev", s.StdDevSeconds, Seconds(s.StdDevSeconds, false))),
 				), detailRow("sourcestats", key, 8)}
 			})),
 		)),
 		sourceStatsLegend,
 	}
 }
+
+// The frames of a statistics row's cells, made once: the panel is rendered at every refresh of
+// every open page.
+var (
+	rowFrame  = framed(func(hole g.Node) g.Node { return Tr(hole) })
+	statCells = func() (f [7]frame) {
+		for i, label := range []string{"Samples", "Runs", "Span", "Frequency", "Freq skew", "Offset", "Std dev"} {
+			f[i] = framed(func(hole g.Node) g.Node { return Td(Class("num"), Data("label", label), hole) })
+		}
+		return f
+	}()
+	noSamples = static(Td(ColSpan("6"), Class("c-empty"), Span(Class("empty-value"), Data("field", "no-samples"), g.Text("no samples"))))
+)
 
 var sourceStatsHead = static(THead(Tr(
 	columnHead("Name / address", "The source, as in the sources panel", false),
