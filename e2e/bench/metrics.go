@@ -48,8 +48,14 @@ func metricsBench(bin, dir string, lab *chronylab.Lab, benches map[string]bench,
 			figures = append(figures, fmt.Sprintf("%s: p50 %s, p99 %s, max %s, %d errors", map[bool]string{false: "plain", true: "gzip (as Prometheus asks)"}[gzip],
 				usd(took[len(took)/2]), usd(took[len(took)*99/100]), usd(took[len(took)-1]), errs))
 		}
+		// The floor of an HTTP request to this server on loopback: /healthz, which does nothing.
+		floor, err := healthzP50("http://127.0.0.1:"+port+"/healthz", 1000)
 		cmd.Process.Kill()
 		cmd.Wait()
+		if err != nil {
+			return err
+		}
+		figures = append(figures, "GET /healthz of the same server (the HTTP round trip alone): p50 "+usd(floor))
 		b := benches[c.bench]
 		add("/metrics?host= of a 4-source chronyd over UDP, "+c.name+", 1,000 scrapes back to back over HTTP",
 			strings.Join(figures, "; "),
@@ -103,4 +109,22 @@ func usd(d time.Duration) string {
 		return fmt.Sprintf("%d us", d.Microseconds())
 	}
 	return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+}
+
+// healthzP50 is the median of n back-to-back GETs of url on one connection.
+func healthzP50(url string, n int) (time.Duration, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	took := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		resp, err := client.Get(url)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	return took[n/2], nil
 }
