@@ -310,8 +310,12 @@ func checkSourceDetail(t *testing.T, b *browser) {
 	t.Logf("verdict: %s", verdict)
 
 	// The sources panel refreshes around it: the detail stays, and so does its toggle's state.
-	eval[chromedp.Void](t, b, `document.getElementById('panel-sources').dataset.e2eOld = '1'; htmx.trigger(document.getElementById('panel-sources'), 'panel-refresh')`)
-	b.waitFor(t, "the sources panel refreshed", `!document.getElementById('panel-sources').dataset.e2eOld`, 15*time.Second)
+	// The page's script brings the toggles up to date when htmx has settled the new panel; a
+	// listener added after the script's runs after it.
+	eval[chromedp.Void](t, b, `window.e2eSettled = false;
+		document.body.addEventListener('htmx:afterSettle', function (e) { if (e.detail.elt.id === 'panel-sources') window.e2eSettled = true; });
+		htmx.trigger(document.getElementById('panel-sources'), 'panel-refresh')`)
+	b.waitFor(t, "the sources panel refreshed and settled", `window.e2eSettled`, 15*time.Second)
 	if !eval[bool](t, b, `!`+row+`.hidden && !!`+row+`.querySelector('.source-detail')`) {
 		t.Error("the detail closed when the sources panel refreshed")
 	}
