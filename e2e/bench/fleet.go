@@ -198,7 +198,9 @@ func overviewLoads(ctx context.Context, base, prefix string, hosts []string, n i
 	url := base + prefix + "/"
 	list := `['` + strings.Join(hosts, `','`) + `']`
 	populated := list + `.every(h => { const r = document.getElementById('host-' + h); return r && r.dataset.status !== 'checking'; })`
-	arrived := `Math.max(...performance.getEntriesByType('resource').filter(e => ` + list +
+	// A row whose host was read moments before comes with its data in the page itself: then
+	// the page's own response is when it arrived.
+	arrived := `Math.max(performance.getEntriesByType('navigation')[0].responseEnd, ...performance.getEntriesByType('resource').filter(e => ` + list +
 		`.some(h => e.name.includes('/hosts/' + h + '/summary'))).map(e => e.responseEnd))`
 	var times []time.Duration
 	for i := 0; i < n+1; i++ {
