@@ -33,7 +33,11 @@ demo: (setup "demo") build
     echo "demo: no chronyd answers here; starting a private chronyd lab on loopback"
     addr_file=$(mktemp)
     rm -f "$addr_file"
-    bin/chrony-lab -addr-file "$addr_file" -poll 2 &
+    # As root, second-hand reads the lab's chronyd on its Unix socket, which answers every
+    # report (a source's details, the server panel); otherwise over UDP.
+    socket=""
+    if [ "$(id -u)" = 0 ]; then socket="-socket"; fi
+    bin/chrony-lab -addr-file "$addr_file" -poll 2 $socket &
     lab=$!
     trap 'kill $lab 2>/dev/null; wait $lab 2>/dev/null' EXIT
     for _ in $(seq 1 300); do

@@ -1,7 +1,7 @@
 // Command chrony-lab runs the private loopback chronyd lab of pkg/chronylab until it is
 // interrupted, for the demo and for trying second-hand by hand. It prints the monitored
-// chronyd's addresses and, with -addr-file, writes its UDP address to a file once it is
-// synchronised.
+// chronyd's addresses and, with -addr-file, writes one of them (UDP, or with -socket its Unix
+// socket) to a file once it is synchronised.
 package main
 
 import (
@@ -28,6 +28,7 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("chrony-lab", flag.ContinueOnError)
 	dir := fs.String("dir", "", "directory for the daemons (default: a new temporary directory, removed at exit)")
 	addrFile := fs.String("addr-file", "", "write the monitored chronyd's UDP address here once it is synchronised")
+	socket := fs.Bool("socket", false, "with -addr-file, write its Unix socket's address instead (a client must run as root to use it)")
 	poll := fs.Int("poll", 0, "log2 of the monitored chronyd's polling interval of its upstream, in seconds")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -48,7 +49,11 @@ func run(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "chrony lab in %s\nmonitored chronyd: %s and %s\n",
 		lab.Dir, lab.Monitored.UDPAddress(), lab.Monitored.SocketAddress())
 	if *addrFile != "" {
-		if err := os.WriteFile(*addrFile, []byte(lab.Monitored.UDPAddress()+"\n"), 0o644); err != nil {
+		addr := lab.Monitored.UDPAddress()
+		if *socket {
+			addr = lab.Monitored.SocketAddress()
+		}
+		if err := os.WriteFile(*addrFile, []byte(addr+"\n"), 0o644); err != nil {
 			return err
 		}
 		defer os.Remove(*addrFile)

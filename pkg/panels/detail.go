@@ -272,7 +272,11 @@ func selectionBody(d SourceDetail) g.Node {
 		return "none"
 	}
 	last := "never"
-	if s.LastSampleAgo != chrony.NeverSampled {
+	switch {
+	case s.LastSampleAgo == chrony.NeverSampled:
+	case s.LastSampleAgo < time.Second:
+		last = "taken at the selection"
+	default:
 		last = Ago(s.LastSampleAgo) + " before the selection"
 	}
 	lastRaw := strconv.FormatInt(int64(s.LastSampleAgo/time.Second), 10)
