@@ -127,7 +127,7 @@ dist: assets
 
 # Take the README's screenshots (docs/*.png) through the e2e stack.
 screenshot: (setup "test")
-    cd e2e && SECOND_HAND_SCREENSHOTS=../docs go test -count=1 -run '^(TestDashboardThroughNginx|TestFleetThroughNginx)$/^screenshot$' -v .
+    cd e2e && SECOND_HAND_SCREENSHOTS=../docs go test -count=1 -run '^(TestDashboardThroughNginx|TestFleetThroughNginx|TestDashboardOverSocket)$/^(screenshot|detail_over_the_socket)$' -v .
 
 # Unit tests only: no chronyd, no Docker, no browser (integration tests skip without root).
 unit: assets

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -160,38 +162,64 @@ func checkNarrow(t *testing.T, b *browser) {
 	t.Helper()
 	b.do(t, chromedp.EmulateViewport(360, 900))
 	defer b.do(t, chromedp.EmulateViewport(1280, 1000))
-	if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 360 {
+	problems := layoutProblems(t, b, 360)
+	// The sources are cards: the table's head is not shown, and a row is as wide as the panel.
+	if got := eval[string](t, b, `getComputedStyle(document.querySelector('.sources tbody tr')).display`); got != "grid" {
+		t.Errorf("a source's row at 360 px is display %s, want a card (grid)", got)
+	}
+	if len(problems) == 0 {
+		t.Logf("at 360 px: no sideways scroll, no overlap, every card within the screen")
+	}
+}
+
+// layoutProblems measures the page at the viewport's width: the page must not scroll sideways,
+// nor the sources' and statistics' tables within their panels, the labels and values of detail tables
+// and the cells of each source's row must not overlap, and none may stick out of the screen.
+// Each problem is reported as an error and returned.
+func layoutProblems(t *testing.T, b *browser, width int) []string {
+	t.Helper()
+	var problems []string
+	if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > width {
 		widest := eval[string](t, b, `(function () { let w = '', m = 0; document.querySelectorAll('body *').forEach(e => {
 			const r = e.getBoundingClientRect(); if (r.right > m && e.offsetParent !== null) { m = r.right;
 			w = e.tagName.toLowerCase() + '.' + e.className + ' in ' + ((e.closest('section') || {}).id || 'the page'); } }); return Math.round(m) + ' px: ' + w; })()`)
-		t.Errorf("at 360 px the page is %d px wide: it scrolls sideways (the widest element ends at %s)", w, widest)
+		problems = append(problems, fmt.Sprintf("at %d px the page is %d px wide: it scrolls sideways (the widest element ends at %s)", width, w, widest))
 	}
-	overlaps := eval[[]string](t, b, `(function () {
+	problems = append(problems, eval[[]string](t, b, `(function () {
+		const width = `+strconv.Itoa(width)+`;
 		const out = [];
 		const boxes = (root, sel) => Array.from(root.querySelectorAll(sel)).filter(e => e.offsetParent !== null)
 			.map(e => ({e, r: e.getBoundingClientRect()})).filter(x => x.r.width > 0 && x.r.height > 0);
 		const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
 		const name = e => e.tagName.toLowerCase() + '.' + e.className + ' "' + e.textContent.trim().slice(0, 30) + '"';
-		// The labels and values of detail tables, and the cells of each source's card.
+		// The labels and values of detail tables, and the cells of each source's row or card.
 		document.querySelectorAll('table.details tr, .sources tbody tr:not(.detail-row), .sourcestats tbody tr:not(.detail-row)').forEach(tr => {
 			const cells = boxes(tr, ':scope > th, :scope > td');
 			for (let i = 0; i < cells.length; i++) for (let j = i + 1; j < cells.length; j++)
 				if (hit(cells[i].r, cells[j].r)) out.push(name(cells[i].e) + ' overlaps ' + name(cells[j].e));
 		});
-		// Every cell of a card lies within the screen.
+		// A detail's sections side by side do not run into each other.
+		document.querySelectorAll('.detail-sections').forEach(g => {
+			const parts = boxes(g, ':scope > *');
+			for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++)
+				if (hit(parts[i].r, parts[j].r)) out.push(name(parts[i].e) + ' overlaps ' + name(parts[j].e));
+			boxes(g, 'th, td').forEach(x => {
+				const sec = x.e.closest('.detail-section');
+				if (sec) { const r = sec.getBoundingClientRect(); if (x.r.right > r.right + 0.5) out.push(name(x.e) + ' sticks out of its section'); }
+			});
+		});
+		// The sources' and statistics' tables, where a detail opens, do not scroll sideways.
+		document.querySelectorAll('#panel-sources .table-wrap, #panel-sourcestats .table-wrap').forEach(w => {
+			if (w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1) out.push('a table in ' + ((w.closest('section') || {}).id || 'the page') + ' scrolls sideways: ' + w.scrollWidth + ' px in ' + w.clientWidth);
+		});
+		// Every cell lies within the screen.
 		boxes(document, '.sources td, .sourcestats td, table.details th, table.details td').forEach(x => {
-			if (x.r.right > 360.5 || x.r.left < -0.5) out.push(name(x.e) + ' sticks out: ' + Math.round(x.r.left) + '..' + Math.round(x.r.right));
+			if (x.r.right > width + 0.5 || x.r.left < -0.5) out.push(name(x.e) + ' sticks out: ' + Math.round(x.r.left) + '..' + Math.round(x.r.right));
 		});
 		return out;
-	})()`)
-	for _, o := range overlaps {
-		t.Error(o)
+	})()`)...)
+	for _, p := range problems {
+		t.Error(p)
 	}
-	// The sources are cards: the table's head is not shown, and a row is as wide as the panel.
-	if got := eval[string](t, b, `getComputedStyle(document.querySelector('.sources tbody tr')).display`); got != "grid" {
-		t.Errorf("a source's row at 360 px is display %s, want a card (grid)", got)
-	}
-	if len(overlaps) == 0 {
-		t.Logf("at 360 px: no sideways scroll, no overlap, every card within the screen")
-	}
+	return problems
 }

@@ -84,16 +84,6 @@ func TestDashboardThroughNginx(t *testing.T) {
 		b.do(t, chromedp.EmulateViewport(360, 900))
 		shot("screenshot-360.png")
 		b.do(t, chromedp.EmulateViewport(1280, 1000))
-		// A source's detail, open under its row.
-		b.do(t, chromedp.Click(chromedp.CSS(`#panel-sources button.source-toggle`)))
-		b.waitFor(t, "the source's detail", `!!document.querySelector('#panel-sources tr.detail-row:not([hidden]) .source-detail [data-field=verdict]')`, 15*time.Second)
-		png, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSS(`#panel-sources`)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		saveScreenshot(t, "screenshot-detail.png", png)
-		b.do(t, chromedp.Click(chromedp.CSS(`#panel-sources button.source-toggle`)))
-		b.waitFor(t, "the detail closed", `!document.querySelector('#panel-sources tr.detail-row:not([hidden])')`, 5*time.Second)
 	})
 
 	t.Run("reload button reloads its panel only", func(t *testing.T) {
@@ -215,6 +205,34 @@ func TestDashboardOverSocket(t *testing.T) {
 		t.Errorf("the page says it reads %q", got)
 	}
 	matchChronyc(t, b, s.chronyd)
+
+	// On the socket a source's detail is whole: the selection, the last NTP packet and the
+	// authentication, with no access note. Its picture is the README's.
+	t.Run("detail over the socket", func(t *testing.T) {
+		b.do(t, chromedp.Click(chromedp.CSS(`#panel-sources button.source-toggle`)))
+		open := `document.querySelector('#panel-sources tr.detail-row:not([hidden]) .source-detail')`
+		b.waitFor(t, "the source's detail", `(() => { const d = `+open+`; return !!d && !!d.querySelector('[data-field=verdict]'); })()`, 15*time.Second)
+		for _, field := range []string{"ntp-remote", "ntp-stratum", "auth-mode"} {
+			if !eval[bool](t, b, `!!`+open+`.querySelector('[data-field=`+field+`]')`) {
+				t.Errorf("the detail over the socket has no %s", field)
+			}
+		}
+		if eval[bool](t, b, `!!`+open+`.querySelector('[data-access=socket-only]')`) {
+			t.Errorf("the detail over the socket says a report is socket-only:\n%s", eval[string](t, b, open+`.innerText`))
+		}
+		audit(t, b, "the page with a source's detail read on the socket")
+		// Laid out whole: nothing overlaps or sticks out, at 1280 px and at 360 px.
+		if len(layoutProblems(t, b, 1280)) == 0 {
+			t.Logf("at 1280 px with the detail open: no overlap, no sideways scroll")
+		}
+		png, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSS(`#panel-sources`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saveScreenshot(t, "screenshot-detail.png", png)
+		checkNarrow(t, b)
+	})
+
 	if p := b.problemsSoFar(); len(p) > 0 {
 		t.Errorf("the browser logged errors:\n%s", strings.Join(p, "\n"))
 	}
