@@ -106,7 +106,9 @@ func modeCell(m chrony.SourceMode) g.Node {
 	}
 	n := static(Td(Class("sym-cell c-mode"), Data("label", "Mode"), Title(m.String()),
 		Span(Class("sym"), Data("field", "mode"), g.Text(m.Symbol())), Span(Class("word"), g.Text(" "+m.String()))))
-	modeCells.Store(m, n)
+	if m < 8 { // chronyd's modes; an unknown one from a damaged reply is not kept
+		modeCells.Store(m, n)
+	}
 	return n
 }
 
@@ -118,7 +120,9 @@ func rowStart(s chrony.Source) [2]g.Node {
 	row := framed(func(hole g.Node) g.Node { return Tr(Class("state-"+stateClass(s.State)), hole) })
 	p := [2]g.Node{row.before, static(Td(withHealth("sym-cell c-state", stateHealth(s)), Data("label", "State"), Title(s.State.String()),
 		Span(Class("sym"), Data("field", "state"), g.Text(s.State.Symbol())), Span(Class("word"), g.Text(" "+s.State.String()))))}
-	stateParts.Store(s.State, p)
+	if s.State < 8 { // chronyd's states; an unknown one from a damaged reply is not kept
+		stateParts.Store(s.State, p)
+	}
 	return p
 }
 
