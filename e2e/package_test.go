@@ -126,9 +126,9 @@ func TestDebianPackage(t *testing.T) {
 	sh(`sed -i 's/^SECOND_HAND_LISTEN=.*/SECOND_HAND_LISTEN=0.0.0.0:8080/' /etc/default/second-hand`)
 	sh(start)
 	page := waitPage(t, base+"/panels/tracking?fresh=1", `data-field="stratum"`)
-	f, err := testkit.Fields(page)
-	if err != nil || f["stratum"] != "8" || f["synchronised"] != "local" {
-		t.Fatalf("the tracking panel of the installed second-hand: %v %v\n%s", f, err, sh(`cat /tmp/second-hand.log`))
+	f := testkit.Fields(t, page)
+	if f["stratum"] != "8" || f["synchronised"] != "local" {
+		t.Fatalf("the tracking panel of the installed second-hand: %v\n%s", f, sh(`cat /tmp/second-hand.log`))
 	}
 	t.Logf("installed 0.9.0: the tracking panel shows chronyd (stratum %s, %s)", f["stratum"], f["synchronised"])
 	rowsBefore := waitRows(t, base+"/history.csv?range=1h", 3)

@@ -60,24 +60,6 @@ func getPage(t *testing.T, url string) string {
 	return string(b)
 }
 
-func pageFields(t *testing.T, page string) map[string]string {
-	t.Helper()
-	f, err := testkit.Fields(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-func pageRows(t *testing.T, page string) []map[string]string {
-	t.Helper()
-	r, err := testkit.Rows(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
 func labChronyc(d *chronylab.Daemon, args ...string) ([][]string, error) {
 	out, err := d.Chronyc(context.Background(), append([]string{"-c"}, args...)...)
 	return chronylab.ParseCSV(out), err
@@ -131,17 +113,17 @@ func TestEveryChronyVersion(t *testing.T) {
 
 			agree(t, "the tracking panel", named("tracking"), func() string { return getPage(t, url+"hosts/mon/panels/tracking") },
 				chronylab.TrackingVolatile, func(page string, before, after [][]string) []string {
-					return chronylab.CompareTracking(pageFields(t, page), before[0], after[0])
+					return chronylab.CompareTracking(testkit.Fields(t, page), before[0], after[0])
 				})
 			agree(t, "the sources panel", named("sources"), func() string { return getPage(t, url+"hosts/mon/panels/sources") },
 				chronylab.SourcesVolatile, func(page string, before, after [][]string) []string {
-					return chronylab.CompareSources(pageRows(t, page), before, after)
+					return chronylab.CompareSources(testkit.Rows(t, page), before, after)
 				})
 			agree(t, "the source statistics panel", named("sourcestats"), func() string { return getPage(t, url+"hosts/mon/panels/sourcestats") },
 				chronylab.SourceStatsVolatile, func(page string, before, after [][]string) []string {
-					return chronylab.CompareSourceStats(pageRows(t, page), before, after)
+					return chronylab.CompareSourceStats(testkit.Rows(t, page), before, after)
 				})
-			if f := pageFields(t, getPage(t, url+"hosts/mon/panels/rtc")); f["rtc"] != "disabled" {
+			if f := testkit.Fields(t, getPage(t, url+"hosts/mon/panels/rtc")); f["rtc"] != "disabled" {
 				t.Errorf("RTC panel: %v, want RTC tracking not enabled", f)
 			}
 
@@ -159,7 +141,7 @@ func TestEveryChronyVersion(t *testing.T) {
 					return [][]string{chronylab.RowOf(sel, 1, key), chronylab.RowOf(ntp, 0, key), chronylab.RowOf(auth, 0, key)}, err
 				}, func() string { return getPage(t, url+"hosts/mon/sources/"+key) },
 					chronylab.AuthDataVolatile, func(page string, before, after [][]string) []string {
-						f := pageFields(t, page)
+						f := testkit.Fields(t, page)
 						d := chronylab.CompareSelection(f, before[0])
 						if key != "GPS" {
 							d = append(d, chronylab.CompareNTPData(f, before[1])...)
@@ -168,7 +150,7 @@ func TestEveryChronyVersion(t *testing.T) {
 						return d
 					})
 			}
-			if f := pageFields(t, getPage(t, url+"hosts/mon/sources/"+lab.FalseAddr)); !strings.Contains(f["verdict"], "falseticker") {
+			if f := testkit.Fields(t, getPage(t, url+"hosts/mon/sources/"+lab.FalseAddr)); !strings.Contains(f["verdict"], "falseticker") {
 				t.Errorf("the falseticker's verdict: %q", f["verdict"])
 			}
 
@@ -181,14 +163,14 @@ func TestEveryChronyVersion(t *testing.T) {
 				return append(stats, clients...), err
 			}, func() string { return getPage(t, url+"hosts/up/panels/server") },
 				append([]int{2}, chronylab.ClientsVolatile...), func(page string, before, after [][]string) []string {
-					d := chronylab.CompareServerStats(pageFields(t, page), before[0], after[0])
-					return append(d, chronylab.CompareClients(pageRows(t, page), before[1:], after[1:])...)
+					d := chronylab.CompareServerStats(testkit.Fields(t, page), before[0], after[0])
+					return append(d, chronylab.CompareClients(testkit.Rows(t, page), before[1:], after[1:])...)
 				})
 			act, err := labChronyc(mon, "activity")
 			if err != nil || len(act) != 1 || len(act[0]) != 5 {
 				t.Fatalf("chronyc activity: %v %v", act, err)
 			}
-			if f := pageFields(t, getPage(t, url+"hosts/mon/panels/sources")); f["activity-online"] != act[0][0] {
+			if f := testkit.Fields(t, getPage(t, url+"hosts/mon/panels/sources")); f["activity-online"] != act[0][0] {
 				t.Errorf("activity: panel %s online, chronyc %v", f["activity-online"], act[0])
 			}
 		})

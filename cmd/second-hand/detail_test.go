@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // startSelectionLab runs the lab whose sources show every reason to use a source or not: a
@@ -89,7 +90,7 @@ func TestSourceDetailsMatchChronyc(t *testing.T) {
 				// The time since the last key exchange grows by itself.
 				[]int{5},
 				func(page string, before, after [][]string) []string {
-					f := fields(t, page)
+					f := testkit.Fields(t, page)
 					d := chronylab.CompareSelection(f, before[0])
 					if tc.key != "GPS" {
 						d = append(d, chronylab.CompareNTPData(f, before[1])...)
@@ -100,7 +101,7 @@ func TestSourceDetailsMatchChronyc(t *testing.T) {
 			if len(diffs) > 0 {
 				t.Fatalf("the detail of %s never matched chronyc:\n%s", tc.key, strings.Join(diffs, "\n"))
 			}
-			verdict := fields(t, page)["verdict"]
+			verdict := testkit.Fields(t, page)["verdict"]
 			ok := false
 			for _, v := range tc.verdict {
 				ok = ok || strings.Contains(verdict, v)
@@ -111,7 +112,7 @@ func TestSourceDetailsMatchChronyc(t *testing.T) {
 		})
 	}
 	// The NTS source shows its mechanism and cookies.
-	f := fields(t, fresh(t, in.url+"/sources/"+lab.NTSAddr))
+	f := testkit.Fields(t, fresh(t, in.url+"/sources/"+lab.NTSAddr))
 	if f["auth-mode"] != "NTS" || f["auth-cookies"] == "0" || f["ntp-authenticated"] != "Yes" {
 		t.Errorf("the NTS source: mode %q, cookies %q, authenticated %q", f["auth-mode"], f["auth-cookies"], f["ntp-authenticated"])
 	}
@@ -143,25 +144,25 @@ func TestServerAndActivityMatchChronyc(t *testing.T) {
 		func() (string, error) { return fresh(t, in.url+"/hosts/up/panels/server"), nil },
 		append([]int{2}, chronylab.ClientsVolatile...),
 		func(page string, before, after [][]string) []string {
-			d := chronylab.CompareServerStats(fields(t, page), before[0], after[0])
-			return append(d, chronylab.CompareClients(rows(t, page), before[1:], after[1:])...)
+			d := chronylab.CompareServerStats(testkit.Fields(t, page), before[0], after[0])
+			return append(d, chronylab.CompareClients(testkit.Rows(t, page), before[1:], after[1:])...)
 		})
 	if len(diffs) > 0 {
 		t.Fatalf("the server panel never matched chronyc:\n%s", strings.Join(diffs, "\n"))
 	}
 	page := fresh(t, in.url+"/hosts/up/panels/server")
-	if f := fields(t, page); f["server-ntp"] == "0" || f["client"] != lab.Monitored.Name && f["client"] == "" {
+	if f := testkit.Fields(t, page); f["server-ntp"] == "0" || f["client"] != lab.Monitored.Name && f["client"] == "" {
 		t.Errorf("the upstream serves the monitored chronyd, yet: %v", f)
 	}
 	// The monitored chronyd serves nobody: one line says so.
-	if f := fields(t, fresh(t, in.url+"/hosts/mon/panels/server")); f["server-idle"] == "" {
+	if f := testkit.Fields(t, fresh(t, in.url+"/hosts/mon/panels/server")); f["server-idle"] == "" {
 		t.Errorf("the monitored chronyd serves no NTP, yet the panel shows %v", f)
 	}
 	act, err := chronycRaw(lab.Monitored, "activity")
 	if err != nil || len(act) != 1 || len(act[0]) != 5 {
 		t.Fatalf("chronyc activity: %v %v", act, err)
 	}
-	f := fields(t, fresh(t, in.url+"/hosts/mon/panels/sources"))
+	f := testkit.Fields(t, fresh(t, in.url+"/hosts/mon/panels/sources"))
 	if f["activity-online"] != act[0][0] || f["activity-offline"] != act[0][1] {
 		t.Errorf("activity: panel %s online %s offline, chronyc %v", f["activity-online"], f["activity-offline"], act[0])
 	}
@@ -177,7 +178,7 @@ func TestSocketOnlyOverUDP(t *testing.T) {
 	if n := strings.Count(page, `data-access="socket-only"`); n != 3 || alert(page) || strings.Contains(page, "Not authorised") {
 		t.Errorf("detail over UDP: %d access notes (want 3: selection, NTP, authentication), alert %v:\n%s", n, alert(page), page)
 	}
-	if f := fields(t, page); !strings.Contains(f["verdict"], "Used for synchronisation") && !strings.Contains(f["verdict"], "acceptable, but not combined") {
+	if f := testkit.Fields(t, page); !strings.Contains(f["verdict"], "Used for synchronisation") && !strings.Contains(f["verdict"], "acceptable, but not combined") {
 		t.Errorf("over UDP the verdict comes from the sources report: %q", f["verdict"])
 	}
 	for _, want := range []string{"opencommands", "unix:///run/chrony/chronyd.sock", "user:"} {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // These tests run second-hand against real chronyd processes on loopback (pkg/chronylab) and
@@ -56,13 +57,13 @@ func consistent(t *testing.T, d *chronylab.Daemon, base, panel, report string, v
 func checkPanels(t *testing.T, d *chronylab.Daemon, base string) {
 	t.Helper()
 	consistent(t, d, base, "tracking", "tracking", chronylab.TrackingVolatile, func(page string, before, after [][]string) []string {
-		return chronylab.CompareTracking(fields(t, page), before[0], after[0])
+		return chronylab.CompareTracking(testkit.Fields(t, page), before[0], after[0])
 	})
 	consistent(t, d, base, "sources", "sources", chronylab.SourcesVolatile, func(page string, before, after [][]string) []string {
-		return chronylab.CompareSources(rows(t, page), before, after)
+		return chronylab.CompareSources(testkit.Rows(t, page), before, after)
 	})
 	consistent(t, d, base, "sourcestats", "sourcestats", chronylab.SourceStatsVolatile, func(page string, before, after [][]string) []string {
-		return chronylab.CompareSourceStats(rows(t, page), before, after)
+		return chronylab.CompareSourceStats(testkit.Rows(t, page), before, after)
 	})
 	// The lab has no rtcfile (and no RTC device): chronyc says 513, the panel says how to
 	// enable it, and that is not an error.
@@ -71,7 +72,7 @@ func checkPanels(t *testing.T, d *chronylab.Daemon, base string) {
 		t.Fatalf("chronyc rtcdata = %q, want 513", out)
 	}
 	page := fragment(t, base, "rtc")
-	if f := fields(t, page); f["rtc"] != "disabled" || strings.Contains(page, `role="alert"`) {
+	if f := testkit.Fields(t, page); f["rtc"] != "disabled" || strings.Contains(page, `role="alert"`) {
 		t.Errorf("RTC panel = %v, want RTC tracking not enabled, and no error", f)
 	}
 }
@@ -134,7 +135,7 @@ func TestNotSynchronised(t *testing.T) {
 		t.Fatalf("chronyc says %v", out)
 	}
 	page := fragment(t, in.url, "tracking")
-	f := fields(t, page)
+	f := testkit.Fields(t, page)
 	if f["synchronised"] != "false" || f["leap"] != "Not synchronised" || f["ref-time"] != "0" || f["reference"] != "" {
 		t.Errorf("tracking panel = %v, want not synchronised, never updated, no reference", f)
 	}
@@ -203,7 +204,7 @@ func TestThreeHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := until(t, in.url+"/hosts/second/summary", "the stopped host's row to say so", func(row string) bool {
-		return fields(t, row)["status"] == "unreachable"
+		return testkit.Fields(t, row)["status"] == "unreachable"
 	})
 	if !strings.Contains(row, "chronyd is not answering at "+second.UDPAddress()) {
 		t.Errorf("the stopped host's row does not say why:\n%s", row)
@@ -273,7 +274,7 @@ func checkSummary(t *testing.T, d *chronylab.Daemon, in *instance, name string) 
 		func() (string, error) { return fresh(t, in.url+"/hosts/"+name+"/summary"), nil },
 		chronylab.TrackingVolatile,
 		func(row string, before, after [][]string) []string {
-			return chronylab.CompareSummary(fields(t, row), before[0], after[0], before[1:])
+			return chronylab.CompareSummary(testkit.Fields(t, row), before[0], after[0], before[1:])
 		})
 	if len(diffs) > 0 {
 		t.Fatalf("%s's overview row never matched chronyc:\n%s", name, strings.Join(diffs, "\n"))
@@ -348,7 +349,7 @@ func TestOneFailingReport(t *testing.T) {
 	if page := fragment(t, in.url, "sourcestats"); !strings.Contains(page, "Unexpected reply from "+fake.Addr) {
 		t.Errorf("sourcestats error does not explain:\n%s", page)
 	}
-	if f := fields(t, fragment(t, in.url, "tracking")); f["reference"] != "localhost" {
+	if f := testkit.Fields(t, fragment(t, in.url, "tracking")); f["reference"] != "localhost" {
 		t.Errorf("tracking = %v, want the real chronyd's data", f)
 	}
 }

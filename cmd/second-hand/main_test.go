@@ -217,23 +217,3 @@ func until(t *testing.T, url, what string, cond func(page string) bool) string {
 
 // alert reports whether a fragment shows an error.
 func alert(page string) bool { return strings.Contains(page, `role="alert"`) }
-
-// fields reads every field of a fragment into one map (testkit.Fields).
-func fields(t *testing.T, page string) map[string]string {
-	t.Helper()
-	f, err := testkit.Fields(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-// rows reads a panel's table, a map of fields per row (testkit.Rows).
-func rows(t *testing.T, page string) []map[string]string {
-	t.Helper()
-	r, err := testkit.Rows(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}

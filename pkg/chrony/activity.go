@@ -18,12 +18,7 @@ type Activity struct {
 
 // Activity reads the activity report.
 func (c *Client) Activity(ctx context.Context) (Activity, error) {
-	var a Activity
-	err := c.roundTrip(ctx, activityRequest(), func(reply []byte) (err error) {
-		a, err = decodeActivity(reply)
-		return err
-	})
-	return a, err
+	return read(ctx, c, activityRequest(), decodeActivity)
 }
 
 func decodeActivity(reply []byte) (Activity, error) {

@@ -50,12 +50,7 @@ const Never = NeverSampled
 
 // AuthData reads the authdata report of the NTP source at addr.
 func (c *Client) AuthData(ctx context.Context, addr netip.Addr) (AuthData, error) {
-	var d AuthData
-	err := c.roundTrip(ctx, authDataRequest(wireAddrFrom(addr)), func(reply []byte) (err error) {
-		d, err = decodeAuthData(reply)
-		return err
-	})
-	return d, err
+	return read(ctx, c, authDataRequest(wireAddrFrom(addr)), decodeAuthData)
 }
 
 // decodeAuthData reads an authdata reply; the facebook/time library has no decoder for it.

@@ -131,6 +131,16 @@ func (c *Client) Close() error {
 	return err
 }
 
+// read sends one request and returns its reply decoded, with roundTrip's retries and checks.
+func read[T any](ctx context.Context, c *Client, req request, decode func(reply []byte) (T, error)) (T, error) {
+	var v T
+	err := c.roundTrip(ctx, req, func(reply []byte) (err error) {
+		v, err = decode(reply)
+		return err
+	})
+	return v, err
+}
+
 // roundTrip sends one request and hands its validated reply to decode, which must not keep
 // it: the buffer is reused by the next request. It opens (or reopens) the socket as needed;
 // for Auto it moves on to the next candidate address while the current one is unreachable.

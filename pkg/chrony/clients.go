@@ -35,11 +35,7 @@ func (c *Client) Clients(ctx context.Context, limit int) ([]ClientAccess, error)
 	var out []ClientAccess
 	next := uint32(0)
 	for range maxClientPages {
-		var r *fb.ReplyClientAccessesByIndex
-		err := c.roundTrip(ctx, clientsRequest(next), func(reply []byte) (err error) {
-			r, err = decodeAs[*fb.ReplyClientAccessesByIndex](reply)
-			return err
-		})
+		r, err := read(ctx, c, clientsRequest(next), decodeAs[*fb.ReplyClientAccessesByIndex])
 		if err != nil {
 			return nil, err
 		}

@@ -50,12 +50,7 @@ type NTPData struct {
 
 // NTPData reads the ntpdata report of the NTP source at addr.
 func (c *Client) NTPData(ctx context.Context, addr netip.Addr) (NTPData, error) {
-	var d NTPData
-	err := c.roundTrip(ctx, ntpDataRequest(wireAddrFrom(addr)), func(reply []byte) (err error) {
-		d, err = decodeNTPData(reply)
-		return err
-	})
-	return d, err
+	return read(ctx, c, ntpDataRequest(wireAddrFrom(addr)), decodeNTPData)
 }
 
 // decodeNTPData reads both layouts of the reply (RPY_NTP_DATA, chrony 4.3; RPY_NTP_DATA2,

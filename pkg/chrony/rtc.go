@@ -26,11 +26,7 @@ type RTC struct {
 // RTC reads the RTC report. A chronyd that does not track the RTC is not an error: the report
 // comes back with Enabled false.
 func (c *Client) RTC(ctx context.Context) (RTC, error) {
-	var r RTC
-	err := c.roundTrip(ctx, rtcRequest(), func(reply []byte) (err error) {
-		r, err = decodeRTC(reply)
-		return err
-	})
+	r, err := read(ctx, c, rtcRequest(), decodeRTC)
 	var e *Error
 	if errors.As(err, &e) && e.Status == StatusNoRTC {
 		return RTC{}, nil

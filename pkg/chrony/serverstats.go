@@ -30,12 +30,7 @@ type ServerStats struct {
 
 // ServerStats reads the server statistics report.
 func (c *Client) ServerStats(ctx context.Context) (ServerStats, error) {
-	var s ServerStats
-	err := c.roundTrip(ctx, serverStatsRequest(), func(reply []byte) (err error) {
-		s, err = decodeServerStats(reply)
-		return err
-	})
-	return s, err
+	return read(ctx, c, serverStatsRequest(), decodeServerStats)
 }
 
 func decodeServerStats(reply []byte) (ServerStats, error) {

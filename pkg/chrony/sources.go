@@ -161,12 +161,7 @@ func (c *Client) SourcesN(ctx context.Context, n int) ([]Source, error) {
 
 // NumSources reads how many sources chronyd has.
 func (c *Client) NumSources(ctx context.Context) (int, error) {
-	var n int
-	err := c.roundTrip(ctx, nSourcesRequest(), func(reply []byte) (err error) {
-		n, err = decodeNSources(reply)
-		return err
-	})
-	return n, err
+	return read(ctx, c, nSourcesRequest(), decodeNSources)
 }
 
 func decodeNSources(reply []byte) (int, error) {
@@ -227,10 +222,7 @@ func (c *Client) sourceName(ctx context.Context, addr wireAddr) (string, error) 
 	if ok {
 		return name, nil
 	}
-	err := c.roundTrip(ctx, sourceNameRequest(addr), func(reply []byte) (err error) {
-		name, err = decodeSourceName(reply)
-		return err
-	})
+	name, err := read(ctx, c, sourceNameRequest(addr), decodeSourceName)
 	var e *Error
 	switch {
 	case err == nil:

@@ -95,11 +95,7 @@ func (t Tracking) Reference() string {
 
 // Tracking reads the tracking report, and the configured name of the reference source.
 func (c *Client) Tracking(ctx context.Context) (Tracking, error) {
-	var t Tracking
-	err := c.roundTrip(ctx, trackingRequest(), func(reply []byte) (err error) {
-		t, err = decodeTracking(reply)
-		return err
-	})
+	t, err := read(ctx, c, trackingRequest(), decodeTracking)
 	if err != nil {
 		return Tracking{}, err
 	}

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"math"
 	"math/rand/v2"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/monitor/monitortest"
 	"github.com/second-hand/second-hand/pkg/store"
 )
 
@@ -145,6 +144,7 @@ func TestCSV(t *testing.T) {
 
 // fakeReporter answers tracking and sources with whatever the test set last.
 type fakeReporter struct {
+	monitortest.NoSocketReports
 	tracking chrony.Tracking
 	trackErr error
 	sources  []chrony.Source
@@ -241,15 +241,3 @@ func (f *fakeReporter) ServerStats(context.Context) (chrony.ServerStats, error) 
 	return chrony.ServerStats{Version: 4}, nil
 }
 func (f *fakeReporter) Counts() chrony.Counts { return chrony.Counts{} }
-func (*fakeReporter) SelectDataN(context.Context, int) ([]chrony.Selection, error) {
-	return nil, errors.New("no selectdata in this fake")
-}
-func (*fakeReporter) NTPData(context.Context, netip.Addr) (chrony.NTPData, error) {
-	return chrony.NTPData{}, errors.New("no ntpdata in this fake")
-}
-func (*fakeReporter) AuthData(context.Context, netip.Addr) (chrony.AuthData, error) {
-	return chrony.AuthData{}, errors.New("no authdata in this fake")
-}
-func (*fakeReporter) Clients(context.Context, int) ([]chrony.ClientAccess, error) {
-	return nil, errors.New("no clients in this fake")
-}

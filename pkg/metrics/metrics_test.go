@@ -13,10 +13,12 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/monitor/monitortest"
 )
 
-// fixed is a monitor.Reporter that answers with fixed fixed, or fails those in fail.
+// fixed is a monitor.Reporter that answers with fixed reports, or fails those in fail.
 type fixed struct {
+	monitortest.NoSocketReports
 	tracking chrony.Tracking
 	sources  []chrony.Source
 	stats    []chrony.SourceStats
@@ -235,16 +237,4 @@ func TestReuseWindowGathersOnce(t *testing.T) {
 	if got := gather(); got["chrony_up{host=nas}"] != 0 || got["chrony_tracking_stratum{host=nas}"] != 0 {
 		t.Errorf("chronyd gone: up %v, stratum %v; want 0 and no stratum", got["chrony_up{host=nas}"], got["chrony_tracking_stratum{host=nas}"])
 	}
-}
-func (*fixed) SelectDataN(context.Context, int) ([]chrony.Selection, error) {
-	return nil, errors.New("no selectdata in this fake")
-}
-func (*fixed) NTPData(context.Context, netip.Addr) (chrony.NTPData, error) {
-	return chrony.NTPData{}, errors.New("no ntpdata in this fake")
-}
-func (*fixed) AuthData(context.Context, netip.Addr) (chrony.AuthData, error) {
-	return chrony.AuthData{}, errors.New("no authdata in this fake")
-}
-func (*fixed) Clients(context.Context, int) ([]chrony.ClientAccess, error) {
-	return nil, errors.New("no clients in this fake")
 }

@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,11 +10,13 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/monitor/monitortest"
 )
 
 // fakeReporter answers each report with its function, counting the calls. A nil function
 // answers with the zero report.
 type fakeReporter struct {
+	monitortest.NoSocketReports
 	tracking    func(context.Context) (chrony.Tracking, error)
 	numSources  func(context.Context) (int, error)
 	sources     func(context.Context, int) ([]chrony.Source, error)
@@ -410,15 +411,3 @@ func (f *fakeReporter) ServerStats(context.Context) (chrony.ServerStats, error) 
 	return chrony.ServerStats{Version: 4}, nil
 }
 func (f *fakeReporter) Counts() chrony.Counts { return chrony.Counts{} }
-func (*fakeReporter) SelectDataN(context.Context, int) ([]chrony.Selection, error) {
-	return nil, errors.New("no selectdata in this fake")
-}
-func (*fakeReporter) NTPData(context.Context, netip.Addr) (chrony.NTPData, error) {
-	return chrony.NTPData{}, errors.New("no ntpdata in this fake")
-}
-func (*fakeReporter) AuthData(context.Context, netip.Addr) (chrony.AuthData, error) {
-	return chrony.AuthData{}, errors.New("no authdata in this fake")
-}
-func (*fakeReporter) Clients(context.Context, int) ([]chrony.ClientAccess, error) {
-	return nil, errors.New("no clients in this fake")
-}

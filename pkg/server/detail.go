@@ -57,15 +57,8 @@ func serverView(ctx context.Context, _ *Server, m *monitor.Monitor, q query, now
 // inside; an unknown host is 404.
 func (s *Server) handleSource(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		m, ok := pick(c)
+		m, q, ok := s.hostRequest(c, pick, "fresh", "in")
 		if !ok {
-			s.unknownHost(c)
-			return
-		}
-		c.Header("Cache-Control", "no-store")
-		q, msg := parseQuery(c.Request.URL.RawQuery, "fresh", "in")
-		if msg != "" {
-			c.String(http.StatusBadRequest, msg+"\n")
 			return
 		}
 		key := c.Param("address")
@@ -219,14 +212,8 @@ var errNoNTPSource = errors.New("no NTP source")
 // handleAccess serves the page footer's note of which reports this second-hand can read.
 func (s *Server) handleAccess(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		m, ok := pick(c)
+		m, _, ok := s.hostRequest(c, pick)
 		if !ok {
-			s.unknownHost(c)
-			return
-		}
-		c.Header("Cache-Control", "no-store")
-		if _, msg := parseQuery(c.Request.URL.RawQuery); msg != "" {
-			c.String(http.StatusBadRequest, msg+"\n")
 			return
 		}
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)

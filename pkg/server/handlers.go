@@ -153,21 +153,36 @@ func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, _ query, now
 	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next}), nil
 }
 
+// hostRequest begins a handler of a host's data: the host the URL names (404 with the list of
+// hosts when it names none), no caching, and the query, which may hold only the parameters
+// allowed (400 saying which otherwise). ok is false when the answer has been given.
+func (s *Server) hostRequest(c *gin.Context, pick func(*gin.Context) (*monitor.Monitor, bool), allowed ...string) (m *monitor.Monitor, q query, ok bool) {
+	m, ok = pick(c)
+	if !ok {
+		s.unknownHost(c)
+		return nil, q, false
+	}
+	c.Header("Cache-Control", "no-store")
+	q, msg := parseQuery(c.Request.URL.RawQuery, allowed...)
+	if msg != "" {
+		c.String(http.StatusBadRequest, msg+"\n")
+		return nil, q, false
+	}
+	return m, q, true
+}
+
 // handlePanel serves one panel's fragment: read the report, render it or its error. It never
 // answers an error status because of chronyd: htmx swaps only 2xx responses, and the error
 // belongs inside the panel.
 func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		m, ok := pick(c)
 		p, known := panelViews[c.Param("panel")]
-		if !ok || !known {
+		if !known {
 			s.unknownHost(c)
 			return
 		}
-		c.Header("Cache-Control", "no-store")
-		q, msg := parseQuery(c.Request.URL.RawQuery, p.query...)
-		if msg != "" {
-			c.String(http.StatusBadRequest, msg+"\n")
+		m, q, ok := s.hostRequest(c, pick, p.query...)
+		if !ok {
 			return
 		}
 		now := s.cfg.Now()
@@ -180,14 +195,8 @@ func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) g
 // handleCSV exports a host's record over a range (?range=, 24 h by default) as CSV.
 func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		m, ok := pick(c)
+		m, q, ok := s.hostRequest(c, pick, "range")
 		if !ok {
-			s.unknownHost(c)
-			return
-		}
-		q, msg := parseQuery(c.Request.URL.RawQuery, "range")
-		if msg != "" {
-			c.String(http.StatusBadRequest, msg+"\n")
 			return
 		}
 		now := s.cfg.Now()
@@ -197,7 +206,6 @@ func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin
 			return
 		}
 		c.Header("Content-Disposition", `attachment; filename="`+m.Name()+"-"+q.rng.Name+`.csv"`)
-		c.Header("Cache-Control", "no-store")
 		c.Status(http.StatusOK)
 		c.Writer.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		if err := history.WriteCSV(c.Writer, h); err != nil {
@@ -211,15 +219,8 @@ func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin
 // the browser's few connections are never held by dead hosts while the others' rows wait.
 func (s *Server) handleSummary() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		m, ok := s.namedHost(c)
+		m, q, ok := s.hostRequest(c, s.namedHost, "fresh", "since")
 		if !ok {
-			s.unknownHost(c)
-			return
-		}
-		c.Header("Cache-Control", "no-store")
-		q, msg := parseQuery(c.Request.URL.RawQuery, "fresh", "since")
-		if msg != "" {
-			c.String(http.StatusBadRequest, msg+"\n")
 			return
 		}
 		asked := s.cfg.Now()

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"strings"
+	"testing"
 
 	"golang.org/x/net/html"
 )
@@ -11,11 +12,9 @@ import (
 // read them, for tests that compare a page with chronyc.
 
 // Fields reads every field of a fragment into one map (the last of a name wins).
-func Fields(page string) (map[string]string, error) {
-	doc, err := html.Parse(strings.NewReader(page))
-	if err != nil {
-		return nil, err
-	}
+func Fields(t testing.TB, page string) map[string]string {
+	t.Helper()
+	doc := parse(t, page)
 	out := map[string]string{}
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
@@ -27,16 +26,14 @@ func Fields(page string) (map[string]string, error) {
 		}
 	}
 	walk(doc)
-	return out, nil
+	return out
 }
 
 // Rows reads a panel's table: the fields of each row of its body (not the rows a source's
 // detail opens in).
-func Rows(page string) ([]map[string]string, error) {
-	doc, err := html.Parse(strings.NewReader(page))
-	if err != nil {
-		return nil, err
-	}
+func Rows(t testing.TB, page string) []map[string]string {
+	t.Helper()
+	doc := parse(t, page)
 	var out []map[string]string
 	var walk func(n *html.Node, row map[string]string)
 	walk = func(n *html.Node, row map[string]string) {
@@ -52,7 +49,16 @@ func Rows(page string) ([]map[string]string, error) {
 		}
 	}
 	walk(doc, nil)
-	return out, nil
+	return out
+}
+
+func parse(t testing.TB, page string) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatalf("the page is not HTML: %v", err)
+	}
+	return doc
 }
 
 func fieldOf(n *html.Node) (string, string, bool) {
