@@ -71,6 +71,15 @@ func repoRoot(t *testing.T) string {
 	return dir
 }
 
+// imageTag is the tag of the images the tests build: "e2e", or SECOND_HAND_E2E_TAG, so that two
+// checkouts testing at once on one engine do not run each other's images.
+func imageTag() string {
+	if tag := os.Getenv("SECOND_HAND_E2E_TAG"); tag != "" {
+		return tag
+	}
+	return "e2e"
+}
+
 // images builds the three images of docker/ once per test run. Docker's layer cache makes a
 // rebuild with no change take seconds.
 var images = struct {
@@ -98,7 +107,7 @@ func buildImages(t *testing.T) {
 				return ""
 			}
 			tag, err := p.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
-				Context: repoRoot(t), Dockerfile: dockerfile, Repo: repo, Tag: "e2e", KeepImage: true,
+				Context: repoRoot(t), Dockerfile: dockerfile, Repo: repo, Tag: imageTag(), KeepImage: true,
 				BuildLogWriter: io.Writer(&log),
 			}})
 			if err != nil {
