@@ -145,12 +145,17 @@ func read[T any](ctx context.Context, c *Client, req request, decode func(reply 
 // it: the buffer is reused by the next request. It opens (or reopens) the socket as needed;
 // for Auto it moves on to the next candidate address while the current one is unreachable.
 func (c *Client) roundTrip(ctx context.Context, req request, decode func(reply []byte) error) error {
+	// Requests to one chronyd go one at a time: a caller's budget (its context) bounds its wait
+	// in line as well as its exchange.
+	start := time.Now()
 	select {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
-		return &Error{Kind: KindTimeout, Op: req.cmd.String(), Addr: c.Endpoint(), Err: context.Cause(ctx)}
+		c.failures[KindTimeout].Add(1)
+		return &Error{Kind: KindTimeout, Op: req.cmd.String(), Addr: c.Endpoint(), Waited: time.Since(start), Err: context.Cause(ctx)}
 	}
 	defer func() { <-c.turn }()
+	waited := time.Since(start)
 	c.requests.Add(1)
 	reply, err := c.send(ctx, req)
 	if err == nil {
@@ -160,7 +165,7 @@ func (c *Client) roundTrip(ctx context.Context, req request, decode func(reply [
 		c.failures[k].Add(1)
 	}
 	if e, ok := err.(*Error); ok {
-		e.Op = req.cmd.String()
+		e.Op, e.Waited = req.cmd.String(), waited
 		if e.Addr == "" {
 			e.Addr = c.Endpoint()
 		}

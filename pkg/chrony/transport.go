@@ -186,6 +186,7 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 	out := c.out
 	defer func() { c.out = out }()
 	attempts, ignored := 0, 0
+	callers := false // the caller's deadline, not the attempts', ended the exchange
 	for attempt := 0; attempt <= retries; attempt++ {
 		if ctx.Err() != nil {
 			break
@@ -197,10 +198,13 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 		}
 		deadline := time.Now().Add(timeout << attempt)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			callers = true
 			if !d.After(time.Now()) {
 				break // the caller's time is up; its timer may not have fired yet
 			}
 			deadline = d
+		} else {
+			callers = false
 		}
 		if err := c.nc.SetDeadline(deadline); err != nil {
 			return nil, socketError(err)
@@ -233,6 +237,10 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 				return nil, err
 			}
 		}
+	}
+	if callers {
+		// The caller's deadline has passed; its context says why (a budget) once its timer fires.
+		<-ctx.Done()
 	}
 	return nil, &Error{Kind: KindTimeout, Attempts: attempts, Ignored: ignored, Elapsed: time.Since(start), Err: context.Cause(ctx)}
 }

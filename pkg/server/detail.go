@@ -216,8 +216,6 @@ func (s *Server) handleAccess(pick func(*gin.Context) (*monitor.Monitor, bool)) 
 		if !ok {
 			return
 		}
-		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
-		defer cancel()
-		s.render(c, http.StatusOK, panels.AccessNote(m.Endpoint(), reportAccess(ctx, m)))
+		s.render(c, http.StatusOK, panels.AccessNote(m.Endpoint(), reportAccess(c.Request.Context(), m)))
 	}
 }

@@ -354,8 +354,7 @@ func (s *Server) handleReadyz() gin.HandlerFunc {
 			}
 			hosts = []*monitor.Monitor{m}
 		}
-		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
-		defer cancel()
+		ctx := c.Request.Context()
 		lines := make([]string, len(hosts))
 		ready := make([]bool, len(hosts))
 		var wg sync.WaitGroup
