@@ -167,3 +167,53 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Errorf("run after the shutdown signal: %v, want nil", err)
 	}
 }
+
+// TestDNSRebindingIsRefused: second-hand on loopback answers a request that names another host
+// (what a browser sends to a rebound name of an attacker's) with 421 and how to allow the
+// name; --allowed-hosts allows it, and localhost and loopback addresses always work.
+func TestDNSRebindingIsRefused(t *testing.T) {
+	fake := chronytest.StartUDP(t, chronytest.Replay)
+	ask := func(in *instance, host string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", in.url+"/panels/tracking", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	plain := start(t, "--chrony", fake.Addr)
+	allowing := start(t, "--chrony", fake.Addr, "--allowed-hosts", "dash.example.org")
+	port := portOf(plain.url)
+	for _, tc := range []struct {
+		in   *instance
+		host string
+		want int
+	}{
+		{plain, "attacker.example:" + port, http.StatusMisdirectedRequest},
+		{plain, "dash.example.org", http.StatusMisdirectedRequest},
+		{plain, "localhost:" + port, http.StatusOK},
+		{plain, "127.0.0.1:" + port, http.StatusOK},
+		{plain, "[::1]:" + port, http.StatusOK},
+		{allowing, "dash.example.org", http.StatusOK},
+		{allowing, "attacker.example", http.StatusMisdirectedRequest},
+		{allowing, "localhost", http.StatusOK},
+	} {
+		code, body := ask(tc.in, tc.host)
+		if code != tc.want {
+			t.Errorf("Host %q: %d, want %d\n%s", tc.host, code, tc.want, body)
+		}
+		if code == http.StatusMisdirectedRequest && !strings.Contains(body, "--allowed-hosts") {
+			t.Errorf("Host %q: the refusal does not say how to allow the name:\n%s", tc.host, body)
+		}
+	}
+}
+
+// portOf is the port of an instance's URL.
+func portOf(url string) string { return url[strings.LastIndex(url, ":")+1:] }

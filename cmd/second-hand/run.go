@@ -92,7 +92,13 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	// included; then it answers with the panel's error. The write timeout leaves it 10 s more
 	// to render and send that answer, so that no answer is cut off. Exports extend their own.
 	budget := chronyOpts.MaxWait()
-	handler := server.New(fleet, server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget})
+	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget}
+	// On loopback the page answers only for its own names (DNS rebinding); beyond loopback, the
+	// names given if any.
+	if listensOnLoopback(cfg.Listen) || len(cfg.AllowedHosts) > 0 {
+		srvCfg.AllowedHosts = append([]string{}, cfg.AllowedHosts...)
+	}
+	handler := server.New(fleet, srvCfg)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -40,6 +40,10 @@ type Config struct {
 	// client's longest exchange (chrony.Options.MaxWait) when 0; keep it well inside the HTTP
 	// server's write timeout, so that the answer is never cut off.
 	Budget time.Duration
+	// AllowedHosts, when not nil, are the names (HostName) the Host header may give besides
+	// localhost and loopback addresses; a request for any other is answered 421. nil answers
+	// every name, for a second-hand that listens beyond loopback.
+	AllowedHosts []string
 }
 
 // DefaultRowWait: a chronyd that answers at all answers within milliseconds.
@@ -88,6 +92,9 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recoverPanics(), s.logRequests(), securityHeaders())
+	if cfg.AllowedHosts != nil {
+		r.Use(s.checkHost(cfg.AllowedHosts))
+	}
 	s.routes(router{r: r, budget: s.budget()})
 	r.NoRoute(s.handleNotFound())
 	r.NoMethod(s.handleMethodNotAllowed())
