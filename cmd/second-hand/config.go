@@ -23,11 +23,11 @@ type config struct {
 	Listen       string
 	AllowedHosts []string   // the names besides localhost and loopback addresses the page answers for
 	Hosts        []hostSpec // the chronyd to watch, in the order given
-	Refresh  time.Duration
-	Reuse    time.Duration
-	Timeout  time.Duration
-	Retries  int
-	LogLevel slog.Level
+	Refresh      time.Duration
+	Reuse        time.Duration
+	Timeout      time.Duration
+	Retries      int
+	LogLevel     slog.Level
 
 	DataDir   string        // where the history store is
 	Sample    time.Duration // how often each host is recorded; 0: history off
