@@ -67,6 +67,7 @@ type Client struct {
 	conn   *conn
 	closed bool
 	names  map[wireAddr]string // configured source names, by address; reset on reconnect
+	swept  map[string]bool     // socket directories cleared of earlier runs' sockets
 
 	requests atomic.Uint64
 	failures [kindCount]atomic.Uint64
@@ -103,6 +104,7 @@ func New(addr Address, opts Options) (*Client, error) {
 		opts:  opts,
 		turn:  make(chan struct{}, 1),
 		names: map[wireAddr]string{},
+		swept: map[string]bool{},
 	}, nil
 }
 
@@ -241,8 +243,17 @@ func (c *Client) connect(ctx context.Context, a Address) (cn *conn, fresh bool, 
 		c.conn.close()
 		c.conn = nil
 	}
+	sweep := a.Network == "unix" && !c.swept[filepath.Dir(a.Path)]
+	if sweep {
+		c.swept[filepath.Dir(a.Path)] = true
+	}
 	c.mu.Unlock()
 
+	if sweep {
+		for _, path := range removeStaleSockets(filepath.Dir(a.Path)) {
+			c.opts.Logger.Info("removed a socket an earlier run of second-hand left in chronyd's socket directory", "socket", path)
+		}
+	}
 	cn, err = dial(ctx, a)
 	if err != nil {
 		return nil, false, err
