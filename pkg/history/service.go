@@ -1,7 +1,7 @@
 // Package history records what happened to each host's clock and makes it readable: a
 // Recorder per host writes to the store (package store), View turns a range of the record into
 // charts (columns of min and max, so that no spike is lost) with their statistics, Events
-// derives what changed, Import reads chronyd's own statistics logs, and WriteCSV exports.
+// derives what changed, Import reads chronyd's own statistics logs, and ExportCSV exports.
 package history
 
 import (
@@ -162,15 +162,24 @@ func (s *Service) Status(host string) Status {
 	return out
 }
 
-// Range reads host's record.
-func (s *Service) Range(ctx context.Context, host string, from, to time.Time) (store.History, error) {
+// openStore is the store, or why there is none.
+func (s *Service) openStore() (*store.Store, error) {
 	if s.cfg.Sample <= 0 {
-		return store.History{}, ErrOff
+		return nil, ErrOff
 	}
 	s.mu.Lock()
 	st, err := s.ensureStore(), s.openErr
 	s.mu.Unlock()
 	if st == nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Range reads host's record.
+func (s *Service) Range(ctx context.Context, host string, from, to time.Time) (store.History, error) {
+	st, err := s.openStore()
+	if err != nil {
 		return store.History{}, err
 	}
 	return st.Range(ctx, host, from, to)
@@ -178,13 +187,8 @@ func (s *Service) Range(ctx context.Context, host string, from, to time.Time) (s
 
 // walk reads host's record through v.
 func (s *Service) walk(ctx context.Context, host string, from, to time.Time, v store.Visitor) error {
-	if s.cfg.Sample <= 0 {
-		return ErrOff
-	}
-	s.mu.Lock()
-	st, err := s.ensureStore(), s.openErr
-	s.mu.Unlock()
-	if st == nil {
+	st, err := s.openStore()
+	if err != nil {
 		return err
 	}
 	return st.Walk(ctx, host, from, to, v)

@@ -61,7 +61,11 @@ func (s *Server) handleSource(pick func(*gin.Context) (*monitor.Monitor, bool)) 
 		if !ok {
 			return
 		}
-		key := c.Param("address")
+		key, ok := panels.KeyOfSegment(c.Param("address"))
+		if !ok {
+			s.notFound(c, "There is no source at this address.")
+			return
+		}
 		now := s.cfg.Now()
 		d, at := readSource(c.Request.Context(), m, key, monitor.Want{Fresh: q.fresh})
 		if q.in == "" {
