@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -68,6 +69,9 @@ func historyBody(d HistoryData) g.Node {
 		notices = append(notices, Div(Class("panel-error health-bad"), Role("alert"),
 			P(Class("error-title"), g.Text(text)),
 			P(Class("error-fix"), Strong(g.Text("Meanwhile: ")), g.Text("the live panels carry on; what was recorded before is kept."))))
+	}
+	if errors.Is(d.Err, history.ErrBusy) {
+		return g.Group(append(notices, busy()))
 	}
 	if d.Err != nil {
 		notices = append(notices, Div(Class("panel-error health-bad"), Role("alert"), P(Class("error-title"), g.Text("The history cannot be read: "+d.Err.Error()))))

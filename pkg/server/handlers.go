@@ -148,7 +148,9 @@ func historyView(ctx context.Context, s *Server, m *monitor.Monitor, q query, no
 func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, _ query, now time.Time, next time.Duration) (g.Node, error) {
 	d := panels.EventsData{Status: s.history.Status(m.Name())}
 	if !d.Status.Off {
-		d.Events, d.Err = s.history.Events(ctx, m.Name(), now)
+		var l history.EventLog
+		l, d.Err = s.history.Events(ctx, m.Name(), now)
+		d.Events, d.NotScannedBefore = l.Events, l.NotScannedBefore
 	}
 	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next}), nil
 }
