@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,5 +118,48 @@ func TestExportOfAStoreThatCannotBeReadIs503(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "history is off") ||
 		rec.Header().Get("Content-Disposition") != "" || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
 		t.Errorf("history.csv with history off = %d %q %q:\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Content-Disposition"), rec.Body)
+	}
+}
+
+// TestConcurrentViewsAnswerInTime: 20 views of a week around 20 moments, asked at once with
+// the server's write timeout: each answers 200 with its charts, or, when its turn did not come
+// within its request's budget, with the panel's "busy" notice; none fails or is cut off.
+func TestConcurrentViewsAnswerInTime(t *testing.T) {
+	hist := weekOfHistory(t)
+	budget := time.Second
+	url := serveHTTP(t, oneHost(t, &fakeReports{}, Config{History: hist, Budget: budget}), budget+10*time.Second)
+	now := time.Now()
+	results := make([]string, 20)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() {
+			at := now.Add(-time.Duration(4*24+i) * time.Hour).UnixMilli()
+			resp, err := http.Get(fmt.Sprintf("%s/panels/history?range=7d&at=%d", url, at))
+			if err != nil {
+				results[i] = err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			switch {
+			case err != nil || resp.StatusCode != 200:
+				results[i] = fmt.Sprintf("%d %v", resp.StatusCode, err)
+			case strings.Contains(string(body), `data-field="busy"`):
+				results[i] = "busy"
+			case strings.Contains(string(body), `<svg`):
+				results[i] = "drawn"
+			default:
+				results[i] = "neither drawn nor busy: " + string(body)
+			}
+		})
+	}
+	wg.Wait()
+	counts := map[string]int{}
+	for _, r := range results {
+		counts[r]++
+	}
+	t.Logf("20 views of a week at once, a budget of %v each: %v", budget, counts)
+	if counts["drawn"]+counts["busy"] != len(results) || counts["drawn"] == 0 {
+		t.Errorf("results: %v", counts)
 	}
 }
