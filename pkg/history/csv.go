@@ -14,7 +14,8 @@ import (
 )
 
 // CSVHeader names the export's columns, with their units. A row is a sample of the system
-// clock, a clock update, a source's point or a gap; the columns that do not apply to it are
+// clock, a clock update, a source's point, a gap, or a stretch of the record the store could
+// not read ("damaged", with its end and what it held); the columns that do not apply to it are
 // empty.
 var CSVHeader = []string{
 	"time_utc", "record", "source_name", "source_address",
@@ -107,7 +108,7 @@ func (c *csvWriter) flush() error {
 // and where.
 type csvRow struct {
 	t       int64
-	kind    int // the order of kinds at one time: samples, updates, sources, gaps
+	kind    int // the order of kinds at one time: samples, updates, sources, gaps, damage
 	src, at int
 }
 
@@ -132,6 +133,11 @@ func (c *csvWriter) window(h store.History, first bool) error {
 			rows = append(rows, csvRow{g.Start.UnixNano(), 3, 0, i})
 		}
 	}
+	for i, d := range h.Damaged {
+		if first || !d.Start.Before(h.From) {
+			rows = append(rows, csvRow{d.Start.UnixNano(), 4, 0, i})
+		}
+	}
 	slices.SortFunc(rows, func(a, b csvRow) int {
 		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.kind, b.kind), cmp.Compare(a.src, b.src), cmp.Compare(a.at, b.at))
 	})
@@ -148,6 +154,8 @@ func (c *csvWriter) window(h store.History, first bool) error {
 			c.source(h.Sources[r.src].Source, h.Sources[r.src].Points[r.at])
 		case 3:
 			c.gap(h.Gaps[r.at])
+		case 4:
+			c.damaged(h.Damaged[r.at])
 		}
 		if err := c.w.Write(c.f); err != nil {
 			return err
@@ -216,6 +224,12 @@ func (c *csvWriter) gap(g store.Gap) {
 	c.set("record", "gap")
 	c.set("gap_end_utc", g.End.UTC().Format(time.RFC3339Nano))
 	c.text("gap_error", g.Error)
+}
+
+func (c *csvWriter) damaged(d store.Damage) {
+	c.set("record", "damaged")
+	c.set("gap_end_utc", d.End.UTC().Format(time.RFC3339Nano))
+	c.text("gap_error", "damaged in the store, not exported: the "+d.Series)
 }
 
 // NeutralCell keeps a cell of text from being taken for a formula by a spreadsheet, as OWASP

@@ -184,6 +184,7 @@ func earliest(b store.Batch) time.Time {
 // Status is what the history panel says besides the history itself.
 type Status struct {
 	Off     bool   // --sample 0
+	Damaged error  // SQLite found the store damaged while it was open: said once, with the fix
 	Err     error  // the store cannot be opened, or the host's last write failed
 	Notice  string // the store was damaged and moved aside
 	Dropped int    // records given up while the store failed
@@ -200,7 +201,7 @@ func (s *Service) Status(host string) Status {
 	s.mu.Unlock()
 	out := Status{Err: openErr}
 	if st != nil {
-		out.Notice, out.Path = st.Notice, st.Path()
+		out.Notice, out.Path, out.Damaged = st.Notice, st.Path(), st.Damaged()
 	}
 	if r != nil {
 		if dropped, err := r.Failing(); err != nil {

@@ -49,7 +49,8 @@ type View struct {
 	At       time.Time // a moment marked in the charts (an event's); zero for none
 	Charts   []Chart
 	Gaps     []store.Gap
-	Points   int // records in the range
+	Damaged  []store.Damage // stretches of the record the store could not read, skipped
+	Points   int            // records in the range
 }
 
 // Chart is one chart: series drawn in columns over [From, To], and their statistics.
@@ -138,6 +139,9 @@ func (v View) size() int64 {
 	for _, g := range v.Gaps {
 		n += int64(len(g.Error))
 	}
+	for _, d := range v.Damaged {
+		n += int64(unsafe.Sizeof(d)) + int64(len(d.Series))
+	}
 	for _, c := range v.Charts {
 		n += int64(unsafe.Sizeof(c)) + int64(len(c.Band))*int64(unsafe.Sizeof(Col{}))
 		for _, sr := range c.Series {
@@ -213,8 +217,15 @@ func (b *builder) visitor() store.Visitor {
 			n = 0
 			b.mu.Unlock()
 		},
-		End: func() { b.count(&n) },
+		End:     func() { b.count(&n) },
+		Damaged: b.damaged,
 	}
+}
+
+func (b *builder) damaged(d store.Damage) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.view0.Damaged = append(b.view0.Damaged, d)
 }
 
 // sourceVisitor is what reads the sources' points; it may run beside visitor.
@@ -238,6 +249,7 @@ func (b *builder) sourceVisitor() store.Visitor {
 			}
 		},
 		End:           func() { b.count(&n) },
+		Damaged:       b.damaged,
 		NoSourceStats: true,
 	}
 }
@@ -267,12 +279,18 @@ func (b *builder) view() View {
 	for _, sa := range b.sources {
 		all = append(all, &sa.samples)
 	}
-	for _, gap := range v.Gaps {
-		for i := b.g.col(gap.Start.UnixMilli()); i <= b.g.col(gap.End.UnixMilli()); i++ {
+	broken := func(start, end time.Time) {
+		for i := b.g.col(start.UnixMilli()); i <= b.g.col(end.UnixMilli()); i++ {
 			for _, a := range all {
 				a.cols[i].Broken = true
 			}
 		}
+	}
+	for _, gap := range v.Gaps {
+		broken(gap.Start, gap.End)
+	}
+	for _, d := range v.Damaged {
+		broken(d.Start, d.End)
 	}
 	// The statistics of each series, on both cores.
 	stats := make([]Stats, len(all))

@@ -34,6 +34,8 @@ func eventsBody(d EventsData) g.Node {
 	switch {
 	case d.Status.Off:
 		return empty("History is off (--sample 0): there is no record to tell what happened.")
+	case d.Status.Damaged != nil:
+		return P(Class("notice health-bad"), Role("status"), g.Text("The history store is damaged: the History panel says how to fix it."))
 	case errors.Is(d.Err, history.ErrBusy):
 		return busy()
 	case d.Err != nil:

@@ -29,6 +29,7 @@ func (s *Store) Compact(ctx context.Context, now time.Time) error {
 		rows, err := s.db.QueryContext(ctx, `SELECT t0 / ? AS h FROM chunks WHERE series = ? GROUP BY h HAVING count(*) > 1 AND h < ?`,
 			hourMS, t.id, current)
 		if err != nil {
+			s.noteDamage(err)
 			return fmt.Errorf("compacting the history store: %w", err)
 		}
 		var hours []int64
@@ -43,6 +44,7 @@ func (s *Store) Compact(ctx context.Context, now time.Time) error {
 		rows.Close()
 		for _, h := range hours {
 			if err := s.mergeHour(ctx, t.id, t.size, h*hourMS, (h+1)*hourMS); err != nil {
+				s.noteDamage(err)
 				return fmt.Errorf("compacting the history store: %w", explain(err))
 			}
 		}
@@ -50,26 +52,33 @@ func (s *Store) Compact(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// mergeHour replaces the chunks of a series that start in [lo, hi) with one.
+// mergeHour replaces the chunks of a series that start in [lo, hi) with one. A damaged chunk
+// (bytes that do not hold whole records) is left as it is: never merged, never deleted.
 func (s *Store) mergeHour(ctx context.Context, series int64, size int, lo, hi int64) error {
+	var damaged [][2]int64 // t0 and length of each, logged once the transaction is over
+	defer func() {
+		for _, d := range damaged {
+			s.logDamage(series, d[0], int(d[1]), size)
+		}
+	}()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT rowid, data FROM chunks WHERE series = ? AND t0 >= ? AND t0 < ?`, series, lo, hi)
+		rows, err := tx.QueryContext(ctx, `SELECT rowid, t0, data FROM chunks WHERE series = ? AND t0 >= ? AND t0 < ?`, series, lo, hi)
 		if err != nil {
 			return err
 		}
 		var ids []int64
 		var recs [][]byte
 		for rows.Next() {
-			var id int64
+			var id, t0 int64
 			var data []byte
-			if err := rows.Scan(&id, &data); err != nil {
+			if err := rows.Scan(&id, &t0, &data); err != nil {
 				rows.Close()
 				return err
 			}
 			rs, err := records(data, size)
 			if err != nil {
-				rows.Close()
-				return err
+				damaged = append(damaged, [2]int64{t0, int64(len(data))})
+				continue
 			}
 			ids = append(ids, id)
 			recs = append(recs, rs...)
@@ -110,6 +119,7 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int64, error) {
 			return err
 		})
 		if err != nil {
+			s.noteDamage(err)
 			return removed, fmt.Errorf("removing old history: %w", explain(err))
 		}
 		removed += n
