@@ -168,3 +168,49 @@ func (s *Store) Size() (int64, error) {
 	}
 	return pages * pageSize, nil
 }
+
+// Reclaim gives the pages the file no longer uses back to the file system, so that it is the
+// size of what it holds: after an import, whose records are written first and their
+// duplicates dropped by compaction. A store made by this version frees them with an
+// incremental vacuum (auto_vacuum INCREMENTAL); one made before is rewritten once with VACUUM,
+// which makes it incremental from then on.
+func (s *Store) Reclaim(ctx context.Context) error {
+	var mode int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+		return fmt.Errorf("reclaiming free pages of the history store: %w", err)
+	}
+	var err error
+	if mode == 0 {
+		// The new mode is written by the VACUUM that follows it, on the same connection.
+		conn, cerr := s.db.Conn(ctx)
+		if cerr != nil {
+			return cerr
+		}
+		defer conn.Close()
+		if _, err = conn.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err == nil {
+			_, err = conn.ExecContext(ctx, `VACUUM`)
+		}
+	} else {
+		err = s.drain(ctx, `PRAGMA incremental_vacuum`)
+	}
+	if err == nil {
+		err = s.drain(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+	if err != nil {
+		s.noteDamage(err)
+		return fmt.Errorf("reclaiming free pages of the history store: %w", explain(err))
+	}
+	return nil
+}
+
+// drain runs a pragma that works as its rows are read.
+func (s *Store) drain(ctx context.Context, pragma string) error {
+	rows, err := s.db.QueryContext(ctx, pragma)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
+}

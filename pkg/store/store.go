@@ -143,7 +143,9 @@ func damaged(err error) bool {
 }
 
 func open(path string, log *slog.Logger) (*Store, error) {
-	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-1024)"
+	// auto_vacuum(INCREMENTAL) takes effect in a new file (it must come before the first
+	// table); a file made before it keeps NONE until Reclaim rewrites it.
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-1024)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the history store %s: %w", path, err)
