@@ -154,7 +154,7 @@ func (s *Service) Append(ctx context.Context, host string, b store.Batch) error 
 	}
 	s.mu.Lock()
 	s.versions[host]++
-	if earliest(b).Before(time.Now().Add(-windowSettles)) {
+	if e := earliest(b); !e.IsZero() && e.Before(time.Now().Add(-windowSettles)) {
 		s.rewrites[host]++
 	}
 	s.mu.Unlock()
