@@ -105,13 +105,25 @@ type heavyStats struct {
 // ends, then gets ErrBusy; the computation goes on for the others, with the budget of the
 // caller that started it (chrony.Detach).
 func heavy[V any](ctx context.Context, s *Service, key string, f func(ctx context.Context) (V, error)) (V, error) {
+	return once(ctx, s, key, true, f)
+}
+
+// light is heavy without the slots, for what takes milliseconds (a day's sparkline, of each
+// of a hundred hosts in the overview): computed once for the callers at the same time.
+func light[V any](ctx context.Context, s *Service, key string, f func(ctx context.Context) (V, error)) (V, error) {
+	return once(ctx, s, key, false, f)
+}
+
+func once[V any](ctx context.Context, s *Service, key string, slot bool, f func(ctx context.Context) (V, error)) (V, error) {
 	ch := s.flights.DoChan(key, func() (any, error) {
 		wctx, cancel := chrony.Detach(ctx)
 		defer cancel()
-		if err := s.slots.Acquire(wctx, 1); err != nil {
-			return nil, ErrBusy
+		if slot {
+			if err := s.slots.Acquire(wctx, 1); err != nil {
+				return nil, ErrBusy
+			}
+			defer s.slots.Release(1)
 		}
-		defer s.slots.Release(1)
 		s.heavyStats.computed.Add(1)
 		v, err := f(wctx)
 		if err != nil && wctx.Err() != nil {

@@ -560,7 +560,7 @@ func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend,
 	if t, ok := s.trends.get(host, stm); ok {
 		return t, len(t.Cols) > 0
 	}
-	t, err := heavy(ctx, s, fmt.Sprintf("trend %s %d %d", host, stm.to, version), func(ctx context.Context) (Trend, error) {
+	t, err := light(ctx, s, fmt.Sprintf("trend %s %d %d", host, stm.to, version), func(ctx context.Context) (Trend, error) {
 		from := to.Add(-24 * time.Hour)
 		g := newGrid(from, to, TrendColumns)
 		a := acc{cols: make([]Col, TrendColumns)}
