@@ -29,10 +29,8 @@ func openLogged(t *testing.T, dir string) (*Store, *testkit.SyncBuffer) {
 // goes on around it and keeps it.
 func TestDamagedChunkIsSkipped(t *testing.T) {
 	s, log := openLogged(t, t.TempDir())
-	for i := range 3 * 225 { // three hours, a sample every 16 s
-		if err := s.Append(ctx, "nas", batch(t0.Add(time.Duration(i)*16*time.Second), i)); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.Append(ctx, "nas", batches(3*225)); err != nil { // three hours, a sample every 16 s
+		t.Fatal(err)
 	}
 	if err := s.Compact(ctx, t0.Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -79,10 +77,8 @@ func TestDamagedChunkIsSkipped(t *testing.T) {
 func TestStoreGoingBadIsSaidOnce(t *testing.T) {
 	dir := t.TempDir()
 	s, log := openLogged(t, dir)
-	for i := range 2000 {
-		if err := s.Append(ctx, "nas", batch(t0.Add(time.Duration(i)*16*time.Second), i)); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.Append(ctx, "nas", batches(2000)); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.Compact(ctx, t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)

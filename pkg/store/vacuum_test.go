@@ -56,10 +56,8 @@ func TestReclaimKeepsTheFileToWhatItHolds(t *testing.T) {
 			t.Fatalf("old %v: auto_vacuum %d when opened, want %d", old, got, wantMode)
 		}
 		write := func() int64 {
-			for i := range 3000 {
-				if err := s.Append(ctx, "nas", batch(t0.Add(time.Duration(i)*16*time.Second), i)); err != nil {
-					t.Fatal(err)
-				}
+			if err := s.Append(ctx, "nas", batches(3000)); err != nil {
+				t.Fatal(err)
 			}
 			if err := s.Compact(ctx, t0.Add(48*time.Hour)); err != nil {
 				t.Fatal(err)
@@ -80,4 +78,16 @@ func TestReclaimKeepsTheFileToWhatItHolds(t *testing.T) {
 			t.Errorf("old %v: the same records written again: %d bytes, from %d", old, second, first)
 		}
 	}
+}
+
+// batches is n of batch's records, 16 s apart, in one batch.
+func batches(n int) Batch {
+	var all Batch
+	for i := range n {
+		b := batch(t0.Add(time.Duration(i)*16*time.Second), i)
+		all.Samples = append(all.Samples, b.Samples...)
+		all.Updates = append(all.Updates, b.Updates...)
+		all.Sources = append(all.Sources, b.Sources...)
+	}
+	return all
 }
