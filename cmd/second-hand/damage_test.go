@@ -16,7 +16,7 @@ import (
 	"github.com/second-hand/second-hand/pkg/store/storetest"
 )
 
-// TestDamagedStore: a store of a day of the host "h" in which one hour of samples is 5
+// TestDamagedStore: a store of a day of the host "h" with two sources, in which one hour of samples is 5
 // bytes short, as a disk can leave it without SQLite's checks noticing. second-hand draws the
 // rest of the record with that hour shown as damaged, lists the events, exports the rest with a
 // row saying what was skipped, and logs it once with the series and the hour. Then the file is
@@ -32,7 +32,7 @@ func TestDamagedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if err := storetest.FillHistory(context.Background(), st, "h", now, 1, 8); err != nil {
+	if err := storetest.FillHistory(context.Background(), st, "h", now, 1, 2); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -50,7 +50,7 @@ func TestDamagedStore(t *testing.T) {
 
 	in := start(t, "--chrony", "h="+chronytest.StartUDP(t, chronytest.Replay).Addr, "--data-dir", dir, "--sample", "1s")
 	for range 2 {
-		page := fresh(t, in.url+"/panels/history?range=7d")
+		page := fresh(t, in.url+"/panels/history?range=24h")
 		if alert(page) || !strings.Contains(page, `<rect class="damaged"`) || !strings.Contains(page, `data-field="damaged"`) ||
 			!strings.Contains(page, "the samples of h from "+hour.UTC().Format("2006-01-02 15:04")) || strings.Count(page, "<svg") < 5 {
 			t.Fatalf("the history of a store with a damaged hour:\n%s", page)
@@ -59,7 +59,7 @@ func TestDamagedStore(t *testing.T) {
 	if page := fresh(t, in.url+"/panels/events"); alert(page) {
 		t.Errorf("events of a store with a damaged hour:\n%s", page)
 	}
-	rows := csvRows(t, in.url+"/history.csv?range=7d")
+	rows := csvRows(t, in.url+"/history.csv?range=24h")
 	damagedRows := 0
 	for _, r := range rows {
 		if r["record"] == "damaged" {

@@ -13,7 +13,7 @@ import (
 	"github.com/second-hand/second-hand/pkg/store"
 )
 
-// TestImportStreams: six days of chronyd's logs for eight sources (about 138,000 lines),
+// TestImportStreams: four days of chronyd's logs for eight sources (about 92,000 lines),
 // given with the logs' files in any order and with a rotated copy, are imported in batches:
 // the live heap after each batch stays within a few megabytes (the logs read whole would hold
 // tens), and every line is in the store, each measurement joined to its statistics.
@@ -23,11 +23,11 @@ func TestImportStreams(t *testing.T) {
 	}
 	end := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	dir := t.TempDir()
-	older, _, err := chronylogtest.Write(filepath.Join(dir, "older"), end.Add(-3*24*time.Hour), 3, 8)
+	older, _, err := chronylogtest.Write(filepath.Join(dir, "older"), end.Add(-2*24*time.Hour), 2, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer, lines, err := chronylogtest.Write(filepath.Join(dir, "newer"), end, 3, 8)
+	newer, lines, err := chronylogtest.Write(filepath.Join(dir, "newer"), end, 2, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +76,11 @@ func TestImportStreams(t *testing.T) {
 	if grew := peak - base; grew > 8<<20 {
 		t.Errorf("the live heap grew by %.1f MB during the import, want at most 8 MB", float64(grew)/1e6)
 	}
-	h, err := st.Range(context.Background(), "h", end.Add(-7*24*time.Hour), end)
+	h, err := st.Range(context.Background(), "h", end.Add(-5*24*time.Hour), end)
 	if err != nil {
 		t.Fatal(err)
 	}
-	perSource := 6 * 24 * 3600 / 64
+	perSource := 4 * 24 * 3600 / 64
 	if len(h.Updates) != perSource || len(h.Samples) != perSource || len(h.Sources) != 8 {
 		t.Fatalf("%d updates, %d samples, %d sources; want %d, %d, 8", len(h.Updates), len(h.Samples), len(h.Sources), perSource, perSource)
 	}
