@@ -136,23 +136,36 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int64, error) {
 	return removed, nil
 }
 
-// Maintain compacts and expires once now and then every interval until ctx ends, keeping
-// retention of history.
-func (s *Store) Maintain(ctx context.Context, retention, interval time.Duration) {
+// Maintain keeps the store, once now and then every interval until ctx ends: compacts it,
+// summarises the days that are over, removes what each level keeps no longer, and gives the
+// pages freed back to the file system.
+func (s *Store) Maintain(ctx context.Context, keep Retention, interval time.Duration) {
 	for {
-		now := time.Now()
-		if err := s.Compact(ctx, now); err != nil && ctx.Err() == nil {
-			s.log.Error("history store", "error", err)
-		}
-		if n, err := s.Expire(ctx, now.Add(-retention)); err != nil && ctx.Err() == nil {
-			s.log.Error("history store", "error", err)
-		} else if n > 0 {
-			s.log.Debug("history store: removed old chunks", "chunks", n, "older than", now.Add(-retention))
-		}
+		s.MaintainOnce(ctx, time.Now(), keep)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(interval):
+		}
+	}
+}
+
+// MaintainOnce is one round of Maintain, at now; it logs what fails.
+func (s *Store) MaintainOnce(ctx context.Context, now time.Time, keep Retention) {
+	if err := s.Compact(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Error("history store", "error", err)
+	}
+	if err := s.Rollup(ctx, now, keep); err != nil && ctx.Err() == nil {
+		s.log.Error("history store", "error", err)
+	}
+	n, err := s.ExpireLevels(ctx, now, keep)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("history store", "error", err)
+	}
+	if n > 0 {
+		s.log.Debug("history store: removed old records", "chunks and rows", n)
+		if err := s.drain(ctx, `PRAGMA incremental_vacuum`); err != nil && ctx.Err() == nil {
+			s.log.Error("history store", "error", err)
 		}
 	}
 }

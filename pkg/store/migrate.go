@@ -97,6 +97,7 @@ var schemaV2 = []string{
 		level INTEGER NOT NULL,
 		day INTEGER NOT NULL,
 		data BLOB NOT NULL,
+		hists BLOB NOT NULL,
 		PRIMARY KEY (metric, level, day))`,
 	// How far each host's record is rolled up (done, Unix ms at a day's start), and the
 	// earliest record written since behind that (redo).

@@ -52,6 +52,9 @@ type Store struct {
 	names  map[string]uint32
 	byID   map[uint32]string
 
+	metrics map[metricKey]int64  // the rollups' metrics
+	rolled  map[string]rollState // how far each host is summarised
+
 	damageMu      sync.Mutex
 	damagedChunks map[[2]int64]bool // (series, t0) of the damaged chunks logged
 	bad           error             // SQLite found the file damaged while it was open
@@ -180,7 +183,8 @@ func open(path string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, damageError{fmt.Errorf("%s: quick_check: %s", path, check)}
 	}
-	s := &Store{db: db, path: path, log: log, series: map[seriesKey]int64{}, names: map[string]uint32{}, byID: map[uint32]string{}}
+	s := &Store{db: db, path: path, log: log, series: map[seriesKey]int64{}, names: map[string]uint32{}, byID: map[uint32]string{},
+		metrics: map[metricKey]int64{}, rolled: map[string]rollState{}}
 	if err := s.migrate(ctx); err != nil {
 		if errors.Is(err, ErrNewerFormat) {
 			db.Close()
@@ -226,13 +230,16 @@ func (s *Store) load(ctx context.Context) error {
 		}
 		s.names[text], s.byID[id] = id, text
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.loadRollups(ctx)
 }
 
 // describe names a series' records for a user: "samples of nas", "points of ntp1.lan
 // (192.168.1.10) of nas".
 func (k seriesKey) describe() string {
-	what := map[int]string{kindSample: "samples", kindUpdate: "clock updates", kindSource: "points", kindSourceStats: "statistics"}[k.kind]
+	what := map[int]string{kindSample: "samples", kindUpdate: "clock updates", kindSource: "points", kindSourceStats: "statistics", kindServer: "server statistics"}[k.kind]
 	if k.kind == kindSource || k.kind == kindSourceStats {
 		src := k.source
 		if k.address != "" && k.address != k.source {

@@ -1,2 +1,0 @@
-package store
-func rollupHelper(dir string, block func()) error { return nil }
