@@ -360,4 +360,3 @@ func rollupHelper(dir string, block func()) error {
 	}
 	return s.Rollup(context.Background(), helperNow, DefaultRetention)
 }
-
