@@ -133,7 +133,13 @@
     var s = unit === 'ns' ? x.toFixed(0) : x < 9.995 ? x.toFixed(2) : x < 99.95 ? x.toFixed(1) : x.toFixed(0);
     return (v < 0 ? '-' : '+') + s + ' ' + unit;
   }
-  function fmt(v, unit) { return unit === 'ppm' ? (v < 0 ? '' : '+') + v.toFixed(3) + ' ppm' : fmtSeconds(v); }
+  function fmt(v, unit) {
+    if (unit === 'ppm') return (v < 0 ? '' : '+') + v.toFixed(3) + ' ppm';
+    if (unit === '/s') return v.toPrecision(3) + ' /s';
+    if (unit === '%') return v.toFixed(1) + ' %';
+    if (unit === '') return v.toFixed(0);
+    return fmtSeconds(v);
+  }
   function utc(ms) { return new Date(ms).toISOString().slice(0, 16).replace('T', ' '); }
 
   // columnsOf reads a drawn path back: for each column, the top and bottom of what is drawn.

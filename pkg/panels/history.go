@@ -2,6 +2,7 @@ package panels
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -94,7 +95,20 @@ func historyBody(d HistoryData) g.Node {
 		P(Class("range-note"), g.Text(utc(v.From)+" to "+utc(v.To)+", "+Interval(v.Range.D.Seconds()/history.Columns)+" per column"),
 			g.If(!v.At.IsZero(), g.Group{g.Text(", marked at "), Time(DateTime(v.At.UTC().Format(time.RFC3339)), g.Text(utc(v.At)))})),
 		g.Map(v.Charts, func(c history.Chart) g.Node { return chart(v, c) }),
+		servingNote(st),
 	}
+}
+
+// servingNote says why a host's serving history is not recorded when chronyd refuses its
+// server statistics (a socket-only report), as the other socket-only parts do.
+func servingNote(st history.Status) g.Node {
+	if st.ServerErr == nil || !IsSocketOnly(st.ServerErr) {
+		return nil
+	}
+	x := Explain(st.ServerErr, st.Endpoint)
+	return Div(Class("access-note"), Data("access", "socket-only"), Data("field", "serving-history"),
+		P(g.Text("Serving history (NTP requests, drops, NTS-KE, clients over time) is not recorded: "+x.Title+".")),
+		P(Class("error-fix"), Strong(g.Text("To record it: ")), g.Text(x.Fix)))
 }
 
 func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
@@ -290,9 +304,16 @@ func legendOf(c history.Chart) g.Node {
 // statsTable is ntpviz's table for each series: extremes, percentiles, mean, deviation.
 func statsTable(c history.Chart) g.Node {
 	format := func(v float64) string { return axisValue(v, c) }
+	caption := c.Title + " over the range"
+	for _, s := range c.Series {
+		if s.Stats.Approx {
+			caption += approxNote
+			break
+		}
+	}
 	return Div(Class("table-wrap"), TabIndex("0"), Aria("label", c.Title+" statistics"),
 		Table(Class("stats"),
-			Caption(g.Text(c.Title+" over the range")),
+			Caption(g.Text(caption)),
 			statsHead,
 			TBody(g.Map(c.Series, func(s history.Series) g.Node {
 				st := s.Stats
@@ -316,11 +337,22 @@ var statsHead = static(THead(Tr(
 	columnHead("Std dev", "Standard deviation", true), columnHead("Values", "How many values the range holds", true),
 )))
 
+// approxNote is what a statistics table says when its range reaches into the rollups.
+var approxNote = fmt.Sprintf("; the percentiles are approximate (within %.1f %% of the value): beyond the raw records they merge the histograms "+
+	"of the summaries kept for each 5 minutes and each hour; the values counted, min, max, mean and std dev are exact", 100*store.HistError)
+
 // axisValue prints a value of a chart: with its sign where the chart has negative values.
 func axisValue(v float64, c history.Chart) string {
 	signed := c.Min < 0
-	if c.Unit == "ppm" {
+	switch c.Unit {
+	case "ppm":
 		return PPM(v, signed)
+	case "/s":
+		return strconv.FormatFloat(v, 'g', 3, 64) + " /s"
+	case "%":
+		return strconv.FormatFloat(v, 'f', 1, 64) + " %"
+	case "":
+		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return Seconds(v, signed)
 }

@@ -288,7 +288,7 @@ type query struct {
 	fresh bool          // fresh=1: read chronyd now (the reload button)
 	since time.Time     // since=UNIX_MS: a read finished since then will do (a row that was waiting)
 	host  string        // host=NAME: one host (/readyz)
-	rng   history.Range // range=1h|6h|24h|7d|30d: the history's range, 24h by default
+	rng   history.Range // range=1h|6h|24h|7d|30d|90d|1y|2y: the history's range, 24h by default
 	at    time.Time     // at=UNIX_MS: a moment to show in the history
 	in    string        // in=sources|sourcestats: the panel a source's detail opens in
 }
@@ -329,7 +329,7 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 		case "range":
 			r, ok := history.ParseRange(v)
 			if !ok {
-				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d"
+				return q, "bad request: range must be 1h, 6h, 24h, 7d, 30d, 90d, 1y or 2y"
 			}
 			q.rng = r
 		case "at":
