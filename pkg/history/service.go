@@ -21,7 +21,7 @@ import (
 
 // Config is how history is kept.
 type Config struct {
-	Dir       string        // the data directory, holding the store's file
+	Dir       string          // the data directory, holding the store's file
 	Sample    time.Duration   // how often each host is sampled; 0 turns history off
 	Retention store.Retention // how long each level is kept; a level of 0 has its default
 	Logger    *slog.Logger
@@ -82,7 +82,10 @@ func Open(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := store.DefaultRetention
-	for _, r := range []struct{ v *time.Duration; def time.Duration }{{&cfg.Retention.Raw, d.Raw}, {&cfg.Retention.FiveMin, d.FiveMin}, {&cfg.Retention.Hour, d.Hour}} {
+	for _, r := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.Retention.Raw, d.Raw}, {&cfg.Retention.FiveMin, d.FiveMin}, {&cfg.Retention.Hour, d.Hour}} {
 		if *r.v <= 0 {
 			*r.v = r.def
 		}
