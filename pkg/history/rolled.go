@@ -95,7 +95,7 @@ func (s *Service) rawFrom(st *store.Store, host string, now time.Time) time.Time
 func (b *builder) fillRollups(ctx context.Context, st *store.Store, host string, from, until, now time.Time, keep store.Retention) error {
 	// 5-minute summaries unless a column spans four hours; where they are no longer kept, the
 	// hourly ones.
-	cut := from
+	cut := until
 	if b.view0.Range.D/Columns < 4*time.Hour {
 		cut = now.Add(-keep.FiveMin).Truncate(24 * time.Hour).Add(24 * time.Hour)
 	}

@@ -508,6 +508,9 @@ func (s *Store) rollDay(ctx context.Context, host string, d, now time.Time, keep
 			}
 			for _, level := range levels {
 				data, hists := encodeDay(accs[k], level)
+				if le.Uint16(data[1:]) == 0 {
+					continue // a metric without a value that day (chronyd's logs have no RMS offset)
+				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO rollups (metric, level, day, data, hists) VALUES (?, ?, ?, ?, ?)
 					ON CONFLICT (metric, level, day) DO UPDATE SET data = excluded.data, hists = excluded.hists`, id, level, ms(d), data, hists); err != nil {
 					return err
@@ -620,6 +623,7 @@ func (s *Store) summariseDay(ctx context.Context, q querier, snap hostSeries, ho
 
 // encodeDay makes a day's row at level: its summaries and their histograms.
 func encodeDay(a *dayAcc, level int) (data, hists []byte) {
+	hists = []byte{} // never NULL
 	per := int(LevelSpan[level] / (5 * time.Minute))
 	var dayBins []int
 	var buckets []byte
