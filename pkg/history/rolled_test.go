@@ -214,4 +214,6 @@ func TestCloseWaitsAndNothingReopens(t *testing.T) {
 }
 
 // isClosedDB is database/sql's error for a store closed under a write in flight.
-func isClosedDB(err error) bool { return err != nil && strings.Contains(err.Error(), "database is closed") }
+func isClosedDB(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "database is closed")
+}
