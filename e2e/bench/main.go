@@ -34,7 +34,7 @@ func main() {
 	repo := flag.String("repo", "..", "the repository's root")
 	loadFor := flag.Duration("load", 30*time.Second, "how long each wrk run lasts")
 	loads := flag.Int("loads", 20, "page loads to take the median of")
-	only := flag.String("only", "", "run only these parts, comma-separated: go, page, load, history, fleet, metrics, chronyc, csv, import, poll (default: all)")
+	only := flag.String("only", "", "run only these parts, comma-separated: go, page, load, history, fleet, metrics, chronyc, csv, import, poll, longterm (default: all)")
 	pollFor := flag.Duration("poll", 30*time.Minute, "how long the poll part polls the history")
 	importLines := flag.Int("import-lines", 5_000_000, "how many lines of chronyd's logs the import part imports")
 	flag.Parse()
@@ -42,7 +42,7 @@ func main() {
 	for _, p := range strings.Split(*only, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			if !validPart[p] {
-				fmt.Fprintf(os.Stderr, "bench: invalid value %q for -only: want some of go, page, load, history, fleet, metrics, chronyc, csv, import, poll\n", p)
+				fmt.Fprintf(os.Stderr, "bench: invalid value %q for -only: want some of go, page, load, history, fleet, metrics, chronyc, csv, import, poll, longterm\n", p)
 				os.Exit(2)
 			}
 			parts[p] = true
@@ -55,7 +55,7 @@ func main() {
 }
 
 var validPart = map[string]bool{"go": true, "page": true, "load": true, "history": true, "fleet": true, "metrics": true, "chronyc": true,
-	"csv": true, "import": true, "poll": true}
+	"csv": true, "import": true, "poll": true, "longterm": true}
 
 type row struct{ what, figure, against string }
 
@@ -184,8 +184,14 @@ func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, i
 			return err
 		}
 	}
+	// 9. Years: two years imported, the rollups' fragments, 24h and 30d against main.
+	if part("longterm") {
+		if err := longtermBench(ctx, bin, repo, dir, add); err != nil {
+			return err
+		}
+	}
 
-	// 9. The same four reports with chronyc, one process each.
+	// 10. The same four reports with chronyc, one process each.
 	if part("chronyc") {
 		per, total, err := chronycCost(lab.Monitored.Socket(), 20)
 		if err != nil {
