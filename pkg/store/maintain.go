@@ -164,10 +164,34 @@ func (s *Store) MaintainOnce(ctx context.Context, now time.Time, keep Retention)
 	}
 	if n > 0 {
 		s.log.Debug("history store: removed old records", "chunks and rows", n)
-		if err := s.drain(ctx, `PRAGMA incremental_vacuum`); err != nil && ctx.Err() == nil {
+		if err := s.freePages(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("history store", "error", err)
 		}
 	}
+}
+
+// freePages gives the file's free pages back to the file system a few megabytes at a time,
+// each step its own transaction: after a big import, the raw records of years go at once, and
+// one incremental_vacuum of them would hold the recorder's writes for minutes. A store made
+// before auto_vacuum (NONE) keeps its pages until an import rewrites it (Reclaim).
+func (s *Store) freePages(ctx context.Context) error {
+	for ctx.Err() == nil {
+		var free int
+		if err := s.db.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+			return err
+		}
+		var mode int
+		if err := s.db.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+			return err
+		}
+		if free == 0 || mode != 2 {
+			return nil
+		}
+		if err := s.drain(ctx, `PRAGMA incremental_vacuum(2048)`); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // Size is the store's size on disk, its WAL included.

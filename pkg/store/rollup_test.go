@@ -99,19 +99,22 @@ func TestServerRates(t *testing.T) {
 	}
 }
 
+// fillPerDay is how many of batch's records fillDays writes a day: one every 64 s.
+const fillPerDay = 1350
+
 // fillDays writes days of batch's records (a sample, an update and two sources' points every
-// 16 s) and server statistics from a minute after day0, a day per write.
+// 64 s) and server statistics from a minute after day0, a day per write.
 func fillDays(t testing.TB, s *Store, host string, days int) {
 	t.Helper()
 	var all Batch
-	for i := range days * 5400 {
-		at := day0.Add(time.Minute + time.Duration(i)*16*time.Second)
+	for i := range days * fillPerDay {
+		at := day0.Add(time.Minute + time.Duration(i)*64*time.Second)
 		b := batch(at, i)
 		all.Samples, all.Updates, all.Sources = append(all.Samples, b.Samples...), append(all.Updates, b.Updates...), append(all.Sources, b.Sources...)
 		n := uint64(i)
 		all.Servers = append(all.Servers, ServerSample{T: at, Version: 4, NTP: 160 * n, NTPDropped: n, Authenticated: 16 * n, DaemonRX: 100 * n, KernelRX: 60 * n,
 			Clients: int32(20 + i%7), Active: int32(i % 5)})
-		if len(all.Samples) == 5400 {
+		if len(all.Samples) == fillPerDay {
 			if err := s.Append(ctx, host, all); err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +197,7 @@ func TestRollupSummarisesEachInterval(t *testing.T) {
 				dh.AddEncoded(r.DayHist())
 				var buckets uint64
 				r.BucketHists(func(i int, b []byte) { var bh Hist; bh.AddEncoded(b); buckets += bh.N() })
-				if dh.N() != buckets || dh.N() < 5000 {
+				if dh.N() != buckets || dh.N() < fillPerDay-30 {
 					t.Errorf("level %d %v: the day's histogram counts %d, its intervals' %d", level, r.Day, dh.N(), buckets)
 				}
 			}
@@ -286,8 +289,8 @@ func TestExpireKeepsWhatIsNotSummarised(t *testing.T) {
 	if _, err := s.ExpireLevels(ctx, now, keep); err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := s.Range(ctx, "nas", day0, now); len(h.Samples) != 3*5400 {
-		t.Fatalf("%d samples left before any summary; want all %d", len(h.Samples), 3*5400)
+	if h, _ := s.Range(ctx, "nas", day0, now); len(h.Samples) != 3*fillPerDay {
+		t.Fatalf("%d samples left before any summary; want all %d", len(h.Samples), 3*fillPerDay)
 	}
 	s.MaintainOnce(ctx, now, keep)
 	h, _ := s.Range(ctx, "nas", day0, now)
