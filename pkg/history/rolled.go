@@ -4,13 +4,14 @@ import (
 	"context"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/second-hand/second-hand/pkg/store"
 )
 
 // A view reaches back beyond the raw records (kept --retention-raw, 7 days by default) into the
-// store's rollups: the part of its range before a day boundary where the raw records surely
-// begin is drawn from the summaries of 5 minutes (or of 1 hour where a column spans four hours
+// store's rollups: the part of its range up to the end of the summarised days is drawn from
+// the summaries of 5 minutes (or of 1 hour where a column spans four hours
 // or more, or where the 5-minute ones are no longer kept), the rest from the raw records. Each
 // column still shows the least and the greatest value that fell in it; the statistics merge
 // the summaries' counts, means and spreads (exact) and their histograms (percentiles within
@@ -75,19 +76,16 @@ func (a *acc) stats() Stats {
 	return s
 }
 
-// rawFrom is where a view of host at now reads the raw records from: the first whole day the
-// raw records surely hold, or the end of the summarised days if that is earlier. Zero when
-// nothing is summarised: every part of a range is read raw.
-func (s *Service) rawFrom(st *store.Store, host string, now time.Time) time.Time {
+// rawFrom is where a view of host from from at now reads the raw records from: a range that
+// starts within the raw records' retention (its first whole day) is read raw, exactly; one
+// that starts before reads the summaries up to the end of the summarised days, and the raw
+// records (a day or so) after. Zero when the whole range is read raw.
+func (s *Service) rawFrom(st *store.Store, host string, from, now time.Time) time.Time {
 	done := st.RolledUntil(host)
-	if done.IsZero() {
+	if done.IsZero() || !from.Before(now.Add(-s.cfg.Retention.Raw).Truncate(24*time.Hour).Add(24*time.Hour)) {
 		return time.Time{}
 	}
-	b := now.Add(-s.cfg.Retention.Raw).Truncate(24 * time.Hour).Add(24 * time.Hour)
-	if done.Before(b) {
-		return done
-	}
-	return b
+	return done
 }
 
 // fillRollups draws [from, until) of host's record from the rollups, in the builder's columns
@@ -152,6 +150,95 @@ func (b *builder) fillRollups(ctx context.Context, st *store.Store, host string,
 			return err
 		}
 	}
+	return nil
+}
+
+// rolledPart is what a view drew from the rollups, kept for the next computation of the same
+// view: the summaries change once a day, the raw records at every sample, so a view of a year
+// reads the year once and the raw day after it at each refresh.
+type rolledPart struct {
+	accs    []acc // the clock's and the serving series', in builder.fixedAccs' order
+	sources []sourceAcc
+	n       int
+}
+
+// rolledKey is the rollups' part of a view: host, range, and where it starts and ends.
+type rolledKey struct {
+	host     string
+	rng      string
+	from, to int64
+}
+
+// fixedAccs are the builder's series other than the sources'.
+func (b *builder) fixedAccs() []*acc {
+	return append([]*acc{&b.off, &b.bound, &b.delay, &b.disp, &b.freq, &b.skew, &b.rms}, b.serving.accs()...)
+}
+
+// snapshot copies what the rollups gave, before the raw records are added.
+func (b *builder) snapshot() *rolledPart {
+	p := &rolledPart{n: b.rolledN}
+	for _, a := range b.fixedAccs() {
+		p.accs = append(p.accs, a.clone())
+	}
+	for _, sa := range b.sources {
+		c := *sa
+		c.samples = sa.samples.clone()
+		c.reach.cells = append([]ReachCell(nil), sa.reach.cells...)
+		p.sources = append(p.sources, c)
+	}
+	return p
+}
+
+// restore starts the builder from a snapshot (copied again: the raw records are added to it).
+func (b *builder) restore(p *rolledPart) {
+	for i, a := range b.fixedAccs() {
+		*a = p.accs[i].clone()
+	}
+	for _, sa := range p.sources {
+		c := b.source(sa.src)
+		c.samples = sa.samples.clone()
+		c.reach = sa.reach
+		c.reach.cells = append([]ReachCell(nil), sa.reach.cells...)
+	}
+	b.rolledN = p.n
+}
+
+// clone is a copy of a's columns and summaries (its raw values are none yet).
+func (a *acc) clone() acc {
+	c := acc{cols: append([]Col(nil), a.cols...), errs: a.errs}
+	if a.roll != nil {
+		r := *a.roll
+		c.roll = &r
+	}
+	return c
+}
+
+// size is about how many bytes a part holds, for its cache's bound.
+func (p *rolledPart) size() int64 {
+	n := int64(unsafe.Sizeof(*p))
+	for _, a := range p.accs {
+		n += int64(len(a.cols))*int64(unsafe.Sizeof(Col{})) + int64(unsafe.Sizeof(rolled{}))
+	}
+	for _, sa := range p.sources {
+		n += int64(len(sa.samples.cols))*int64(unsafe.Sizeof(Col{})) + int64(unsafe.Sizeof(rolled{})) + int64(len(sa.reach.cells))*int64(unsafe.Sizeof(ReachCell{}))
+	}
+	return n
+}
+
+// fillRollupsCached is fillRollups, from the cache when the same part was drawn from the same
+// summaries before.
+func (s *Service) fillRollupsCached(ctx context.Context, b *builder, st *store.Store, host string, from, until, now time.Time) error {
+	key := rolledKey{host: host, rng: b.view0.Range.Name, from: from.UnixMilli(), to: until.UnixMilli()}
+	stm := stamp{version: st.RollupGeneration(host)}
+	if p, ok := s.rolledParts.get(key, stm); ok {
+		b.restore(p)
+		return nil
+	}
+	if err := b.fillRollups(ctx, st, host, from, until, now, s.cfg.Retention); err != nil {
+		return err
+	}
+	p := b.snapshot()
+	s.rolledParts.put(key, stm, p, p.size())
 	return nil
 }
 

@@ -93,6 +93,21 @@ func TestViewsReachIntoTheRollups(t *testing.T) {
 			for _, id := range []string{"shares", "stamps", "clients"} {
 				chartOf(t, v, id)
 			}
+			// A new sample: the view is made again, its rollups' part from the cache.
+			if err := s.Append(ctx, "h", store.Batch{Samples: []store.Sample{{T: now.Add(-time.Duration(len(name)) * time.Second), OffsetSeconds: 1e-7}}}); err != nil {
+				t.Fatal(err)
+			}
+			offsets = append(offsets, 1e-7)
+			again, err := s.View(ctx, "h", rng, time.Time{}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := chartOf(t, again, "offset").Series[0].Stats.N; got != off.Stats.N+1 {
+				t.Errorf("after one more sample the offset counts %d values, want %d", got, off.Stats.N+1)
+			}
+			if got := chartOf(t, again, "sources").Series[0].Stats; got.N != chartOf(t, v, "sources").Series[0].Stats.N {
+				t.Errorf("the sources' statistics changed with a sample of the clock: %+v", got)
+			}
 		})
 	}
 	v, err := s.View(ctx, "h", Ranges[0], time.Time{}, now)

@@ -44,10 +44,11 @@ type Service struct {
 	versions  map[string]int64 // writes per host, so that views are computed again only when new data came
 	rewrites  map[string]int64 // writes per host that reached more than an hour into the past (see Events)
 
-	views   *cache[viewKey, View]
-	trends  *cache[string, Trend]
-	windows *cache[windowKey, *eventsWindow]
-	events  *cache[string, EventLog]
+	views       *cache[viewKey, View]
+	rolledParts *cache[rolledKey, *rolledPart] // what long views drew from the rollups
+	trends      *cache[string, Trend]
+	windows     *cache[windowKey, *eventsWindow]
+	events      *cache[string, EventLog]
 
 	// eventsBudget is how long Events reads the record after its newest window;
 	// eventsScanBudget when 0 (tests set it).
@@ -61,6 +62,7 @@ type Service struct {
 // The caches' bounds: a view of 30 days of a host with eight sources is about half a megabyte.
 const (
 	viewCacheBytes   = 8 << 20
+	rolledCacheBytes = 8 << 20 // a host's 1 y part is about 600 KB
 	trendCacheBytes  = 1 << 20
 	eventCacheBytes  = 2 << 20
 	windowCacheBytes = 2 << 20
@@ -91,7 +93,7 @@ func Open(cfg Config) *Service {
 		}
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{}, rewrites: map[string]int64{},
-		views: newCache[viewKey, View](viewCacheBytes), trends: newCache[string, Trend](trendCacheBytes),
+		views: newCache[viewKey, View](viewCacheBytes), rolledParts: newCache[rolledKey, *rolledPart](rolledCacheBytes), trends: newCache[string, Trend](trendCacheBytes),
 		windows: newCache[windowKey, *eventsWindow](windowCacheBytes), events: newCache[string, EventLog](eventCacheBytes),
 		slots: semaphore.NewWeighted(int64(runtime.GOMAXPROCS(0)))}
 	if cfg.Sample > 0 {
@@ -294,11 +296,19 @@ func (s *Service) rewritten(host string) int64 {
 // CacheUsage is what the caches of computed views hold: entries and bytes, for tests and the
 // bench.
 func (s *Service) CacheUsage() (entries int, bytes int64) {
-	for _, u := range []func() (int, int64){s.views.usage, s.trends.usage, s.windows.usage, s.events.usage} {
+	for _, u := range []func() (int, int64){s.views.usage, s.rolledParts.usage, s.trends.usage, s.windows.usage, s.events.usage} {
 		e, b := u()
 		entries, bytes = entries+e, bytes+b
 	}
 	return entries, bytes
+}
+
+// Forget drops every computed view, part of a view and sparkline: the next request computes
+// them from the store (the bench measures that).
+func (s *Service) Forget() {
+	for _, c := range []interface{ clear() }{s.views, s.rolledParts, s.trends, s.windows, s.events} {
+		c.clear()
+	}
 }
 
 // Close stops what Start started and waits for it, then closes the store: writes and reads

@@ -127,9 +127,9 @@ func (s *Service) View(ctx context.Context, host string, rng Range, at, now time
 		from := to.Add(-rng.D)
 		b := newBuilder(host, from, to, rng, at)
 		walkFrom := from
-		if raw := s.rawFrom(st, host, now); from.Before(raw) {
+		if raw := s.rawFrom(st, host, from, now); from.Before(raw) {
 			// Beyond the raw records: the rollups (rolled.go).
-			if err := b.fillRollups(ctx, st, host, from, raw, now, s.cfg.Retention); err != nil {
+			if err := s.fillRollupsCached(ctx, b, st, host, from, raw, now); err != nil {
 				return View{}, err
 			}
 			walkFrom = raw

@@ -91,12 +91,18 @@ var schemaV2 = []string{
 		source TEXT NOT NULL DEFAULT '',
 		address TEXT NOT NULL DEFAULT '',
 		UNIQUE (host, name, source, address))`,
-	// A day of a metric's summaries at one level (1: 5 minutes, 2: 1 hour).
+	// A day of a metric's summaries at one level (1: 5 minutes, 2: 1 hour), and apart, so
+	// that drawing reads none of them, its intervals' histograms.
 	`CREATE TABLE rollups (
 		metric INTEGER NOT NULL,
 		level INTEGER NOT NULL,
 		day INTEGER NOT NULL,
 		data BLOB NOT NULL,
+		PRIMARY KEY (metric, level, day))`,
+	`CREATE TABLE rollup_hists (
+		metric INTEGER NOT NULL,
+		level INTEGER NOT NULL,
+		day INTEGER NOT NULL,
 		hists BLOB NOT NULL,
 		PRIMARY KEY (metric, level, day))`,
 	// How far each host's record is rolled up (done, Unix ms at a day's start), and the

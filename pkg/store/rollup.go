@@ -126,8 +126,8 @@ func (s Summary) StdDev() float64 {
 }
 
 // A row's bytes: a version, the number of intervals, the day's histogram (length-prefixed),
-// then each interval's summary (bucketSize bytes); its histograms are in a column of their
-// own, each length-prefixed, so that drawing reads none of them.
+// then each interval's summary (bucketSize bytes); its intervals' histograms are in a table of
+// their own (rollup_hists), each length-prefixed, so that drawing reads none of them.
 const (
 	rowFormat  = 1
 	bucketSize = 2 + 4 + 4 + 4 + 8 + 8 + 4 + 4 + 1
@@ -511,8 +511,12 @@ func (s *Store) rollDay(ctx context.Context, host string, d, now time.Time, keep
 				if le.Uint16(data[1:]) == 0 {
 					continue // a metric without a value that day (chronyd's logs have no RMS offset)
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO rollups (metric, level, day, data, hists) VALUES (?, ?, ?, ?, ?)
-					ON CONFLICT (metric, level, day) DO UPDATE SET data = excluded.data, hists = excluded.hists`, id, level, ms(d), data, hists); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO rollups (metric, level, day, data) VALUES (?, ?, ?, ?)
+					ON CONFLICT (metric, level, day) DO UPDATE SET data = excluded.data`, id, level, ms(d), data); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_hists (metric, level, day, hists) VALUES (?, ?, ?, ?)
+					ON CONFLICT (metric, level, day) DO UPDATE SET hists = excluded.hists`, id, level, ms(d), hists); err != nil {
 					return err
 				}
 			}
@@ -520,6 +524,7 @@ func (s *Store) rollDay(ctx context.Context, host string, d, now time.Time, keep
 		if rollupHook != nil {
 			rollupHook(host, d)
 		}
+		s.rollGen[host]++
 		st := s.rolled[host]
 		end := ms(d.Add(day))
 		if st.redo != 0 && st.redo >= ms(d) && st.redo < end {
@@ -692,6 +697,14 @@ func (s *Store) Metrics(host string) []MetricKey {
 	return out
 }
 
+// RollupGeneration changes whenever host's summaries do (a day summarised, or summaries
+// removed): what was computed from them is good while it stays the same.
+func (s *Store) RollupGeneration(host string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rollGen[host] + s.rollGen[""]
+}
+
 // RolledUntil is the end of host's summarised days: the rollups hold the days before it.
 func (s *Store) RolledUntil(host string) time.Time {
 	s.mu.Lock()
@@ -714,13 +727,14 @@ func (s *Store) WalkRollups(ctx context.Context, host string, level int, from, t
 		ids[i] = s.metrics[metricKey{host, k}]
 	}
 	s.mu.Unlock()
-	cols := "data, x''"
+	query := `SELECT day, data, x'' FROM rollups WHERE metric = ? AND level = ? AND day >= ? AND day <= ? ORDER BY day`
 	if hists {
-		cols = "data, hists"
+		query = `SELECT r.day, r.data, h.hists FROM rollups r JOIN rollup_hists h USING (metric, level, day)
+			WHERE r.metric = ? AND r.level = ? AND r.day >= ? AND r.day <= ? ORDER BY r.day`
 	}
 	lo, hi := ms(from.Truncate(day)), ms(to)
 	for i, k := range keys {
-		rows, err := s.db.QueryContext(ctx, `SELECT day, `+cols+` FROM rollups WHERE metric = ? AND level = ? AND day >= ? AND day <= ? ORDER BY day`, ids[i], level, lo, hi)
+		rows, err := s.db.QueryContext(ctx, query, ids[i], level, lo, hi)
 		if err != nil {
 			return s.readError(err)
 		}
@@ -774,11 +788,18 @@ func (s *Store) ExpireLevels(ctx context.Context, now time.Time, keep Retention)
 		}
 	}
 	for level, keepFor := range map[int]time.Duration{Level5m: keep.FiveMin, Level1h: keep.Hour} {
-		n, err := s.deleteBatches(ctx, `DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE level = ? AND day < ? LIMIT 1000)`,
-			level, ms(now.Add(-keepFor-day)))
-		removed += n
-		if err != nil {
-			return removed, err
+		for _, table := range []string{"rollups", "rollup_hists"} {
+			n, err := s.deleteBatches(ctx, `DELETE FROM `+table+` WHERE rowid IN (SELECT rowid FROM `+table+` WHERE level = ? AND day < ? LIMIT 1000)`,
+				level, ms(now.Add(-keepFor-day)))
+			removed += n
+			if n > 0 {
+				s.mu.Lock()
+				s.rollGen[""]++ // every host's
+				s.mu.Unlock()
+			}
+			if err != nil {
+				return removed, err
+			}
 		}
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM gaps WHERE end < ?`, ms(now.Add(-keep.Longest()))); err != nil {

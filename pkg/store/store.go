@@ -54,6 +54,7 @@ type Store struct {
 
 	metrics map[metricKey]int64  // the rollups' metrics
 	rolled  map[string]rollState // how far each host is summarised
+	rollGen map[string]int64     // changes of each host's summaries ("": of every host's)
 
 	damageMu      sync.Mutex
 	damagedChunks map[[2]int64]bool // (series, t0) of the damaged chunks logged
@@ -184,7 +185,7 @@ func open(path string, log *slog.Logger) (*Store, error) {
 		return nil, damageError{fmt.Errorf("%s: quick_check: %s", path, check)}
 	}
 	s := &Store{db: db, path: path, log: log, series: map[seriesKey]int64{}, names: map[string]uint32{}, byID: map[uint32]string{},
-		metrics: map[metricKey]int64{}, rolled: map[string]rollState{}}
+		metrics: map[metricKey]int64{}, rolled: map[string]rollState{}, rollGen: map[string]int64{}}
 	if err := s.migrate(ctx); err != nil {
 		if errors.Is(err, ErrNewerFormat) {
 			db.Close()
