@@ -364,7 +364,7 @@ func (b *builder) view() View {
 	// Each source's samples with their error bars, and its reachability. As for the band:
 	// every sample whole, error bars to a sensible extent.
 	sources := Chart{ID: "sources", Title: "Sources' offsets", Unit: "s",
-		Help: "Each sample of each source as measured, with its error bound (positive: this clock is ahead of the source)."}
+		Help: "Each sample of each source as measured, with its error bound (positive: this clock is ahead of the source); over 90 days and more, each column's line spans its samples, without error bars."}
 	reach := Chart{ID: "reach", Title: "Sources' reachability",
 		Help: "For each source, whether it answered all (full), some (half) or none (empty) of its last 8 polls."}
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -377,7 +377,9 @@ func (b *builder) view() View {
 					errs = append(errs, c.Hi-c.Max, c.Min-c.Lo)
 				}
 			}
-			sources.Series = append(sources.Series, Series{Name: sa.name, Cols: sa.samples.cols, Stats: statsOfAcc[&sa.samples], Errors: true})
+			// Error bars where a column spans less than 4 hours (to 30 days): beyond, a column's
+			// line spans hundreds of samples, and the bars would double the fragment.
+			sources.Series = append(sources.Series, Series{Name: sa.name, Cols: sa.samples.cols, Stats: statsOfAcc[&sa.samples], Errors: v.Range.D/Columns < 4*time.Hour})
 		}
 		if cells, ok := sa.reach.finish(); ok {
 			reach.Strips = append(reach.Strips, Strip{Name: sa.name, Cells: cells})

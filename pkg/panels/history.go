@@ -193,7 +193,7 @@ func column(v history.View, t time.Time) int {
 // linePath draws a series' columns as one zigzag from each column's greatest value to its
 // least, joined to the next column, broken where a column is empty or a gap falls in it.
 func linePath(cols []history.Col, y func(float64) int) string {
-	var b strings.Builder
+	var p pathWriter
 	open := false
 	for i, c := range cols {
 		if !c.Has || c.Broken {
@@ -202,33 +202,34 @@ func linePath(cols []history.Col, y func(float64) int) string {
 				continue
 			}
 		}
-		cmd := "L"
-		if !open {
-			cmd = "M"
+		if open {
+			p.lineTo(i, y(c.Max))
+		} else {
+			p.moveTo(i, y(c.Max))
 		}
-		b.WriteString(cmd + strconv.Itoa(i) + " " + strconv.Itoa(y(c.Max)))
 		if lo := y(c.Min); lo != y(c.Max) {
-			b.WriteString("V" + strconv.Itoa(lo))
+			p.vertTo(lo)
 		}
 		open = !c.Broken
 	}
-	return b.String()
+	return p.String()
 }
 
 // errorPath draws each column's error bar: from its lowest bound to its highest.
 func errorPath(cols []history.Col, y func(float64) int) string {
-	var b strings.Builder
+	var p pathWriter
 	for i, c := range cols {
 		if c.Has {
-			b.WriteString("M" + strconv.Itoa(i) + " " + strconv.Itoa(y(c.Hi)) + "V" + strconv.Itoa(y(c.Lo)))
+			p.moveTo(i, y(c.Hi))
+			p.vertTo(y(c.Lo))
 		}
 	}
-	return b.String()
+	return p.String()
 }
 
 // bandPath draws ±the maximum clock error around zero, as one shape per run of columns.
 func bandPath(cols []history.Col, y func(float64) int) string {
-	var b strings.Builder
+	var p pathWriter
 	for i := 0; i < len(cols); {
 		if !cols[i].Has {
 			i++
@@ -238,18 +239,68 @@ func bandPath(cols []history.Col, y func(float64) int) string {
 		for j < len(cols) && cols[j].Has && (j == i || !cols[j].Broken) {
 			j++
 		}
-		b.WriteString("M" + strconv.Itoa(i) + " " + strconv.Itoa(y(cols[i].Max)))
+		p.moveTo(i, y(cols[i].Max))
 		for k := i; k < j; k++ {
-			b.WriteString("L" + strconv.Itoa(k+1) + " " + strconv.Itoa(y(cols[k].Max)))
+			p.lineTo(k+1, y(cols[k].Max))
 		}
 		for k := j - 1; k >= i; k-- {
-			b.WriteString("L" + strconv.Itoa(k+1) + " " + strconv.Itoa(y(-cols[k].Max)))
+			p.lineTo(k+1, y(-cols[k].Max))
 		}
-		b.WriteString("L" + strconv.Itoa(i) + " " + strconv.Itoa(y(-cols[i].Max)) + "Z")
+		p.lineTo(i, y(-cols[i].Max))
+		p.close()
 		i = j
 	}
-	return b.String()
+	return p.String()
 }
+
+// pathWriter writes an SVG path with its first point absolute and every other relative to the
+// one before: most steps of a chart are one column across and a few units up or down, so a
+// month's or a year's charts are a third smaller than with absolute points. The page's script
+// (columnsOf) reads both.
+type pathWriter struct {
+	b              strings.Builder
+	x, y, x0, y0   int
+	started, moved bool
+}
+
+func (p *pathWriter) point(abs, rel byte, x, y int) {
+	if !p.started {
+		p.b.WriteByte(abs)
+		p.b.WriteString(strconv.Itoa(x) + " " + strconv.Itoa(y))
+		p.started = true
+	} else {
+		p.b.WriteByte(rel)
+		p.b.WriteString(strconv.Itoa(x - p.x))
+		if y-p.y >= 0 {
+			p.b.WriteByte(' ')
+		}
+		p.b.WriteString(strconv.Itoa(y - p.y))
+	}
+	p.x, p.y = x, y
+}
+
+// moveTo starts a subpath at (x, y).
+func (p *pathWriter) moveTo(x, y int) {
+	p.point('M', 'm', x, y)
+	p.x0, p.y0 = x, y
+}
+
+// lineTo draws to (x, y).
+func (p *pathWriter) lineTo(x, y int) { p.point('L', 'l', x, y) }
+
+// vertTo draws straight up or down to y.
+func (p *pathWriter) vertTo(y int) {
+	p.b.WriteString("v" + strconv.Itoa(y-p.y))
+	p.y = y
+}
+
+// close closes the subpath: the point is its start again.
+func (p *pathWriter) close() {
+	p.b.WriteByte('z')
+	p.x, p.y = p.x0, p.y0
+}
+
+func (p *pathWriter) String() string { return p.b.String() }
 
 // reachChart draws a strip per source: each column full (answered all of its last 8 polls),
 // half (some) or empty (none).
