@@ -125,12 +125,16 @@ func (s Summary) StdDev() float64 {
 	return math.Sqrt(s.M2 / float64(s.N))
 }
 
-// A row's bytes: a version, the number of intervals, the day's histogram (length-prefixed),
-// then each interval's summary (bucketSize bytes); its intervals' histograms are in a table of
-// their own (rollup_hists), each length-prefixed, so that drawing reads none of them.
+// A row's bytes: a version, the number of intervals, the width of an interval, the day's
+// histogram (length-prefixed), then each interval's summary: its place in the day, its count,
+// and its least, greatest, mean and spread as 32-bit floats (7 digits, more than the page
+// shows), and for a source its error bars' extent and worst reachability. Its intervals'
+// histograms are in a table of their own (rollup_hists), each length-prefixed, so that drawing
+// reads none of them.
 const (
 	rowFormat  = 1
-	bucketSize = 2 + 4 + 4 + 4 + 8 + 8 + 4 + 4 + 1
+	narrowSize = 2 + 4 + 4*4
+	wideSize   = narrowSize + 4 + 4 + 1 // a source's
 )
 
 // RollupDay is a day of one metric's summaries at one level.
@@ -139,38 +143,43 @@ type RollupDay struct {
 	Day     time.Time
 	data    []byte
 	buckets []byte
+	width   int
 	hists   []byte
 }
 
 func parseRollupDay(level int, dayMS int64, data, hists []byte) (RollupDay, error) {
 	r := RollupDay{Level: level, Day: fromMS(dayMS), data: data, hists: hists}
-	if len(data) < 3 || data[0] != rowFormat {
+	if len(data) < 4 || data[0] != rowFormat || data[3] != narrowSize && data[3] != wideSize {
 		return r, fmt.Errorf("a rollup row of an unknown layout")
 	}
-	n := int(le.Uint16(data[1:]))
-	hl, k := binary.Uvarint(data[3:])
-	if k <= 0 || 3+k+int(hl)+n*bucketSize != len(data) {
+	n, w := int(le.Uint16(data[1:])), int(data[3])
+	hl, k := binary.Uvarint(data[4:])
+	if k <= 0 || 4+k+int(hl)+n*w != len(data) {
 		return r, fmt.Errorf("a rollup row of %d bytes does not hold %d intervals", len(data), n)
 	}
-	r.buckets = data[3+k+int(hl):]
+	r.buckets, r.width = data[4+k+int(hl):], w
 	return r, nil
 }
 
 // Len is how many intervals of the day have values.
-func (r RollupDay) Len() int { return len(r.buckets) / bucketSize }
+func (r RollupDay) Len() int { return len(r.buckets) / r.width }
 
 // Bucket is the i-th interval with values: its start and its summary.
 func (r RollupDay) Bucket(i int) (time.Time, Summary) {
-	b := r.buckets[i*bucketSize:]
+	b := r.buckets[i*r.width:]
 	f32 := func(o int) float64 { return float64(math.Float32frombits(le.Uint32(b[o:]))) }
-	s := Summary{N: int(le.Uint32(b[2:])), Min: f32(6), Max: f32(10), Mean: getF(b[14:]), M2: getF(b[22:]), Lo: f32(30), Hi: f32(34), Level: int8(b[38])}
+	s := Summary{N: int(le.Uint32(b[2:])), Min: f32(6), Max: f32(10), Mean: f32(14), M2: f32(18), Level: -1}
+	s.Lo, s.Hi = s.Min, s.Max
+	if r.width == wideSize {
+		s.Lo, s.Hi, s.Level = f32(22), f32(26), int8(b[30])
+	}
 	return r.Day.Add(time.Duration(le.Uint16(b)) * LevelSpan[r.Level]), s
 }
 
 // DayHist is the encoded histogram of every value of the day (Hist.AddEncoded).
 func (r RollupDay) DayHist() []byte {
-	hl, k := binary.Uvarint(r.data[3:])
-	return r.data[3+k : 3+k+int(hl)]
+	hl, k := binary.Uvarint(r.data[4:])
+	return r.data[4+k : 4+k+int(hl)]
 }
 
 // BucketHists calls f with each interval's encoded histogram, in order (when the row was read
@@ -194,6 +203,7 @@ type dayAcc struct {
 	level  []int8
 	carry  int8 // a source's reachability as last recorded, carried into the next intervals
 	last   int  // the interval of the last level recorded, -1 before any
+	source bool // a source's: with error bars and reachability
 }
 
 const perDay5m = int(day / (5 * time.Minute))
@@ -600,6 +610,7 @@ func (s *Store) summariseDay(ctx context.Context, q querier, snap hostSeries, ho
 				return
 			}
 			a := get(MetricKey{Name: MetricSource, Source: src})
+			a.source = true
 			if p.NewSample {
 				a.add(i, p.OffsetSeconds, p.OffsetSeconds-p.ErrorSeconds, p.OffsetSeconds+p.ErrorSeconds)
 			}
@@ -629,6 +640,10 @@ func (s *Store) summariseDay(ctx context.Context, q querier, snap hostSeries, ho
 // encodeDay makes a day's row at level: its summaries and their histograms.
 func encodeDay(a *dayAcc, level int) (data, hists []byte) {
 	hists = []byte{} // never NULL
+	width := narrowSize
+	if a.source {
+		width = wideSize
+	}
 	per := int(LevelSpan[level] / (5 * time.Minute))
 	var dayBins []int
 	var buckets []byte
@@ -658,17 +673,19 @@ func encodeDay(a *dayAcc, level int) (data, hists []byte) {
 			sm.Min, sm.Max, sm.Lo, sm.Hi = 0, 0, 0, 0
 		}
 		n++
-		r := make([]byte, bucketSize)
+		r := make([]byte, width)
 		le.PutUint16(r, uint16(b))
 		le.PutUint32(r[2:], uint32(sm.N))
 		f32 := func(o int, v float64) { le.PutUint32(r[o:], math.Float32bits(float32(v))) }
 		f32(6, sm.Min)
 		f32(10, sm.Max)
-		putF(r[14:], sm.Mean)
-		putF(r[22:], sm.M2)
-		f32(30, sm.Lo)
-		f32(34, sm.Hi)
-		r[38] = byte(sm.Level)
+		f32(14, sm.Mean)
+		f32(18, sm.M2)
+		if width == wideSize {
+			f32(22, sm.Lo)
+			f32(26, sm.Hi)
+			r[30] = byte(sm.Level)
+		}
 		buckets = append(buckets, r...)
 		dayBins = append(dayBins, bins...)
 		h := appendHist(nil, bins)
@@ -676,7 +693,7 @@ func encodeDay(a *dayAcc, level int) (data, hists []byte) {
 		hists = append(hists, h...)
 	}
 	dh := appendHist(nil, dayBins)
-	data = []byte{rowFormat, 0, 0}
+	data = []byte{rowFormat, 0, 0, byte(width)}
 	le.PutUint16(data[1:], uint16(n))
 	data = binary.AppendUvarint(data, uint64(len(dh)))
 	data = append(data, dh...)
