@@ -32,12 +32,14 @@ var HistError = math.Exp2(1.0/(2*histPerOctave)) - 1
 // binOf is the bin of v: 0 near zero, 1 to histBins above it, their negatives below.
 func binOf(v float64) int {
 	a := math.Abs(v)
-	if !(a >= 0x1p-40) { // NaN too
+	var i int
+	switch {
+	case !(a >= 0x1p-40): // NaN too
 		return 0
-	}
-	i := 1 + int((math.Log2(a)-histMinExp)*histPerOctave)
-	if i > histBins {
+	case a >= 0x1p40: // infinities too
 		i = histBins
+	default:
+		i = min(1+int((math.Log2(a)-histMinExp)*histPerOctave), histBins)
 	}
 	if v < 0 {
 		return -i
