@@ -258,9 +258,9 @@ func bandPath(cols []history.Col, y func(float64) int) string {
 // month's or a year's charts are a third smaller than with absolute points. The page's script
 // (columnsOf) reads both.
 type pathWriter struct {
-	b              strings.Builder
-	x, y, x0, y0   int
-	started, moved bool
+	b            strings.Builder
+	x, y, x0, y0 int
+	started      bool
 }
 
 func (p *pathWriter) point(abs, rel byte, x, y int) {
