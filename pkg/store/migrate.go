@@ -92,19 +92,12 @@ var schemaV2 = []string{
 		address TEXT NOT NULL DEFAULT '',
 		UNIQUE (host, name, source, address))`,
 	// A day of a metric's summaries at one level (1: 5 minutes, 2: 1 hour), and apart, so
-	// that drawing reads none of them, its intervals' histograms.
-	`CREATE TABLE rollups (
-		metric INTEGER NOT NULL,
-		level INTEGER NOT NULL,
-		day INTEGER NOT NULL,
-		data BLOB NOT NULL,
-		PRIMARY KEY (metric, level, day))`,
-	`CREATE TABLE rollup_hists (
-		metric INTEGER NOT NULL,
-		level INTEGER NOT NULL,
-		day INTEGER NOT NULL,
-		hists BLOB NOT NULL,
-		PRIMARY KEY (metric, level, day))`,
+	// that drawing reads none of them, its intervals' histograms. The key is the metric, the
+	// level and the day in one integer (rollupID), the table's rowid: the rows are kept in its
+	// order, so a year of a metric is read in order, and as a table's (not an index's) rows
+	// they fill their pages.
+	`CREATE TABLE rollups (id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
+	`CREATE TABLE rollup_hists (id INTEGER PRIMARY KEY, hists BLOB NOT NULL)`,
 	// How far each host's record is rolled up (done, Unix ms at a day's start), and the
 	// earliest record written since behind that (redo).
 	`CREATE TABLE rollup_state (

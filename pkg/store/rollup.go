@@ -521,12 +521,11 @@ func (s *Store) rollDay(ctx context.Context, host string, d, now time.Time, keep
 				if le.Uint16(data[1:]) == 0 {
 					continue // a metric without a value that day (chronyd's logs have no RMS offset)
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO rollups (metric, level, day, data) VALUES (?, ?, ?, ?)
-					ON CONFLICT (metric, level, day) DO UPDATE SET data = excluded.data`, id, level, ms(d), data); err != nil {
+				key := rollupID(id, level, d)
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO rollups (id, data) VALUES (?, ?)`, key, data); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_hists (metric, level, day, hists) VALUES (?, ?, ?, ?)
-					ON CONFLICT (metric, level, day) DO UPDATE SET hists = excluded.hists`, id, level, ms(d), hists); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO rollup_hists (id, hists) VALUES (?, ?)`, key, hists); err != nil {
 					return err
 				}
 			}
@@ -700,6 +699,19 @@ func encodeDay(a *dayAcc, level int) (data, hists []byte) {
 	return append(data, buckets...), hists
 }
 
+// A rollup row's key: the metric's id, the level (2 bits) and the day's number since 1970 (24
+// bits: to the year 47900), so that a metric's rows at a level follow one another by day.
+const dayMask = 1<<24 - 1
+
+func rollupID(metric int64, level int, d time.Time) int64 {
+	return metric<<26 | int64(level)<<24 | dayNumber(d)
+}
+
+// dayNumber is the UTC day of t since 1970, within dayMask.
+func dayNumber(t time.Time) int64 {
+	return min(max(t.UnixMilli()/int64(day/time.Millisecond), 0), dayMask)
+}
+
 // Metrics are host's rolled-up metrics.
 func (s *Store) Metrics(host string) []MetricKey {
 	s.mu.Lock()
@@ -735,7 +747,8 @@ func (s *Store) RolledUntil(host string) time.Time {
 
 // WalkRollups calls f with each day of host's summaries at level that holds intervals from
 // from to to, metric by metric and in time order; with hists, the rows carry their intervals'
-// histograms (BucketHists), which drawing does not need.
+// histograms (BucketHists), which drawing does not need. A RollupDay is good during the call
+// only (its bytes are SQLite's).
 func (s *Store) WalkRollups(ctx context.Context, host string, level int, from, to time.Time, hists bool, f func(MetricKey, RollupDay)) error {
 	keys := s.Metrics(host)
 	s.mu.Lock()
@@ -744,24 +757,23 @@ func (s *Store) WalkRollups(ctx context.Context, host string, level int, from, t
 		ids[i] = s.metrics[metricKey{host, k}]
 	}
 	s.mu.Unlock()
-	query := `SELECT day, data, x'' FROM rollups WHERE metric = ? AND level = ? AND day >= ? AND day <= ? ORDER BY day`
+	query := `SELECT id, data, x'' FROM rollups WHERE id >= ? AND id <= ? ORDER BY id`
 	if hists {
-		query = `SELECT r.day, r.data, h.hists FROM rollups r JOIN rollup_hists h USING (metric, level, day)
-			WHERE r.metric = ? AND r.level = ? AND r.day >= ? AND r.day <= ? ORDER BY r.day`
+		query = `SELECT r.id, r.data, h.hists FROM rollups r JOIN rollup_hists h USING (id) WHERE r.id >= ? AND r.id <= ? ORDER BY r.id`
 	}
-	lo, hi := ms(from.Truncate(day)), ms(to)
 	for i, k := range keys {
-		rows, err := s.db.QueryContext(ctx, query, ids[i], level, lo, hi)
+		rows, err := s.db.QueryContext(ctx, query, rollupID(ids[i], level, from.Truncate(day)), rollupID(ids[i], level, to))
 		if err != nil {
 			return s.readError(err)
 		}
 		for rows.Next() {
-			var d int64
-			var data, h []byte
-			if err := rows.Scan(&d, &data, &h); err != nil {
+			var key int64
+			var data, h sql.RawBytes // r is f's only during the call: no copy of a year of rows
+			if err := rows.Scan(&key, &data, &h); err != nil {
 				rows.Close()
 				return s.readError(err)
 			}
+			d := (key & dayMask) * int64(day/time.Millisecond)
 			r, err := parseRollupDay(level, d, data, h)
 			if err != nil {
 				s.log.Error("history: a damaged rollup row is skipped", "host", host, "metric", k.Name, "day", fromMS(d).Format("2006-01-02"), "error", err)
@@ -806,8 +818,8 @@ func (s *Store) ExpireLevels(ctx context.Context, now time.Time, keep Retention)
 	}
 	for level, keepFor := range map[int]time.Duration{Level5m: keep.FiveMin, Level1h: keep.Hour} {
 		for _, table := range []string{"rollups", "rollup_hists"} {
-			n, err := s.deleteBatches(ctx, `DELETE FROM `+table+` WHERE rowid IN (SELECT rowid FROM `+table+` WHERE level = ? AND day < ? LIMIT 1000)`,
-				level, ms(now.Add(-keepFor-day)))
+			n, err := s.deleteBatches(ctx, `DELETE FROM `+table+` WHERE id IN
+				(SELECT id FROM `+table+` WHERE (id >> 24) & 3 = ? AND id & ? < ? LIMIT 1000)`, level, dayMask, dayNumber(now.Add(-keepFor-day)))
 			removed += n
 			if n > 0 {
 				s.mu.Lock()
