@@ -140,7 +140,7 @@ func TestImportMakesAYearView(t *testing.T) {
 		if want := tc.days * 24; n < want-30 || n > want+1 {
 			t.Errorf("%s: the offset's statistics count %d values, want about %d (a line an hour)", tc.rng, n, want)
 		}
-		if !strings.Contains(page, "the percentiles are approximate") || alert(page) {
+		if !strings.Contains(page, "percentiles approximate, within 4.4 %") || alert(page) {
 			t.Errorf("%s: the statistics are not said approximate, or the panel has an error:\n%.2000s", tc.rng, page)
 		}
 	}

@@ -389,8 +389,8 @@ var statsHead = static(THead(Tr(
 )))
 
 // approxNote is what a statistics table says when its range reaches into the rollups.
-var approxNote = fmt.Sprintf("; the percentiles are approximate (within %.1f %% of the value): beyond the raw records they merge the histograms "+
-	"of the summaries kept for each 5 minutes and each hour; the values counted, min, max, mean and std dev are exact", 100*store.HistError)
+var approxNote = fmt.Sprintf("; percentiles approximate, within %.1f %%: merged from the 5-minute and hourly summaries "+
+	"(count, min, max, mean and std dev exact)", 100*store.HistError)
 
 // axisValue prints a value of a chart: with its sign where the chart has negative values.
 func axisValue(v float64, c history.Chart) string {
