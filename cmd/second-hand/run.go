@@ -87,7 +87,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	defer stopRecording()
 	hist.Start(recordCtx, fleet)
 
-	handler := server.New(fleet, server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist})
+	handler := server.New(fleet, server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Thresholds: cfg.thresholds()})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -38,6 +39,7 @@ type Service struct {
 	views     map[viewKey]View
 	trends    map[trendKey]Trend
 	events    map[eventsKey][]Event
+	moments   map[string]*moments // what each recorded host's record knows of when things happened
 }
 
 // ErrOff is the error of history asked for when it is off (--sample 0).
@@ -53,7 +55,7 @@ func Open(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{},
-		views: map[viewKey]View{}, trends: map[trendKey]Trend{}, events: map[eventsKey][]Event{}}
+		views: map[viewKey]View{}, trends: map[trendKey]Trend{}, events: map[eventsKey][]Event{}, moments: map[string]*moments{}}
 	if cfg.Sample > 0 {
 		s.mu.Lock()
 		s.ensureStore()
@@ -89,14 +91,26 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 		return
 	}
 	s.mu.Lock()
+	hosts := fleet.Names()
 	for _, m := range fleet.Monitors() {
 		s.recorders[m.Name()] = NewRecorder(m, s, s.cfg.Sample, s.log)
+		s.moments[m.Name()] = newMoments()
 	}
-	recorders := s.recorders
+	recorders, moments := s.recorders, s.moments
 	s.mu.Unlock()
 	for _, r := range recorders {
 		go r.Run(ctx, s.cfg.Sample)
 	}
+	// What each host's record knows of when things happened, read once, one host after
+	// another; the recorders' writes keep it up to date from then on.
+	go func() {
+		for _, host := range hosts {
+			now := time.Now()
+			moments[host].seed(ctx, func(ctx context.Context, v store.Visitor) error {
+				return s.walk(ctx, host, now.Add(-s.cfg.Retention), now.Add(time.Hour), v)
+			})
+		}
+	}()
 	go func() {
 		// Upkeep waits for a store; it is tried again with the recorders' writes.
 		for ctx.Err() == nil {
@@ -129,8 +143,30 @@ func (s *Service) Append(ctx context.Context, host string, b store.Batch) error 
 	}
 	s.mu.Lock()
 	s.versions[host]++
+	m := s.moments[host]
 	s.mu.Unlock()
+	if m != nil {
+		m.apply(b)
+	}
 	return nil
+}
+
+// Moments is what host's record knows of when things happened, for its diagnosis: kept in
+// memory, so that asking costs no read of the store.
+func (s *Service) Moments(host string) diagnose.History {
+	if s.cfg.Sample <= 0 {
+		return diagnose.History{Why: "history is off (--sample 0)"}
+	}
+	s.mu.Lock()
+	m, openErr := s.moments[host], s.openErr
+	s.mu.Unlock()
+	switch {
+	case m == nil:
+		return diagnose.History{Why: "this host is not recorded"}
+	case openErr != nil:
+		return diagnose.History{Why: "the history store cannot be opened"}
+	}
+	return m.history()
 }
 
 // Status is what the history panel says besides the history itself.
