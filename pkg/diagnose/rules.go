@@ -32,6 +32,7 @@ const (
 	IDFalseticker             = "falseticker"
 	IDJittery                 = "source-jittery"
 	IDNeverAnswered           = "source-never-answered"
+	IDRefclockNoSamples       = "refclock-no-samples"
 	IDSourceUnreachable       = "source-unreachable"
 	IDSourceUnresolved        = "source-unresolved"
 	IDSourcesOffline          = "sources-offline"
@@ -61,6 +62,11 @@ func Diagnose(in Input) Diagnosis {
 	j := &judge{in: in, d: Diagnosis{Host: in.Host, At: in.Tracking.At}}
 	j.run()
 	slices.SortStableFunc(j.d.Findings, func(a, b Finding) int { return int(b.Severity) - int(a.Severity) })
+	for i := range j.d.Findings {
+		if f := &j.d.Findings[i]; !f.Since.Known() && f.Since.Why == "" {
+			f.Since.Why = "nothing records since when"
+		}
+	}
 	if !j.unknown {
 		j.d.State = OK
 		for _, f := range j.d.Findings {
@@ -359,6 +365,9 @@ func (j *judge) notSynchronised() {
 				stopped++
 			}
 		}
+		if stopped > 0 {
+			f.Text = fmt.Sprintf("Not synchronised: none of its %s answers any more.", plural(len(j.facts), "source", "sources"))
+		}
 		switch {
 		case in.Activity.OK() && in.Activity.Val.Offline > 0 && in.Activity.Val.Offline >= len(j.facts):
 			f.Text = "Not synchronised: chronyd has set its sources offline, so it does not poll them."
@@ -368,11 +377,9 @@ func (j *judge) notSynchronised() {
 		default:
 			f.Fix = "Check that the sources are up and reachable from this host (chronyc ntpdata shows packets sent and received; ping them; UDP port 123 open), or add sources that are."
 		}
-		if stopped > 0 {
-			f.Text = fmt.Sprintf("Not synchronised: none of its %s answers any more.", plural(len(j.facts), "source", "sources"))
-		}
 		j.add(f)
 		j.covered[IDNeverAnswered], j.covered[IDSourceUnreachable] = true, true
+		j.covered[IDRefclockNoSamples], j.covered[IDSourceUnresolved] = true, true
 		return
 	}
 	// Sources answer, but none is selectable: say why for each.
@@ -678,9 +685,9 @@ func (j *judge) redundancy() {
 	if n == 0 || n >= RecommendedSources {
 		return
 	}
-	f := Finding{ID: IDNoRedundancy, Severity: Warn,
+	f := Finding{ID: IDNoRedundancy, Severity: Warn, Since: Since{Why: "a matter of configuration: nothing records since when"},
 		Evidence: []Evidence{count("sources that answer and are usable", float64(n)), count("recommended (chrony's FAQ)", RecommendedSources)},
-		Fix: "Add sources, to three or more: more server lines (\"server ntp2.example.net iburst\"), or \"pool pool.ntp.org iburst\" (up to 4 of its servers). " +
+		Fix: "Add sources (chrony's FAQ asks for at least three): more server lines (\"server ntp2.example.net iburst\"), or \"pool pool.ntp.org iburst\" (up to 4 of its servers). " +
 			"Sources that are not usable (unreachable, noselect) do not count."}
 	for _, v := range voting {
 		f.Links = append(f.Links, j.link(v))
@@ -748,11 +755,13 @@ func (j *judge) sourceStates() {
 	}
 }
 
+// upper begins a sentence with a list of sources: a reference clock's label is capitalised,
+// a host name is left as it is written.
 func upper(s string) string {
-	if s == "" {
-		return s
+	if rest, ok := strings.CutPrefix(s, "reference clock"); ok {
+		return "Reference clock" + rest
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return s
 }
 
 // sourceEvidence are the numbers of a source: its offset and error, and its interval at the
@@ -787,32 +796,25 @@ func (j *judge) unanswering() {
 			stopped = append(stopped, f)
 		}
 	}
-	if len(never) > 0 {
-		f := Finding{ID: IDNeverAnswered, Severity: Warn}
-		var names []string
-		refclocks := 0
-		for _, n := range never {
-			names = append(names, n.label)
-			f.Links = append(f.Links, j.link(n))
-			f.Evidence = append(f.Evidence, text(n.label, j.unreachableWords(n)))
-			if n.ntp != nil && n.ntp.TotalTX > 0 {
-				f.Evidence = append(f.Evidence, count(n.label+": packets sent", float64(n.ntp.TotalTX)), count(n.label+": received", float64(n.ntp.TotalRX)))
-			}
-			if n.s.Mode == chrony.ModeRefClock {
-				refclocks++
-			}
+	var refclocks, servers []fact
+	for _, n := range never {
+		if n.s.Mode == chrony.ModeRefClock {
+			refclocks = append(refclocks, n)
+		} else {
+			servers = append(servers, n)
 		}
-		f.Since = j.firstSince(never)
-		verb := "has never answered"
-		if len(never) > 1 {
-			verb = "have never answered"
-		}
-		f.Text = upper(strings.Join(names, ", ")) + " " + verb + ": a typo in the address, a wrong port or a firewall, more likely than a server down."
-		f.Fix = "Check the address and port in chrony.conf, that UDP port 123 to it is open in every firewall on the way, and that the server serves NTP (chronyd -Q \"server ADDRESS iburst\" tries it once)."
-		if refclocks == len(never) {
-			f.Text = upper(strings.Join(names, ", ")) + " " + map[bool]string{true: "has", false: "have"}[len(never) == 1] + " given no sample."
-			f.Fix = "Check the refclock line in chrony.conf and the device or program behind it (gpsd, a PPS device, the SHM segment)."
-		}
+	}
+	if len(servers) > 0 {
+		f := j.neverFinding(IDNeverAnswered, servers)
+		f.Text = upper(joinLabels(servers)) + " " + map[bool]string{true: "has", false: "have"}[len(servers) == 1] +
+			" never answered: a typo in the address, a wrong port or a firewall is more likely than a server that is down."
+		f.Fix = "Check the address and port in chrony.conf, that UDP port 123 to it is open in every firewall on the way, and that it serves NTP (chronyd -Q \"server ADDRESS iburst\" tries it once)."
+		j.add(f)
+	}
+	if len(refclocks) > 0 {
+		f := j.neverFinding(IDRefclockNoSamples, refclocks)
+		f.Text = upper(joinLabels(refclocks)) + " " + map[bool]string{true: "has", false: "have"}[len(refclocks) == 1] + " given no sample."
+		f.Fix = "Check the refclock line in chrony.conf and the device or program behind it (gpsd, a PPS device, the SHM segment)."
 		j.add(f)
 	}
 	if len(stopped) > 0 {
@@ -849,6 +851,27 @@ func (j *judge) unanswering() {
 		f.Fix = "Check the names in chrony.conf and this host's DNS (getent hosts NAME); chronyd resolves them again by itself."
 		j.add(f)
 	}
+}
+
+// neverFinding is a finding of sources that never answered, with their evidence.
+func (j *judge) neverFinding(id string, fs []fact) Finding {
+	f := Finding{ID: id, Severity: Warn, Since: j.firstSince(fs)}
+	for _, n := range fs {
+		f.Links = append(f.Links, j.link(n))
+		f.Evidence = append(f.Evidence, text(n.label, j.unreachableWords(n)))
+		if n.ntp != nil && n.ntp.TotalTX > 0 {
+			f.Evidence = append(f.Evidence, count(n.label+": packets sent", float64(n.ntp.TotalTX)), count(n.label+": received", float64(n.ntp.TotalRX)))
+		}
+	}
+	return f
+}
+
+func joinLabels(fs []fact) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.label
+	}
+	return strings.Join(names, ", ")
 }
 
 // firstSince is the earliest moment some source stopped answering (or was first seen without

@@ -133,13 +133,17 @@ func unreachableSince(s chrony.Source, h History, at time.Time) Since {
 		return Since{}
 	case !hs.LastSample.IsZero():
 		return Since{At: hs.LastSample, From: "history"}
-	case !hs.FirstSeen.IsZero() && hs.FirstSeen.After(h.Start):
+	case !hs.FirstSeen.IsZero() && hs.FirstSeen.After(h.Start.Add(recordSlack)):
 		return Since{At: hs.FirstSeen, From: "history"}
 	case !hs.FirstSeen.IsZero():
 		return Since{At: hs.FirstSeen, AtLeast: true, From: "history", Why: "the record begins then"}
 	}
 	return Since{}
 }
+
+// recordSlack: a source first recorded this soon after the record began was there when it
+// began (the recorder reads tracking first, then the sources).
+const recordSlack = time.Minute
 
 // SelectionFor finds source i's row in the selection report: at the same index if that row is
 // the same source, else by address or name (sources may have changed between the two reads).
