@@ -143,9 +143,11 @@ func (f *eventFinder) source(src store.Source, p store.SourcePoint) {
 	if p.HasStats {
 		for i := range f.gaps {
 			g := &f.gaps[i]
+			// A source's sample taken after the gap began came after chronyd answered again,
+			// whatever its own time (it can be a second before the read that ended the gap).
 			if !p.T.After(g.gap.Start) {
 				g.before = &p
-			} else if !p.T.Before(g.gap.End) && g.after == nil {
+			} else if g.after == nil {
 				g.after = &p
 			}
 		}

@@ -144,6 +144,8 @@ func (m *moments) seed(ctx context.Context, walk func(context.Context, store.Vis
 	m.pending, m.snap = nil, nil
 }
 
+// seen notes a record: the record begins at its first sample (or gap) of chronyd; an update
+// or a source's sample bears chronyd's own, earlier, time.
 func (m *moments) seen(t time.Time) {
 	if m.start.IsZero() || t.Before(m.start) {
 		m.start = t
@@ -195,7 +197,6 @@ func (m *moments) update(u store.Update) {
 	if prev != nil && !u.T.After(prev.T) {
 		return
 	}
-	m.seen(u.T)
 	m.lastUpdate = &u
 	if prev != nil && u.UpdateIntervalSeconds == 0 && prev.UpdateIntervalSeconds != 0 && u.T.After(m.restart) {
 		m.restart = u.T
@@ -212,7 +213,6 @@ func (m *moments) source(key store.Source, p store.SourcePoint) {
 	if !s.last.IsZero() && !p.T.After(s.last) {
 		return
 	}
-	m.seen(p.T)
 	s.last = p.T
 	if p.NewSample && p.T.After(s.LastSample) {
 		s.LastSample = p.T
@@ -248,7 +248,9 @@ func (m *moments) restartVote(s *sourceMoments, p store.SourcePoint) {
 	}
 	for i := range m.gaps {
 		g := &m.gaps[i]
-		if g.Start.Before(s.statsT) || p.T.Before(g.End) {
+		// The gap lies between the two: chronyd answered again since (a source's sample taken
+		// after the gap began is after its end, whatever its time).
+		if g.Start.Before(s.statsT) || !p.T.After(g.Start) {
 			continue
 		}
 		if p.Samples < s.samples {
