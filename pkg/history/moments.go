@@ -28,7 +28,7 @@ type moments struct {
 	start      time.Time
 	lastSample time.Time
 	unsync     time.Time
-	restart    time.Time // the last restart seen by a first clock update
+	restart    time.Time // the last restart seen by a first clock update, or every source starting over
 	lastUpdate *store.Update
 	gaps       []gapVote // the gaps seen, newest last; the open one, if any, is the last
 	sources    map[store.Source]*sourceMoments
@@ -117,11 +117,35 @@ func (m *moments) applyLocked(b store.Batch) {
 	for _, u := range b.Updates {
 		m.update(u)
 	}
+	// A restart too quick for the recorder to see chronyd silent: every source that had kept
+	// its statistics (chronyd keeps at least minsamples, 6, of a source once it has them)
+	// starts over at once.
+	reset, kept := time.Time{}, false
 	for _, r := range b.Sources {
+		prev := 0
+		if s := m.sources[r.Source]; s != nil {
+			prev = s.samples
+		}
 		m.source(r.Source, r.Point)
+		switch p := r.Point; {
+		case !p.HasStats || prev < minSamples:
+		case p.Samples < minSamples && p.Samples < prev:
+			if reset.IsZero() || p.T.Before(reset) {
+				reset = p.T
+			}
+		default:
+			kept = true
+		}
+	}
+	if !reset.IsZero() && !kept && reset.After(m.restart) {
+		m.restart = reset
 	}
 	m.snap = nil
 }
+
+// minSamples is chronyd's default minsamples: once a source has this many samples, chronyd
+// keeps at least as many until the source is reset (or chronyd restarts).
+const minSamples = 6
 
 // seed reads what the store holds of host into m, then what was written meanwhile.
 func (m *moments) seed(ctx context.Context, walk func(context.Context, store.Visitor) error) {
