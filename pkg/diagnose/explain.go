@@ -111,4 +111,3 @@ func SocketFix(report string) string {
 		"With chrony 4.7 or later, chronyd can instead answer it over UDP: add \"opencommands " + OpenCommands + " " + report +
 		"\" to chrony.conf (the directive replaces chronyd's list, so it repeats the commands open by default), with cmdallow for this host."
 }
-

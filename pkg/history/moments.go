@@ -153,7 +153,7 @@ func (m *moments) seed(ctx context.Context, walk func(context.Context, store.Vis
 	// Gaps first: whether chronyd restarted across one depends on the source points after it.
 	err := walk(ctx, store.Visitor{Gap: fresh.gap})
 	if err == nil {
-		err = walk(ctx, store.Visitor{Sample: fresh.sample, Update: fresh.update, Source: fresh.source, })
+		err = walk(ctx, store.Visitor{Sample: fresh.sample, Update: fresh.update, Source: fresh.source})
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -89,7 +89,9 @@ func TestMomentsLiveAndFromTheStore(t *testing.T) {
 
 	// The same, read from the store as at a start.
 	seeded := newMoments()
-	seeded.seed(ctx, func(ctx context.Context, v store.Visitor) error { return s.walk(ctx, "h", t0.Add(-time.Hour), clock.Add(time.Hour), v) })
+	seeded.seed(ctx, func(ctx context.Context, v store.Visitor) error {
+		return s.walk(ctx, "h", t0.Add(-time.Hour), clock.Add(time.Hour), v)
+	})
 	got := seeded.history()
 	if got.Start != h.Start || got.Unsynchronised != h.Unsynchronised || got.Restart != h.Restart || got.Silent != h.Silent ||
 		got.Sources["nas"] != h.Sources["nas"] || got.Sources["dead"] != h.Sources["dead"] || len(got.Recent) != len(h.Recent) {

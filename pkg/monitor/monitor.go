@@ -296,7 +296,7 @@ type entry[T any] struct {
 	val     T
 	err     error
 	at      time.Time
-	fresh   bool // the last read was asked for by a reload (Want.Fresh)
+	fresh   bool   // the last read was asked for by a reload (Want.Fresh)
 	down    Outage // the last run of failed reads
 	flight  *flight[T]
 	waiting int // callers waiting on flight, for tests

@@ -3,8 +3,8 @@ package panels
 import (
 	"cmp"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	g "maragu.dev/gomponents"

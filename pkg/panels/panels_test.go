@@ -2,8 +2,8 @@ package panels
 
 import (
 	"errors"
-	"slices"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
