@@ -43,20 +43,33 @@ func DiagnosisPanel(r Result[DiagnosisData]) g.Node {
 	return panel("diagnosis", m, func() g.Node { return diagnosisBody(d, r.Now) })
 }
 
+// diagnosisBody: the state in large words with the first finding as its headline, that
+// finding's evidence, since when, fix and links under it; then the other findings; what was
+// checked; what could not be.
 func diagnosisBody(d diagnose.Diagnosis, now time.Time) g.Node {
 	h := diagnosisHealth(d.State)
-	headline := d.Summary()
-	if f, ok := d.First(); ok && f.Severity > diagnose.Info {
-		headline = f.Text
+	first, lead := d.First()
+	lead = lead && first.Severity > diagnose.Info
+	rest := d.Findings
+	if lead {
+		rest = rest[1:]
 	}
 	return g.Group{
 		Div(withHealth("diagnosis-state", h), g.If(d.State == diagnose.Failing, Role("alert")),
 			P(Class("state-word"),
 				Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" ")),
 				textValue("diagnosis-state", d.State.String(), d.State.Word())),
-			P(Class("headline"), Data("field", "headline"), g.Text(headline)),
+			g.Iff(lead, func() g.Node {
+				return Div(Class("lead"), ID("finding-"+first.ID), Data("finding", first.ID), Data("severity", first.Severity.String()),
+					P(Class("headline"), Data("field", "headline"), g.Text(first.Text)),
+					findingParts(first, now))
+			}),
+			g.If(!lead, P(Class("headline"), Data("field", "headline"), g.Text(d.Summary()))),
 		),
-		g.If(len(d.Findings) > 0, Ol(Class("findings"), g.Map(d.Findings, func(f diagnose.Finding) g.Node { return findingItem(f, now) }))),
+		g.If(len(rest) > 0, g.Group{
+			g.If(lead, H3(Class("also"), g.Text("Also"))),
+			Ol(Class("findings"), g.Map(rest, func(f diagnose.Finding) g.Node { return findingItem(f, now) })),
+		}),
 		g.If(len(d.Checked) > 0, P(Class("checked"), Data("field", "checked"), Strong(g.Text("Checked: ")), g.Text(d.Summary()+"."))),
 		g.If(len(d.Unchecked) > 0, Div(Class("unchecked"),
 			P(Strong(g.Text("Not checked: ")), g.Map(d.Unchecked, func(u diagnose.Unchecked) g.Node {
@@ -91,12 +104,19 @@ func severityHealth(s diagnose.Severity) Health {
 
 func findingItem(f diagnose.Finding, now time.Time) g.Node {
 	h := severityHealth(f.Severity)
-	since := f.Since.Phrase(now)
 	return Li(withHealth("finding", h), ID("finding-"+f.ID), Data("finding", f.ID), Data("severity", f.Severity.String()),
 		P(Class("finding-text"),
 			Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" ")),
 			Span(Class("visually-hidden"), g.Text(f.Severity.String()+": ")),
 			g.Text(f.Text)),
+		findingParts(f, now),
+	)
+}
+
+// findingParts are a finding's since when, evidence, fix and links.
+func findingParts(f diagnose.Finding, now time.Time) g.Node {
+	since := f.Since.Phrase(now)
+	return g.Group{
 		g.If(since != "", P(Class("finding-since"), Data("field", "since"), g.If(f.Since.Known(), Data("at", strconv.FormatInt(f.Since.At.UnixMilli(), 10))),
 			g.If(f.Since.From != "" && !f.Since.AtLeast, Title("from "+f.Since.From)), g.Text(upperFirst(since)+"."))),
 		g.If(len(f.Evidence) > 0, Dl(Class("evidence"), g.Map(f.Evidence, func(e diagnose.Evidence) g.Node {
@@ -108,7 +128,7 @@ func findingItem(f diagnose.Finding, now time.Time) g.Node {
 		}))),
 		g.If(f.Fix != "", P(Class("finding-fix"), Strong(g.Text("Fix: ")), g.Text(f.Fix))),
 		g.If(len(f.Links) > 0, P(Class("finding-links"), g.Map(f.Links, findingLink))),
-	)
+	}
 }
 
 // findingLink opens a source's detail under its row of the sources panel (the page's script
