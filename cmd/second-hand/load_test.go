@@ -260,3 +260,34 @@ func TestRecordingCostsOneReadPerSample(t *testing.T) {
 		t.Errorf("%d samples cost %d command packets, more than 10 a sample", samples, got)
 	}
 }
+
+// TestDiagnosisCostsChronydLittle: 10 viewers of a host's page read on the socket (where
+// chronyd answers every report), for 10 s without and then with its diagnosis block. The
+// diagnosis shares the panels' reads, and adds at most one read a minute of the reports the
+// panels do not read at every refresh (selectdata, and ntpdata or authdata of the sources a
+// finding needs): chronyd's own counter of command packets must grow by less than a quarter
+// (the rounds differ by a few packets by themselves, as viewers start at random moments).
+func TestDiagnosisCostsChronydLittle(t *testing.T) {
+	run := viewersFor(t) / 2
+	const refresh = 2 * time.Second
+	lab := startLab(t, chronylab.Options{})
+	packets := map[bool]int{}
+	for _, withDiagnosis := range []bool{false, true} {
+		in := start(t, "--chrony", lab.Monitored.SocketAddress(), "--refresh", refresh.String(), "--sample", "0")
+		var urls []string
+		for _, p := range []string{"tracking", "sources", "sourcestats", "rtc", "server"} {
+			urls = append(urls, in.url+"/panels/"+p)
+		}
+		if withDiagnosis {
+			urls = append(urls, in.url+"/panels/diagnosis")
+		}
+		before := commandPackets(t, lab.Monitored)
+		served := load(t, 10, urls, refresh, run)
+		packets[withDiagnosis] = commandPackets(t, lab.Monitored) - before - 1
+		t.Logf("diagnosis %v: %d fragments served in %v, chronyd received %d command packets", withDiagnosis, served, run, packets[withDiagnosis])
+		in.exit(t)
+	}
+	if float64(packets[true]) > 1.25*float64(packets[false]) {
+		t.Errorf("with the diagnosis chronyd received %d command packets, without %d: more than a quarter more", packets[true], packets[false])
+	}
+}
