@@ -18,6 +18,27 @@ const (
 	Bad
 )
 
+// Tone is how a state reads: ok good, warning worth a look, failing bad, unknown neutral.
+func (s State) Tone() Tone {
+	switch s {
+	case OK:
+		return Good
+	case Warning:
+		return Attention
+	case Failing:
+		return Bad
+	}
+	return Neutral
+}
+
+// Tone is how a finding of this severity reads; information is neutral.
+func (s Severity) Tone() Tone {
+	if s == Info {
+		return Neutral
+	}
+	return s.State().Tone()
+}
+
 // OffsetTone judges the system time offset: good within MaxOffset, bad beyond MaxClockError,
 // and in between worth a look; neutral when there is no reference to be off from.
 func OffsetTone(offsetSeconds float64, synchronised bool, th Thresholds) Tone {

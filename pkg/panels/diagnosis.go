@@ -47,7 +47,7 @@ func DiagnosisPanel(r Result[DiagnosisData]) g.Node {
 // finding's evidence, since when, fix and links under it; then the other findings; what was
 // checked; what could not be.
 func diagnosisBody(d diagnose.Diagnosis, now time.Time) g.Node {
-	h := diagnosisHealth(d.State)
+	h := health(d.State.Tone())
 	first, lead := d.First()
 	lead = lead && first.Severity > diagnose.Info
 	rest := d.Findings
@@ -92,18 +92,8 @@ func socketOnly(us []diagnose.Unchecked) string {
 	return ""
 }
 
-func severityHealth(s diagnose.Severity) Health {
-	switch s {
-	case diagnose.Critical:
-		return Bad
-	case diagnose.Warn:
-		return Warning
-	}
-	return Neutral
-}
-
 func findingItem(f diagnose.Finding, now time.Time) g.Node {
-	h := severityHealth(f.Severity)
+	h := health(f.Severity.Tone())
 	return Li(withHealth("finding", h), ID("finding-"+f.ID), Data("finding", f.ID), Data("severity", f.Severity.String()),
 		P(Class("finding-text"),
 			Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" ")),

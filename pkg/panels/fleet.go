@@ -303,7 +303,7 @@ func summaryCells(s HostSummary, st Status) g.Node {
 
 // whyCell is the first finding of the host's diagnosis, or what was checked.
 func whyCell(d diagnose.Diagnosis) g.Node {
-	h := diagnosisHealth(d.State)
+	h := health(d.State.Tone())
 	f, ok := d.First()
 	id, text := "", d.Summary()
 	if ok && f.Severity > diagnose.Info {
@@ -312,19 +312,6 @@ func whyCell(d diagnose.Diagnosis) g.Node {
 	return Td(withHealth("why", h),
 		Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" ")),
 		textValue("why", id, text))
-}
-
-// diagnosisHealth is the colour of a diagnosis state.
-func diagnosisHealth(s diagnose.State) Health {
-	switch s {
-	case diagnose.OK:
-		return Good
-	case diagnose.Warning:
-		return Warning
-	case diagnose.Failing:
-		return Bad
-	}
-	return Neutral
 }
 
 // reachableCell is "x of y": sources that answered at least one of their last 8 polls.
