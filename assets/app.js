@@ -277,11 +277,22 @@
     });
   }
 
+  // A folded part that changes with its panel (what the diagnosis could not check) stays open
+  // across the panel's refresh if it was open (the legends, which never change, are kept
+  // whole by hx-preserve).
+  var openDetails = [];
+  document.body.addEventListener('htmx:beforeSwap', function (evt) {
+    var t = evt.detail.target;
+    openDetails = t && t.querySelectorAll ? Array.prototype.map.call(t.querySelectorAll('details[open][id]:not([hx-preserve])'), function (d) { return d.id; }) : [];
+  });
+
   // A fragment replaces its whole element; htmx settles on the new element (a detail is
   // swapped into its row's cell).
   document.body.addEventListener('htmx:afterSettle', function (evt) {
     var elt = evt.detail.elt;
     if (elt && elt.matches && elt.matches('tr.detail-row > td')) elt = elt.firstElementChild;
+    openDetails.forEach(function (id) { var d = document.getElementById(id); if (d) d.open = true; });
+    openDetails = [];
     if (elt && elt.dataset && elt.dataset.panel && elt.id) arrived(elt);
     if (elt && elt.querySelectorAll) syncToggles(elt);
     if (elt && elt.querySelectorAll) setupCharts(elt);

@@ -685,7 +685,7 @@ func (j *judge) redundancy() {
 	if n == 0 || n >= RecommendedSources {
 		return
 	}
-	f := Finding{ID: IDNoRedundancy, Severity: Warn, Since: Since{Why: "a matter of configuration: nothing records since when"},
+	f := Finding{ID: IDNoRedundancy, Severity: Warn, Since: Since{Why: "a matter of configuration"},
 		Evidence: []Evidence{count("sources that answer and are usable", float64(n)), count("recommended (chrony's FAQ)", RecommendedSources)},
 		Fix: "Add sources (chrony's FAQ asks for at least three): more server lines (\"server ntp2.example.net iburst\"), or \"pool pool.ntp.org iburst\" (up to 4 of its servers). " +
 			"Sources that are not usable (unreachable, noselect) do not count."}

@@ -71,15 +71,26 @@ func diagnosisBody(d diagnose.Diagnosis, now time.Time) g.Node {
 			Ol(Class("findings"), g.Map(rest, func(f diagnose.Finding) g.Node { return findingItem(f, now) })),
 		}),
 		g.If(len(d.Checked) > 0, P(Class("checked"), Data("field", "checked"), Strong(g.Text("Checked: ")), g.Text(d.Summary()+"."))),
-		g.If(len(d.Unchecked) > 0, Div(Class("unchecked"),
-			P(Strong(g.Text("Not checked: ")), g.Map(d.Unchecked, func(u diagnose.Unchecked) g.Node {
-				return Span(Class("unchecked-item"), Data("unchecked", u.What), g.Text(u.What+" ("+u.Why+"). "))
-			})),
-			g.Iff(socketOnly(d.Unchecked) != "", func() g.Node {
-				return P(Class("error-fix"), Strong(g.Text("To check them: ")), g.Text(socketOnly(d.Unchecked)))
-			}),
-		)),
+		g.If(len(d.Unchecked) > 0, uncheckedNote(d.Unchecked)),
 	}
+}
+
+// uncheckedNote lists what could not be checked, folded: its summary names them, its body
+// says why and how to read them.
+func uncheckedNote(us []diagnose.Unchecked) g.Node {
+	whats := make([]string, len(us))
+	for i, u := range us {
+		whats[i] = u.What
+	}
+	return Details(ID("diagnosis-unchecked"), Class("unchecked"), Data("field", "unchecked"),
+		Summary(Strong(g.Text("Not checked: ")), g.Text(strings.Join(whats, "; "))),
+		Ul(g.Map(us, func(u diagnose.Unchecked) g.Node {
+			return Li(Data("unchecked", u.What), g.Text(u.What+": "+u.Why+"."))
+		})),
+		g.Iff(socketOnly(us) != "", func() g.Node {
+			return P(Class("error-fix"), Strong(g.Text("To check them: ")), g.Text(socketOnly(us)))
+		}),
+	)
 }
 
 // socketOnly is the fix of the socket-only reports not read, said once.
