@@ -431,6 +431,8 @@ func (j *judge) whyUnused(f fact) string {
 		why = "too much jitter compared with the other sources"
 	case j.fewSamples(f):
 		why = "waiting for more samples"
+	case f.s.LastSampleAgo == chrony.NeverSampled:
+		why = "it answers, but none of its packets passed chronyd's tests (a server that is not synchronised itself, at stratum 16, answers so); its ntpdata, on the socket, says which test fails"
 	default:
 		why = "chronyd cannot use it; its selection report (on the socket) says why"
 	}

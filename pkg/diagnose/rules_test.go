@@ -135,6 +135,11 @@ func TestRules(t *testing.T) {
 				"the source itself is not synchronised"}}},
 		{"not synchronised: over UDP, a falseticker and too variable, from the sources report", input(unsynced, server("a", "192.0.2.1", chrony.StateFalseticker), server("b", "192.0.2.2", chrony.StateJittery)),
 			expect{state: Failing, ids: []string{"no-selectable-source"}, text: []string{"disagrees with the majority", "too much jitter"}}},
+		{"not synchronised, over UDP: its only source answers with no good packet (an unsynchronised upstream)", func() Input {
+			s := server("up", "192.0.2.1", chrony.StateNonselectable)
+			s.LastSampleAgo, s.Stratum = chrony.NeverSampled, 0
+			return input(unsynced, s)
+		}(), expect{state: Failing, ids: []string{"no-selectable-source"}, text: []string{"none of its packets passed chronyd's tests", "stratum 16"}}},
 		{"not synchronised yet: collecting samples after a start", withSelection(input(unsynced, server("a", "192.0.2.1", chrony.StateNonselectable)), sel("a", "192.0.2.1", 'M')),
 			expect{state: Warning, ids: []string{"waiting-for-samples:warning"}, text: []string{"collecting samples", "iburst"}}},
 		{"not synchronised: minsources not met", withSelection(input(unsynced, server("a", "192.0.2.1", chrony.StateNonselectable)), sel("a", "192.0.2.1", 'W')),

@@ -264,8 +264,9 @@ func (m *moments) source(key store.Source, p store.SourcePoint) {
 	s.reach, s.seenStatus = p.Reach, true
 }
 
-// restartVote: across a gap between a source's last statistics and these, fewer samples than
-// before mean chronyd started over.
+// restartVote: a gap lies between a source's last statistics and these. If chronyd kept
+// samples from before the gap (their span reaches back past its start), it did not restart;
+// otherwise every sample it holds is newer than the gap, as after a restart.
 func (m *moments) restartVote(s *sourceMoments, p store.SourcePoint) {
 	if s.statsT.IsZero() || s.samples < 2 {
 		return
@@ -277,10 +278,10 @@ func (m *moments) restartVote(s *sourceMoments, p store.SourcePoint) {
 		if g.Start.Before(s.statsT) || !p.T.After(g.Start) {
 			continue
 		}
-		if p.Samples < s.samples {
-			g.seen++
-		} else {
+		if time.Duration(p.SpanSeconds)*time.Second > p.T.Sub(g.Start)+time.Second {
 			g.not++
+		} else {
+			g.seen++
 		}
 	}
 }

@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	g "maragu.dev/gomponents"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
 )
@@ -15,7 +17,14 @@ import (
 // diagnosisView is the host page's first block: the host's diagnosis, from the reads the other
 // panels share. chronyd not answering is its first finding, not the panel's error.
 func diagnosisView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	d := s.diag.Diagnose(ctx, m, monitor.Want{Fresh: q.fresh})
+	in := s.diag.Gather(ctx, m, monitor.Want{Fresh: q.fresh})
+	d := diagnose.Diagnose(in)
+	// No diagnosis could be made, for a reason that is not chronyd's (second-hand shutting
+	// down): the panel's own error.
+	var err error
+	if d.State == diagnose.Unknown && in.Tracking.Err != nil && !errors.Is(in.Tracking.Err, diagnose.ErrNotYet) {
+		err = in.Tracking.Err
+	}
 	name := "chronyd"
 	if s.fleet.Len() > 1 {
 		name = m.Name()
@@ -25,7 +34,7 @@ func diagnosisView(ctx context.Context, s *Server, m *monitor.Monitor, q query, 
 		at = now
 	}
 	return panels.DiagnosisPanel(panels.Result[panels.DiagnosisData]{Data: panels.DiagnosisData{Diagnosis: d, TitleName: name},
-		At: at, Now: now, Endpoint: m.Endpoint(), Next: next}), nil
+		Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}), err
 }
 
 // handleDiagnosisJSON gives a host's diagnosis to scripts: hosts/NAME/diagnosis.json, or

@@ -149,3 +149,23 @@ func TestThresholdsPerHost(t *testing.T) {
 		t.Errorf("the strict host's offset is not marked:\n%s", p)
 	}
 }
+
+// TestDiagnosisPanelErrors: chronyd not answering is the diagnosis' first finding, not the
+// panel's error; a diagnosis that cannot be made for another reason (second-hand shutting
+// down) is the panel's own inline error, as in every panel.
+func TestDiagnosisPanelErrors(t *testing.T) {
+	down := oneHost(t, &fakeReports{tracking: func(context.Context) (chrony.Tracking, error) {
+		return chrony.Tracking{}, &chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking", Addr: "udp://127.0.0.1:323"}
+	}}, Config{})
+	page := get(t, down, "GET", "/panels/diagnosis").Body.String()
+	if !strings.Contains(page, `data-finding="chronyd-unreachable"`) || strings.Contains(page, "panel-error") || !strings.Contains(page, "systemctl status chrony") {
+		t.Errorf("chronyd down:\n%s", page)
+	}
+	closed := oneHost(t, &fakeReports{tracking: func(context.Context) (chrony.Tracking, error) {
+		return chrony.Tracking{}, &chrony.Error{Kind: chrony.KindClosed, Addr: "udp://127.0.0.1:323"}
+	}}, Config{})
+	page = get(t, closed, "GET", "/panels/diagnosis").Body.String()
+	if !strings.Contains(page, `class="panel-error health-bad" role="alert"`) || !strings.Contains(page, "second-hand is shutting down") {
+		t.Errorf("shutting down:\n%s", page)
+	}
+}
