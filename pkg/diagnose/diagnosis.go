@@ -3,6 +3,7 @@ package diagnose
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -237,16 +238,7 @@ func (d Diagnosis) Headline() string {
 }
 
 // Summary is what was checked, in one line.
-func (d Diagnosis) Summary() string {
-	out := ""
-	for i, c := range d.Checked {
-		if i > 0 {
-			out += ", "
-		}
-		out += c
-	}
-	return out
-}
+func (d Diagnosis) Summary() string { return strings.Join(d.Checked, ", ") }
 
 // Has reports whether a finding of id was made.
 func (d Diagnosis) Has(id string) bool {

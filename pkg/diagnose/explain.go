@@ -93,13 +93,29 @@ var socketOnly = map[string]string{"selectdata": "selectdata", "ntpdata": "ntpda
 // IsSocketOnly reports whether err is chronyd refusing over UDP a report it gives only on its
 // socket: a matter of access, explained in place, not a failure of chronyd.
 func IsSocketOnly(err error) bool {
-	var e *chrony.Error
-	if !errors.As(err, &e) || e.Kind != chrony.KindNotAuthorised {
-		return false
-	}
-	_, ok := socketOnly[e.Op]
+	_, ok := socketOnlyReport(err)
 	return ok
 }
+
+// socketOnlyReport is chronyc's name of the report err refused as socket-only.
+func socketOnlyReport(err error) (string, bool) {
+	var e *chrony.Error
+	if !errors.As(err, &e) || e.Kind != chrony.KindNotAuthorised {
+		return "", false
+	}
+	name, ok := socketOnly[e.Op]
+	return name, ok
+}
+
+// socketFixes are SocketFix of each socket-only report, made once: a diagnosis over UDP says
+// them at every refresh.
+var socketFixes = func() map[string]string {
+	m := map[string]string{}
+	for _, name := range socketOnly {
+		m[name] = SocketFix(name)
+	}
+	return m
+}()
 
 // OpenCommands are the commands chrony 4.7 and later answer over UDP by default.
 const OpenCommands = "activity manual rtcdata smoothing sourcename sources sourcestats tracking"

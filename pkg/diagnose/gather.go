@@ -45,9 +45,9 @@ func (g Gatherer) Diagnose(ctx context.Context, m *monitor.Monitor, w monitor.Wa
 }
 
 // Gather reads a host's reports for its diagnosis. Tracking comes first: a chronyd that does
-// not answer it is not asked anything else, so that a dead chronyd costs one timeout. The
-// others are read at once: tracking and sources as w asks, the rest no older than SlowReports
-// (or fresh, with w.Fresh); ntpdata and authdata only of the sources whose finding needs them.
+// not answer it is not asked anything else, so that a dead chronyd costs one timeout. Then
+// sources as w asks, the rest no older than SlowReports (or fresh, with w.Fresh); ntpdata and
+// authdata only of the sources whose finding needs them.
 // A read still going on when ctx ends is ErrNotYet.
 func (g Gatherer) Gather(ctx context.Context, m *monitor.Monitor, w monitor.Want) Input {
 	in := g.base(m)
@@ -59,22 +59,21 @@ func (g Gatherer) Gather(ctx context.Context, m *monitor.Monitor, w monitor.Want
 	if !w.Since.IsZero() && w.Since.Before(slow.Since) {
 		slow.Since = w.Since
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() { in.SourceStats = report(m.SourceStats(ctx, slow)) })
-	wg.Go(func() { in.Activity = report(m.Activity(ctx, slow)) })
-	wg.Go(func() {
-		in.ServerStats = report(m.ServerStats(ctx, slow))
-		if p, ok := m.PreviousServerStats(); ok && in.ServerStats.OK() {
-			in.PrevServerStats = Read(p.Val, p.At)
-		}
-	})
-	wg.Go(func() { in.Selection = report(m.Selection(ctx, slow)) })
+	// One after another: they are almost always in the reuse window (a minute), where a read
+	// costs a lock; when they are not, they are read once a minute for everyone.
 	in.Sources = report(m.Sources(ctx, w))
-	wg.Wait()
+	in.SourceStats = report(m.SourceStats(ctx, slow))
+	in.Activity = report(m.Activity(ctx, slow))
+	in.ServerStats = report(m.ServerStats(ctx, slow))
+	if p, ok := m.PreviousServerStats(); ok && in.ServerStats.OK() {
+		in.PrevServerStats = Read(p.Val, p.At)
+	}
+	in.Selection = report(m.Selection(ctx, slow))
 	ntp, auth := in.Wanted()
 	if len(ntp)+len(auth) == 0 {
 		return in
 	}
+	var wg sync.WaitGroup
 	var mu sync.Mutex
 	in.NTP, in.Auth = map[netip.Addr]Report[chrony.NTPData]{}, map[netip.Addr]Report[chrony.AuthData]{}
 	for _, a := range ntp {

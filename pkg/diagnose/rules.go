@@ -256,13 +256,13 @@ func (j *judge) unchecked() {
 		if err == nil {
 			return
 		}
-		x := Explain(err, in.Endpoint)
-		u := Unchecked{What: what, Why: x.Title, Fix: x.Fix}
-		if IsSocketOnly(err) {
-			u.SocketOnly = true
-			u.Why = "chronyd gives it only on its Unix socket, and second-hand reads it over UDP"
+		if report, ok := socketOnlyReport(err); ok {
+			j.d.Unchecked = append(j.d.Unchecked, Unchecked{What: what, SocketOnly: true,
+				Why: "chronyd gives it only on its Unix socket, and second-hand reads it over UDP", Fix: socketFixes[report]})
+			return
 		}
-		j.d.Unchecked = append(j.d.Unchecked, u)
+		x := Explain(err, in.Endpoint)
+		j.d.Unchecked = append(j.d.Unchecked, Unchecked{What: what, Why: x.Title, Fix: x.Fix})
 	}
 	add("sources (sources)", in.Sources.Err)
 	add("source statistics (sourcestats)", in.SourceStats.Err)
@@ -386,7 +386,7 @@ func (j *judge) notSynchronised() {
 	waiting, minsources := 0, 0
 	f := Finding{ID: IDNoSelectableSource, Severity: Critical, Since: since,
 		Text: fmt.Sprintf("Not synchronised: %s %s, but chronyd can use none of them.", plural(len(answering), "source", "sources"),
-			map[bool]string{true: "answers", false: "answer"}[len(answering) == 1])}
+			pick(len(answering) == 1, "answers", "answer"))}
 	for _, s := range answering {
 		why := j.whyUnused(s)
 		f.Evidence = append(f.Evidence, text(s.label, why))
@@ -808,14 +808,14 @@ func (j *judge) unanswering() {
 	}
 	if len(servers) > 0 {
 		f := j.neverFinding(IDNeverAnswered, servers)
-		f.Text = upper(joinLabels(servers)) + " " + map[bool]string{true: "has", false: "have"}[len(servers) == 1] +
+		f.Text = upper(joinLabels(servers)) + " " + pick(len(servers) == 1, "has", "have") +
 			" never answered: a typo in the address, a wrong port or a firewall is more likely than a server that is down."
 		f.Fix = "Check the address and port in chrony.conf, that UDP port 123 to it is open in every firewall on the way, and that it serves NTP (chronyd -Q \"server ADDRESS iburst\" tries it once)."
 		j.add(f)
 	}
 	if len(refclocks) > 0 {
 		f := j.neverFinding(IDRefclockNoSamples, refclocks)
-		f.Text = upper(joinLabels(refclocks)) + " " + map[bool]string{true: "has", false: "have"}[len(refclocks) == 1] + " given no sample."
+		f.Text = upper(joinLabels(refclocks)) + " " + pick(len(refclocks) == 1, "has", "have") + " given no sample."
 		f.Fix = "Check the refclock line in chrony.conf and the device or program behind it (gpsd, a PPS device, the SHM segment)."
 		j.add(f)
 	}
@@ -903,7 +903,7 @@ func (j *judge) offline() {
 	}
 	n := a.Val.Offline + a.Val.BurstOffline
 	j.add(Finding{ID: IDSourcesOffline, Severity: Warn,
-		Text:     fmt.Sprintf("chronyd has set %s offline: it does not poll %s.", plural(n, "source", "sources"), map[bool]string{true: "it", false: "them"}[n == 1]),
+		Text:     fmt.Sprintf("chronyd has set %s offline: it does not poll %s.", plural(n, "source", "sources"), pick(n == 1, "it", "them")),
 		Evidence: []Evidence{count("offline", float64(n)), count("online", float64(a.Val.Online))},
 		Since:    Since{Why: "chronyd does not say since when"},
 		Fix:      "chronyc online (or remove the offline option from the source lines in chrony.conf)."})
@@ -923,7 +923,7 @@ func (j *judge) noSelect() {
 		return
 	}
 	j.add(Finding{ID: IDNoSelect, Severity: Info, Links: links,
-		Text:  upper(strings.Join(names, ", ")) + " " + map[bool]string{true: "has", false: "have"}[len(names) == 1] + " the noselect option: measured, never used to set the clock.",
+		Text:  upper(strings.Join(names, ", ")) + " " + pick(len(names) == 1, "has", "have") + " the noselect option: measured, never used to set the clock.",
 		Since: Since{Why: "it is configured so"},
 		Fix:   "Nothing to do if that is meant; remove noselect from its line in chrony.conf to use it."})
 }
@@ -941,7 +941,7 @@ func (j *judge) nts() {
 		}
 		fd := Finding{ID: IDNTSFailing, Severity: Warn, Links: []Link{j.link(f)},
 			Evidence: []Evidence{count("NTS-KE attempts since the last success", float64(a.KEAttempts)), count("cookies", float64(a.Cookies)),
-				text("NAK", map[bool]string{true: "yes", false: "no"}[a.NAK])},
+				text("NAK", pick(a.NAK, "yes", "no"))},
 			Fix: "Check that " + f.label + " answers NTS-KE (TCP port 4460, or its ntsport), that its certificate is trusted here (ntstrustedcerts, or the system's CAs) and that this clock is within the certificate's dates; chronyc authdata shows the attempts."}
 		switch {
 		case a.NAK:
@@ -1043,6 +1043,14 @@ func (j *judge) checked() {
 		add("clock error " + Micro(t.MaxErrorSeconds(), false))
 		add("offset " + Micro(t.SystemTimeOffsetSeconds(), true))
 	}
+}
+
+// pick is a if cond, else b.
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
 }
 
 func plural(n int, one, many string) string {
