@@ -266,19 +266,21 @@ func (m *moments) source(key store.Source, p store.SourcePoint) {
 
 // restartVote: a gap lies between a source's last statistics and these. If chronyd kept
 // samples from before the gap (their span reaches back past its start), it did not restart;
-// otherwise every sample it holds is newer than the gap, as after a restart.
+// otherwise every sample it holds is newer than the gap, as after a restart. A sample's time is
+// kept to the second (chronyd reports its age in seconds), hence a second of slack each way.
 func (m *moments) restartVote(s *sourceMoments, p store.SourcePoint) {
 	if s.statsT.IsZero() || s.samples < 2 {
 		return
 	}
 	for i := range m.gaps {
 		g := &m.gaps[i]
-		// The gap lies between the two: chronyd answered again since (a source's sample taken
-		// after the gap began is after its end, whatever its time).
-		if g.Start.Before(s.statsT) || !p.T.After(g.Start) {
+		// The gap lies between the two: the previous statistics from before it, these from
+		// after chronyd answered again (a sample taken after the gap began is after its end,
+		// whatever its time).
+		if g.Start.Before(s.statsT) || !p.T.Add(time.Second).After(g.Start) {
 			continue
 		}
-		if time.Duration(p.SpanSeconds)*time.Second > p.T.Sub(g.Start)+time.Second {
+		if time.Duration(p.SpanSeconds)*time.Second > p.T.Sub(g.Start)+2*time.Second {
 			g.not++
 		} else {
 			g.seen++
