@@ -22,6 +22,9 @@ type Gatherer struct {
 	Thresholds HostThresholds
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Memo, when set, keeps each host's last diagnosis, so that many viewers between two reads
+	// cost one judgement a second.
+	Memo *Memo
 }
 
 // SlowReports is how old a report a diagnosis accepts besides tracking and sources: the
@@ -41,7 +44,15 @@ func (g Gatherer) now() time.Time {
 
 // Diagnose reads what m's diagnosis needs (with w for tracking and sources) and judges it.
 func (g Gatherer) Diagnose(ctx context.Context, m *monitor.Monitor, w monitor.Want) Diagnosis {
-	return Diagnose(g.Gather(ctx, m, w))
+	return g.Judge(g.Gather(ctx, m, w))
+}
+
+// Judge is Diagnose(in), through the memo when there is one.
+func (g Gatherer) Judge(in Input) Diagnosis {
+	if g.Memo != nil {
+		return g.Memo.Diagnose(in)
+	}
+	return Diagnose(in)
 }
 
 // Gather reads a host's reports for its diagnosis. Tracking comes first: a chronyd that does
@@ -108,7 +119,7 @@ func (g Gatherer) Last(m *monitor.Monitor) (Diagnosis, bool) {
 	if s, sat, serr, ok := m.LastSources(); ok {
 		in.Sources = Report[[]chrony.Source]{Val: s, At: sat, Err: serr}
 	}
-	return Diagnose(in), true
+	return Diagnose(in), true // not through the memo: it holds the whole diagnoses
 }
 
 func (g Gatherer) base(m *monitor.Monitor) Input {

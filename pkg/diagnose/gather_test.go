@@ -145,3 +145,28 @@ func BenchmarkDiagnoseFromReuseWindow(b *testing.B) {
 		}
 	}
 }
+
+// TestMemo: a diagnosis of the same reads in the same second is made once; a new read, the
+// next second or a new version of the history makes it again.
+func TestMemo(t *testing.T) {
+	m := NewMemo()
+	in := input(synced(), healthy()...)
+	in.ServerStats = Read(chrony.ServerStats{NTPPackets: 10, NTPDropped: 3}, now)
+	first := m.Diagnose(in)
+	if again := m.Diagnose(in); &again.Findings[0] != &first.Findings[0] {
+		t.Error("the same reads in the same second were judged again")
+	}
+	for name, change := range map[string]func(*Input){
+		"a new read":          func(in *Input) { in.Tracking.At = in.Tracking.At.Add(time.Second) },
+		"the next second":     func(in *Input) { in.Now = in.Now.Add(time.Second) },
+		"the history changed": func(in *Input) { in.History.Version++ },
+	} {
+		next := in
+		change(&next)
+		if d := m.Diagnose(next); &d.Findings[0] == &first.Findings[0] {
+			t.Errorf("%s: the memo's diagnosis was given", name)
+		}
+		m.Diagnose(in)
+		first = m.Diagnose(in)
+	}
+}

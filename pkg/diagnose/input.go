@@ -66,6 +66,8 @@ type History struct {
 	// why.
 	Known bool
 	Why   string
+	// Version changes whenever the record does (a Memo keys on it); 0 when not kept.
+	Version uint64
 	// Start is when the record begins: moments before it are not known.
 	Start time.Time
 	// Unsynchronised is when the current stretch without synchronisation began (zero when the

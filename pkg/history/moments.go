@@ -24,6 +24,7 @@ type moments struct {
 	seeded  bool
 	pending []store.Batch // written while the store was being read
 	snap    *diagnose.History
+	version uint64 // batches taken, for the diagnoses' memo
 
 	start      time.Time
 	lastSample time.Time
@@ -71,7 +72,7 @@ func (m *moments) history() diagnose.History {
 }
 
 func (m *moments) build() *diagnose.History {
-	h := &diagnose.History{Known: true, Start: m.start, Unsynchronised: m.unsync, Restart: m.lastRestart(),
+	h := &diagnose.History{Known: true, Version: m.version, Start: m.start, Unsynchronised: m.unsync, Restart: m.lastRestart(),
 		Sources: make(map[string]diagnose.SourceHistory, len(m.sources))}
 	if h.Start.IsZero() {
 		h.Known, h.Why = false, "the history has no record of this host yet"
@@ -141,6 +142,7 @@ func (m *moments) applyLocked(b store.Batch) {
 		m.restart = reset
 	}
 	m.snap = nil
+	m.version++
 }
 
 // minSamples is chronyd's default minsamples: once a source has this many samples, chronyd
@@ -162,6 +164,7 @@ func (m *moments) seed(ctx context.Context, walk func(context.Context, store.Vis
 		m.gaps, m.sources, m.recent, m.next = fresh.gaps, fresh.sources, fresh.recent, fresh.next
 	}
 	m.seeded = true
+	m.version++
 	for _, b := range m.pending {
 		m.applyLocked(b)
 	}

@@ -18,7 +18,7 @@ import (
 // panels share. chronyd not answering is its first finding, not the panel's error.
 func diagnosisView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
 	in := s.diag.Gather(ctx, m, monitor.Want{Fresh: q.fresh})
-	d := diagnose.Diagnose(in)
+	d := s.diag.Judge(in)
 	// No diagnosis could be made, for a reason that is not chronyd's (second-hand shutting
 	// down): the panel's own error.
 	var err error

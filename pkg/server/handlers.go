@@ -268,7 +268,7 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 				row.Diagnosis, _ = s.diag.Last(m)
 			}
 		} else {
-			row.Diagnosis = diagnose.Diagnose(in)
+			row.Diagnosis = s.diag.Judge(in)
 			s.noteResult(m.Name(), "summary", row.TrackingErr)
 		}
 		if trend, ok := s.history.Trend(c.Request.Context(), m.Name(), row.Now); ok {

@@ -72,7 +72,7 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	if cfg.History == nil {
 		cfg.History = history.Open(history.Config{}) // off: no store, no recording
 	}
-	diag := diagnose.Gatherer{History: cfg.History.Moments, Thresholds: cfg.Thresholds, Now: cfg.Now}
+	diag := diagnose.Gatherer{History: cfg.History.Moments, Thresholds: cfg.Thresholds, Now: cfg.Now, Memo: diagnose.NewMemo()}
 	s := &Server{fleet: fleet, history: cfg.History, diag: diag, metrics: newMetricsHandlers(fleet, diag), cfg: cfg, log: cfg.Logger,
 		health: panelHealth{failing: map[string]string{}},
 		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
