@@ -133,9 +133,11 @@ func (g Gatherer) base(m *monitor.Monitor) Input {
 }
 
 // report turns a monitor's answer into a Report; a read the caller stopped waiting for is
-// ErrNotYet.
+// ErrNotYet, unless the caller's budget for chronyd ended (chrony.WithBudget): then chronyd did
+// not answer in time, which is a failure to say.
 func report[T any](v T, at time.Time, err error) Report[T] {
-	if errors.Is(err, monitor.ErrStillReading) {
+	var b *chrony.BudgetError
+	if errors.Is(err, monitor.ErrStillReading) && !errors.As(err, &b) {
 		err = fmt.Errorf("%w (%v)", ErrNotYet, err)
 	}
 	return Report[T]{Val: v, At: at, Err: err}

@@ -90,6 +90,12 @@ func TestGatherSilentChronyd(t *testing.T) {
 	if d.State != Failing || !d.Has(IDChronydUnreachable) {
 		t.Errorf("diagnosis of a silent chronyd = %v %v", d.State, d.Findings)
 	}
+	// A page's request whose budget for chronyd ends: chronyd did not answer in it, a failure.
+	bctx, bcancel := chrony.WithBudget(context.Background(), time.Millisecond)
+	defer bcancel()
+	if d := g.Diagnose(bctx, m, monitor.Want{Fresh: true}); d.State != Failing || !strings.Contains(d.Findings[0].Text, "did not answer in 1 ms") {
+		t.Errorf("diagnosis when the budget ended = %v %v", d.State, d.Findings)
+	}
 	for _, r := range fake.Requests() {
 		if r.Command != chronytest.ReqTracking {
 			t.Errorf("asked a silent chronyd for command %d", r.Command)

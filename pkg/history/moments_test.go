@@ -90,7 +90,11 @@ func TestMomentsLiveAndFromTheStore(t *testing.T) {
 	// The same, read from the store as at a start.
 	seeded := newMoments()
 	seeded.seed(ctx, func(ctx context.Context, v store.Visitor) error {
-		return s.walk(ctx, "h", t0.Add(-time.Hour), clock.Add(time.Hour), v)
+		st, err := s.openStore()
+		if err != nil {
+			return err
+		}
+		return st.Walk(ctx, "h", t0.Add(-time.Hour), clock.Add(time.Hour), v)
 	})
 	got := seeded.history()
 	if got.Start != h.Start || got.Unsynchronised != h.Unsynchronised || got.Restart != h.Restart || got.Silent != h.Silent ||

@@ -44,7 +44,7 @@ func TestDiagnosisRoutes(t *testing.T) {
 	body := frag.Body.String()
 	for _, want := range []string{`data-state="failing"`, `data-title="✕ Failing · chronyd · second-hand"`, `data-field="diagnosis-state" value="failing">Failing<`,
 		`data-finding="reference-unreachable"`, "Coasting: its reference time.lan (192.0.2.10) stopped answering 2 min ago",
-		`data-open-detail="detail-sources-192-0-2-10"`, `hx-get="panels/diagnosis?fresh=1"`, "Not checked:", "selectdata", "opencommands"} {
+		`data-open-detail="detail-sources-192-2e0-2e2-2e10"`, `hx-get="panels/diagnosis?fresh=1"`, "Not checked:", "selectdata", "opencommands"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the diagnosis fragment lacks %q:\n%s", want, body)
 		}
