@@ -12,6 +12,7 @@ import (
 	hx "maragu.dev/gomponents-htmx"
 	. "maragu.dev/gomponents/html"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -102,10 +103,10 @@ func historyBody(d HistoryData) g.Node {
 // servingNote says why a host's serving history is not recorded when chronyd refuses its
 // server statistics (a socket-only report), as the other socket-only parts do.
 func servingNote(st history.Status) g.Node {
-	if st.ServerErr == nil || !IsSocketOnly(st.ServerErr) {
+	if st.ServerErr == nil || !diagnose.IsSocketOnly(st.ServerErr) {
 		return nil
 	}
-	x := Explain(st.ServerErr, st.Endpoint)
+	x := diagnose.Explain(st.ServerErr, st.Endpoint)
 	return Div(Class("access-note"), Data("access", "socket-only"), Data("field", "serving-history"),
 		P(g.Text("Serving history (NTP requests, drops, NTS-KE, clients over time) is not recorded: "+x.Title+".")),
 		P(Class("error-fix"), Strong(g.Text("To record it: ")), g.Text(x.Fix)))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
@@ -35,6 +36,8 @@ type Config struct {
 	RowWait time.Duration
 	// History is the hosts' record; nil for none (as with --sample 0).
 	History *history.Service
+	// Thresholds are the limits each host's clock is held to, for its diagnosis.
+	Thresholds diagnose.HostThresholds
 	// Budget is how long a request may spend on chronyd in all, waiting in line behind other
 	// requests to the same chronyd included: then it answers with the panel's error. The
 	// client's longest exchange (chrony.Options.MaxWait) when 0; keep it well inside the HTTP
@@ -53,6 +56,7 @@ const DefaultRowWait = 250 * time.Millisecond
 type Server struct {
 	fleet   *monitor.Fleet
 	history *history.Service
+	diag    diagnose.Gatherer
 	metrics *metricsHandlers
 	cfg     Config
 	log     *slog.Logger
@@ -80,9 +84,13 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	if cfg.History == nil {
 		cfg.History = history.Open(history.Config{}) // off: no store, no recording
 	}
-	s := &Server{fleet: fleet, history: cfg.History, metrics: newMetricsHandlers(fleet), cfg: cfg, log: cfg.Logger,
+	diag := diagnose.Gatherer{History: cfg.History.Moments, Thresholds: cfg.Thresholds, Now: cfg.Now, Memo: diagnose.NewMemo()}
+	s := &Server{fleet: fleet, history: cfg.History, diag: diag, metrics: newMetricsHandlers(fleet, diag), cfg: cfg, log: cfg.Logger,
 		health: panelHealth{failing: map[string]string{}},
 		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
+	}
+	for i, a := range assets.StateIcons {
+		s.assets.StateIcons[i] = a.Name
 	}
 
 	gin.SetMode(gin.ReleaseMode)
