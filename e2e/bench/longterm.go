@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 	"github.com/second-hand/second-hand/pkg/chronylog/chronylogtest"
 	"github.com/second-hand/second-hand/pkg/store"
 	"github.com/second-hand/second-hand/pkg/store/storetest"
@@ -25,21 +26,21 @@ import (
 // kept as second-hand's upkeep keeps it (summaries made, raw records past 7 days removed); the
 // 90d, 1y and 2y fragments from it; the 24h and 30d fragments of this version against main's,
 // side by side (a worktree of main, built at the same time); a day's rollup.
-func longtermBench(ctx context.Context, bin, repo, dir string, add func(what, figure, against string)) error {
+func longtermBench(ctx context.Context, bin, repo, dir string, days int, add func(what, figure, against string)) error {
 	end := time.Now().Truncate(24 * time.Hour).Add(time.Hour)
 	data := filepath.Join(dir, "longterm-data")
 	logs := filepath.Join(dir, "longterm-logs")
-	fmt.Fprintln(os.Stderr, "bench: writing two years of chronyd's logs (8 sources) ...")
-	files, lines, err := chronylogtest.WriteEvery(logs, end, 730, 8, 16*time.Second, 64*time.Second)
+	fmt.Fprintf(os.Stderr, "bench: writing %d days of chronyd's logs (8 sources) ...\n", days)
+	files, lines, err := chronylogtest.WriteEvery(logs, end, days, 8, 16*time.Second, 64*time.Second)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "bench: generating two years of server statistics into the store ...")
+	fmt.Fprintln(os.Stderr, "bench: generating the server statistics into the store ...")
 	st, err := store.Open(data, nil)
 	if err != nil {
 		return err
 	}
-	err = storetest.Generate(end.Add(-730*24*time.Hour), end, storetest.Options{Serving: true}, func(b store.Batch) error {
+	err = storetest.Generate(end.Add(-time.Duration(days)*24*time.Hour), end, storetest.Options{Serving: true}, func(b store.Batch) error {
 		return st.Append(ctx, "h", store.Batch{Servers: b.Servers})
 	})
 	st.Close()
@@ -71,9 +72,9 @@ func longtermBench(ctx context.Context, bin, repo, dir string, add func(what, fi
 	}
 	st.Close()
 	size := fileSizes(data)
-	add(fmt.Sprintf("second-hand import of two years of chronyd's logs (%d lines: tracking.log every 16 s, 8 sources every 64 s), the summaries made", lines),
+	add(fmt.Sprintf("second-hand import of %s of chronyd's logs (%d lines: tracking.log every 16 s, 8 sources every 64 s), the summaries made", span(days), lines),
 		fmt.Sprintf("%.0f s, peak RSS %.1f MB; the store %.0f MB after it", took.Seconds(), rss, float64(imported)/1e6), "")
-	add("history store, two years of one host with 8 sources at a 16 s sample and serving statistics, as the upkeep keeps it (raw 7 d, 5-minute summaries 90 d, hourly 2 y)",
+	add("history store, "+span(days)+" of one host with 8 sources at a 16 s sample and serving statistics, as the upkeep keeps it (raw 7 d, 5-minute summaries 90 d, hourly 2 y)",
 		fmt.Sprintf("%.1f MB (the upkeep: %.0f s)", float64(size)/1e6, upkeep.Seconds()), "target ≤ 150 MB")
 
 	// The long fragments, from that store.
@@ -85,8 +86,20 @@ func longtermBench(ctx context.Context, bin, repo, dir string, add func(what, fi
 		return err
 	}
 	for _, r := range []struct{ name, target string }{{"90d", ""}, {"1y", "target ≤ 50 ms and ≤ 150 KB"}, {"2y", ""}} {
-		f := long["LongHistoryFragment/"+r.name]
-		add("history fragment of "+r.name+" from that store (the rollups, and the last 7 days raw)", fmt.Sprintf("%s, %.0f KB", msf(time.Duration(f.ns)), f.size/1000), r.target)
+		for _, mode := range []struct{ name, what string }{
+			{"cold", "cold: nothing kept between requests"},
+			{"steady", "steady: a sample written between requests, as a refresh of an open page finds it"},
+		} {
+			f, ok := long["LongHistoryFragment/"+r.name+"/"+mode.name]
+			if !ok {
+				return fmt.Errorf("BenchmarkLongHistoryFragment gave no %s/%s", r.name, mode.name)
+			}
+			add(fmt.Sprintf("history fragment of %s from that store (the summaries, and the raw records after them), %s", r.name, mode.what),
+				fmt.Sprintf("%s, %.0f KB", msf(time.Duration(f.ns)), f.size/1000), r.target)
+		}
+	}
+	if err := longServeRSS(bin, data, add); err != nil {
+		return err
 	}
 
 	// 24h and 30d against main, side by side.
@@ -197,4 +210,49 @@ func runBench(cmd *exec.Cmd) (map[string]bench, error) {
 		return nil, fmt.Errorf("%s ran no benchmark:\n%s", strings.Join(cmd.Args, " "), out)
 	}
 	return m, nil
+}
+
+// longServeRSS starts second-hand on the two-year store (its host answered by a replaying
+// fake chronyd over UDP), draws the page and the 90d, 1y and 2y history fragments twice each,
+// and reads its peak RSS: what serving years costs in memory, the upkeep at start included.
+func longServeRSS(bin, data string, add func(what, figure, against string)) error {
+	fake, err := chronytest.NewUDP(chronytest.Replay)
+	if err != nil {
+		return err
+	}
+	defer fake.Close()
+	port := freePort()
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:"+port, "--data-dir", data, "--log-level", "error")
+	cmd.Env = append(os.Environ(), "SECOND_HAND_CHRONY=h="+fake.Addr)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	base := "http://127.0.0.1:" + port
+	if err := waitHTTP(base + "/healthz"); err != nil {
+		return err
+	}
+	paths := []string{"/"}
+	for range 2 {
+		for _, r := range []string{"90d", "1y", "2y"} {
+			paths = append(paths, "/hosts/h/panels/history?range="+r)
+		}
+	}
+	for _, p := range paths {
+		if err := get(base + p); err != nil {
+			return err
+		}
+	}
+	add("second-hand peak RSS (VmHWM) started on that store, the page and the 90d, 1y and 2y fragments drawn twice each",
+		fmt.Sprintf("%.1f MB", peakRSS(cmd.Process.Pid)), "")
+	return nil
+}
+
+// span names the longterm part's days as its rows say them.
+func span(days int) string {
+	if days == 730 {
+		return "two years"
+	}
+	return fmt.Sprintf("%d days", days)
 }
