@@ -71,6 +71,24 @@ func TestServingHistoryMatchesChronyc(t *testing.T) {
 	})
 	n2, d2 := still()
 	rows := servers()
+	// The clients per sample: at rest, as many as chronyc clients lists; while serving, the
+	// monitored chronyd among those whose last request came since the sample before.
+	listed, err := chronycRaw(lab.Upstream, "clients")
+	if err != nil || len(listed) == 0 {
+		t.Fatalf("chronyc clients: %v %v", listed, err)
+	}
+	if r := rows[len(rows)-1]; r["clients"] != strconv.Itoa(len(listed)) {
+		t.Errorf("at rest, a server row counts %q clients, chronyc clients lists %d: %v", r["clients"], len(listed), listed)
+	}
+	active := 0
+	for _, r := range rows {
+		if r["ntp_requests_per_s"] != "" && r["ntp_requests_per_s"] != "0" && r["active_clients"] != "" && r["active_clients"] != "0" {
+			active++
+		}
+	}
+	if active == 0 {
+		t.Errorf("no row with requests has an active client: %v", rows)
+	}
 	first, last := -1, -1
 	for i, r := range rows {
 		if r["ntp_requests"] == n1 {

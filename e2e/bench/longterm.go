@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,14 +20,21 @@ import (
 	"github.com/second-hand/second-hand/pkg/store/storetest"
 )
 
+// longtermOptions are the longterm part's flags.
+type longtermOptions struct {
+	days    int    // of history imported
+	against string // the commit the 24h and 30d fragments are compared with
+}
+
 // longtermBench measures the history kept for years: two years of one host with 8 sources
 // sampled every 16 s (chronyd's logs: tracking.log every 16 s, each source's measurement and
 // statistics every 64 s) imported with `second-hand import`, and its server statistics (which
 // chronyd keeps no log of) generated into the store as the recorder writes them; the store
 // kept as second-hand's upkeep keeps it (summaries made, raw records past 7 days removed); the
-// 90d, 1y and 2y fragments from it; the 24h and 30d fragments of this version against main's,
-// side by side (a worktree of main, built at the same time); a day's rollup.
-func longtermBench(ctx context.Context, bin, repo, dir string, days int, add func(what, figure, against string)) error {
+// 90d, 1y and 2y fragments from it; the 24h and 30d fragments of this version against main's
+// (-longterm-against), side by side (a worktree of it, built at the same time); a day's rollup.
+func longtermBench(ctx context.Context, bin, repo, dir string, opt longtermOptions, add func(what, figure, against string)) error {
+	days := opt.days
 	end := time.Now().Truncate(24 * time.Hour).Add(time.Hour)
 	data := filepath.Join(dir, "longterm-data")
 	logs := filepath.Join(dir, "longterm-logs")
@@ -81,9 +89,14 @@ func longtermBench(ctx context.Context, bin, repo, dir string, days int, add fun
 	fmt.Fprintln(os.Stderr, "bench: the 90d, 1y and 2y fragments ...")
 	cmdB := command(repo, "go", "test", "-run", "^$", "-bench", "LongHistoryFragment", "-benchmem", "-benchtime", "20x", "-count", "1", "./pkg/server")
 	cmdB.Env = append(os.Environ(), "SECOND_HAND_BENCH_LONG_STORE="+data, "SECOND_HAND_BENCH_LONG_END="+strconv.FormatInt(end.UnixMilli(), 10))
-	long, err := runBench(cmdB)
+	out, err = cmdB.CombinedOutput()
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %v\n%s", strings.Join(cmdB.Args, " "), err, out)
+	}
+	long := benchLines(out)
+	cpu := map[string]float64{}
+	for _, m := range cpuLine.FindAllSubmatch(out, -1) {
+		cpu[string(m[1])], _ = strconv.ParseFloat(string(m[2]), 64)
 	}
 	for _, r := range []struct{ name, target string }{{"90d", ""}, {"1y", "target ≤ 50 ms and ≤ 150 KB"}, {"2y", ""}} {
 		for _, mode := range []struct{ name, what string }{
@@ -95,7 +108,7 @@ func longtermBench(ctx context.Context, bin, repo, dir string, days int, add fun
 				return fmt.Errorf("BenchmarkLongHistoryFragment gave no %s/%s", r.name, mode.name)
 			}
 			add(fmt.Sprintf("history fragment of %s from that store (the summaries, and the raw records after them), %s", r.name, mode.what),
-				fmt.Sprintf("%s, %.0f KB", msf(time.Duration(f.ns)), f.size/1000), r.target)
+				fmt.Sprintf("%s (processor time %s), %.0f KB", msf(time.Duration(f.ns)), msf(time.Duration(cpu[r.name+"/"+mode.name])), f.size/1000), r.target)
 		}
 	}
 	if err := longServeRSS(bin, data, add); err != nil {
@@ -103,7 +116,7 @@ func longtermBench(ctx context.Context, bin, repo, dir string, days int, add fun
 	}
 
 	// 24h and 30d against main, side by side.
-	if err := againstMain(repo, dir, add); err != nil {
+	if err := againstMain(repo, dir, opt.against, add); err != nil {
 		return err
 	}
 
@@ -120,10 +133,10 @@ func longtermBench(ctx context.Context, bin, repo, dir string, days int, add fun
 // againstMain runs BenchmarkHistoryRanges (24h and 30d from the same month of records) in this
 // tree and in a worktree of main, their test binaries built at the same time and run in turn,
 // and reports the medians of five runs each.
-func againstMain(repo, dir string, add func(what, figure, against string)) error {
+func againstMain(repo, dir, against string, add func(what, figure, against string)) error {
 	mainTree := filepath.Join(dir, "main-tree")
-	if out, err := command(repo, "git", "worktree", "add", "--detach", mainTree, "main").CombinedOutput(); err != nil {
-		return fmt.Errorf("git worktree add main: %v\n%s", err, out)
+	if out, err := command(repo, "git", "worktree", "add", "--detach", mainTree, against).CombinedOutput(); err != nil {
+		return fmt.Errorf("git worktree add %s: %v\n%s", against, err, out)
 	}
 	defer command(repo, "git", "worktree", "remove", "--force", mainTree).Run()
 	rev, _ := command(mainTree, "git", "rev-parse", "--short", "HEAD").Output()
@@ -184,12 +197,15 @@ func againstMain(repo, dir string, add func(what, figure, against string)) error
 	median := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
 	for _, r := range []string{"24h", "30d"} {
 		t, m := median(times["this"+r]), median(times["main"+r])
-		add(fmt.Sprintf("history fragment of %s from a month of 8 sources, this version against main (%s), side by side", r, strings.TrimSpace(string(rev))),
+		add(fmt.Sprintf("history fragment of %s from a month of 8 sources, this version against %s (%s), side by side", r, against, strings.TrimSpace(string(rev))),
 			fmt.Sprintf("%s, %.0f KB against %s, %.0f KB: %.2fx", ms(t), sizes["this"+r]/1000, ms(m), sizes["main"+r]/1000, t/m),
 			"target ≤ 1.00x (medians of 5 runs, in turn)")
 	}
 	return nil
 }
+
+// cpuLine is a BenchmarkLongHistoryFragment line's name and processor time.
+var cpuLine = regexp.MustCompile(`(?m)^BenchmarkLongHistoryFragment/(\S+?)(?:-\d+)?\s.*?([\d.]+) cpu-ns/op`)
 
 // runBench runs a go test -bench command and reads its lines.
 func runBench(cmd *exec.Cmd) (map[string]bench, error) {
@@ -197,6 +213,15 @@ func runBench(cmd *exec.Cmd) (map[string]bench, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
 	}
+	m := benchLines(out)
+	if len(m) == 0 {
+		return nil, fmt.Errorf("%s ran no benchmark:\n%s", strings.Join(cmd.Args, " "), out)
+	}
+	return m, nil
+}
+
+// benchLines reads the lines of go test -bench.
+func benchLines(out []byte) map[string]bench {
 	m := map[string]bench{}
 	for _, line := range strings.Split(string(out), "\n") {
 		if s := benchLine.FindStringSubmatch(line); s != nil {
@@ -206,10 +231,7 @@ func runBench(cmd *exec.Cmd) (map[string]bench, error) {
 			m[s[1]] = bench{ns, allocs, size}
 		}
 	}
-	if len(m) == 0 {
-		return nil, fmt.Errorf("%s ran no benchmark:\n%s", strings.Join(cmd.Args, " "), out)
-	}
-	return m, nil
+	return m
 }
 
 // longServeRSS starts second-hand on the two-year store (its host answered by a replaying

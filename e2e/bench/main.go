@@ -37,7 +37,9 @@ func main() {
 	only := flag.String("only", "", "run only these parts, comma-separated: go, page, load, history, fleet, metrics, chronyc, csv, import, poll, longterm (default: all)")
 	pollFor := flag.Duration("poll", 30*time.Minute, "how long the poll part polls the history")
 	importLines := flag.Int("import-lines", 5_000_000, "how many lines of chronyd's logs the import part imports")
-	longDays := flag.Int("longterm-days", 730, "how many days of history the longterm part imports (fewer to try the part quickly)")
+	var long longtermOptions
+	flag.IntVar(&long.days, "longterm-days", 730, "how many days of history the longterm part imports (fewer to try the part quickly)")
+	flag.StringVar(&long.against, "longterm-against", "main", "the commit the longterm part compares the 24h and 30d fragments with")
 	flag.Parse()
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
@@ -49,7 +51,7 @@ func main() {
 			parts[p] = true
 		}
 	}
-	if err := run(*repo, *loadFor, *loads, *pollFor, *importLines, *longDays, func(p string) bool { return len(parts) == 0 || parts[p] }); err != nil {
+	if err := run(*repo, *loadFor, *loads, *pollFor, *importLines, long, func(p string) bool { return len(parts) == 0 || parts[p] }); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -60,7 +62,7 @@ var validPart = map[string]bool{"go": true, "page": true, "load": true, "history
 
 type row struct{ what, figure, against string }
 
-func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, importLines, longDays int, part func(string) bool) error {
+func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, importLines int, long longtermOptions, part func(string) bool) error {
 	repo, _ = filepath.Abs(repo)
 	var rows []row
 	add := func(what, figure, against string) { rows = append(rows, row{what, figure, against}) }
@@ -187,7 +189,7 @@ func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, i
 	}
 	// 9. Years: two years imported, the rollups' fragments, 24h and 30d against main.
 	if part("longterm") {
-		if err := longtermBench(ctx, bin, repo, dir, longDays, add); err != nil {
+		if err := longtermBench(ctx, bin, repo, dir, long, add); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +29,9 @@ func prepareRanges(b *testing.B, st *store.Store, end time.Time) {
 // (Unix ms). "cold": nothing computed is kept between requests (Forget, the timer stopped);
 // "steady": a recorder's write between requests, as at every sample, so that the view is made
 // again from the raw records after the summarised days and the summaries' part kept (it
-// changes once a day). Skipped without the store.
+// changes once a day). Besides the time, cpu-ns/op is the processor time the process spent
+// in the requests (every thread's, a figure other work on the machine does not inflate as it
+// does the time). Skipped without the store.
 func BenchmarkLongHistoryFragment(b *testing.B) {
 	dir := os.Getenv("SECOND_HAND_BENCH_LONG_STORE")
 	endMS, _ := strconv.ParseInt(os.Getenv("SECOND_HAND_BENCH_LONG_END"), 10, 64)
@@ -45,6 +48,7 @@ func BenchmarkLongHistoryFragment(b *testing.B) {
 			b.Run(name+"/"+mode, func(b *testing.B) {
 				req := httptest.NewRequest("GET", "/panels/history?range="+name, nil)
 				var size int
+				var cpu time.Duration
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := range b.N {
@@ -59,14 +63,26 @@ func BenchmarkLongHistoryFragment(b *testing.B) {
 					}
 					b.StartTimer()
 					rec := httptest.NewRecorder()
+					before := cpuTime()
 					h.ServeHTTP(rec, req)
+					cpu += cpuTime() - before
 					if rec.Code != 200 || !strings.Contains(rec.Body.String(), `data-chart="served"`) {
 						b.Fatalf("%d\n%.3000s", rec.Code, rec.Body)
 					}
 					size = rec.Body.Len()
 				}
 				b.ReportMetric(float64(size), "bytes/fragment")
+				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}
+}
+
+// cpuTime is the processor time this process has used, user and system, every thread's.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
