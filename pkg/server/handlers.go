@@ -130,7 +130,7 @@ var panelViews = map[string]struct {
 func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
 	t, at, err := m.Tracking(ctx, monitor.Want{Fresh: q.fresh})
 	r := panels.Result[chrony.Tracking]{Data: t, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}
-	if trend, ok := s.history.Trend(ctx, m.Name(), now); ok {
+	if trend, ok := s.historyOf(m.Name()).Trend(ctx, m.Name(), now); ok {
 		r.Trend = &trend
 	}
 	return panels.TrackingPanel(r), err
@@ -138,20 +138,33 @@ func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, n
 
 // historyView is the history panel for the range asked (?range=), around a moment (?at=).
 func historyView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	d := panels.HistoryData{Range: q.rng, Status: s.history.Status(m.Name())}
-	if !d.Status.Off {
-		d.View, d.Err = s.history.View(ctx, m.Name(), q.rng, q.at, now)
-	}
-	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: d, At: now, Now: now, Next: next}), nil
+	return historyPanel(ctx, s.historyOf(m.Name()), m.Name(), q, now, next), nil
 }
 
-func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, _ query, now time.Time, next time.Duration) (g.Node, error) {
-	d := panels.EventsData{Status: s.history.Status(m.Name())}
-	if !d.Status.Off {
-		d.Events, d.Err = s.history.Events(ctx, m.Name(), now)
-	}
-	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next}), nil
+func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
+	return eventsPanel(ctx, s.historyOf(m.Name()), m.Name(), q, now, next), nil
 }
+
+// historyPanel reads host's history from r, wherever it is kept, and draws it.
+func historyPanel(ctx context.Context, r history.Reader, host string, q query, now time.Time, next time.Duration) g.Node {
+	d := panels.HistoryData{Range: q.rng, Status: r.Status(host)}
+	if !d.Status.Off {
+		d.View, d.Err = r.View(ctx, host, q.rng, q.at, now)
+	}
+	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: d, At: now, Now: now, Next: next})
+}
+
+// eventsPanel lists what happened to host, from r.
+func eventsPanel(ctx context.Context, r history.Reader, host string, _ query, now time.Time, next time.Duration) g.Node {
+	d := panels.EventsData{Status: r.Status(host)}
+	if !d.Status.Off {
+		d.Events, d.Err = r.Events(ctx, host, now)
+	}
+	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next})
+}
+
+// historyOf is where host's history is read: this second-hand's own store.
+func (s *Server) historyOf(string) history.Reader { return s.history }
 
 // hostRequest begins a handler of a host's data: the host the URL names (404 with the list of
 // hosts when it names none), no caching, and the query, which may hold only the parameters
@@ -253,7 +266,7 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 		} else {
 			s.noteResult(m.Name(), "summary", row.TrackingErr)
 		}
-		if trend, ok := s.history.Trend(c.Request.Context(), m.Name(), row.Now); ok {
+		if trend, ok := s.historyOf(m.Name()).Trend(c.Request.Context(), m.Name(), row.Now); ok {
 			row.Trend = &trend
 		}
 		s.render(c, http.StatusOK, panels.SummaryRow(row))
