@@ -3,6 +3,8 @@ package history
 import (
 	"context"
 	"time"
+
+	"github.com/second-hand/second-hand/pkg/store"
 )
 
 // Reader is where the page reads a host's history: this second-hand's own store (*Service), or
@@ -22,3 +24,7 @@ type Reader interface {
 }
 
 var _ Reader = (*Service)(nil)
+
+// SourceName is how the charts and events name a source: its name, and its address when that
+// differs.
+func SourceName(s store.Source) string { return sourceLabel(s) }

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+)
+
+// Kind says what went wrong asking the engine, in terms a user can act on.
+type Kind int
+
+const (
+	KindUnreachable Kind = iota // nothing answers at the URL
+	KindTimeout                 // no answer within the timeout (here, or the engine's own)
+	KindRejected                // 4xx: the engine refused the query, and says why
+	KindFailed                  // 5xx: the engine failed
+	KindBadAnswer               // what answered does not speak the Prometheus API
+
+	kindCount
+)
+
+// Kinds are every kind, for counting failures.
+var Kinds = []Kind{KindUnreachable, KindTimeout, KindRejected, KindFailed, KindBadAnswer}
+
+func (k Kind) String() string {
+	switch k {
+	case KindUnreachable:
+		return "unreachable"
+	case KindTimeout:
+		return "timeout"
+	case KindRejected:
+		return "rejected"
+	case KindFailed:
+		return "failed"
+	case KindBadAnswer:
+		return "bad answer"
+	}
+	return fmt.Sprintf("kind %d", int(k))
+}
+
+// Error is every error of a query. Its fields let the page explain it (panels.Explain); its
+// Error method is a sentence naming the URL and what failed.
+type Error struct {
+	Kind    Kind
+	URL     string        // the engine's
+	Op      string        // query, query_range, label values
+	Query   string        // the PromQL, for the log
+	Status  int           // the HTTP status, when the engine answered one
+	Message string        // the engine's own words (4xx, 5xx), or the network's
+	Timeout time.Duration // for KindTimeout: how long it was waited for
+}
+
+func (e *Error) Error() string {
+	switch e.Kind {
+	case KindUnreachable:
+		return fmt.Sprintf("the Prometheus API at %s is not answering: %s", e.URL, e.Message)
+	case KindTimeout:
+		return fmt.Sprintf("the Prometheus API at %s did not answer a %s within %v", e.URL, e.Op, e.Timeout)
+	case KindRejected:
+		return fmt.Sprintf("the Prometheus API at %s refused a %s (%d): %s", e.URL, e.Op, e.Status, e.Message)
+	case KindFailed:
+		return fmt.Sprintf("the Prometheus API at %s failed a %s (%d): %s", e.URL, e.Op, e.Status, e.Message)
+	}
+	return fmt.Sprintf("the Prometheus API at %s answered a %s with something else than the API: %s", e.URL, e.Op, e.Message)
+}
+
+// classify makes err, the failure of a query that took took, an *Error; status is the HTTP
+// status of the answer, 0 for none.
+func classify(url, op, query string, status int, took time.Duration, ctx context.Context, err error) *Error {
+	e := &Error{URL: url, Op: op, Query: query, Status: status}
+	var apiErr *v1.Error
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || errors.As(err, &netErr) && netErr.Timeout():
+		e.Kind, e.Timeout = KindTimeout, took.Round(time.Millisecond)
+	case errors.As(err, &apiErr) && apiErr.Type == v1.ErrTimeout:
+		e.Kind, e.Timeout, e.Message = KindTimeout, took.Round(time.Millisecond), apiErr.Msg
+	case errors.As(err, &apiErr) && status >= 400 && status < 500:
+		e.Kind, e.Message = KindRejected, engineMessage(apiErr)
+	case errors.As(err, &apiErr) && status >= 500:
+		e.Kind, e.Message = KindFailed, engineMessage(apiErr)
+		// Prometheus answers its own query timeout with 503 and errorType timeout.
+		if strings.Contains(apiErr.Detail, `"errorType":"timeout"`) {
+			e.Kind, e.Timeout = KindTimeout, took.Round(time.Millisecond)
+		}
+	case errors.As(err, &apiErr):
+		e.Kind, e.Message = KindBadAnswer, engineMessage(apiErr)
+	default:
+		e.Kind, e.Message = KindUnreachable, err.Error()
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Err != nil {
+			e.Message = opErr.Err.Error()
+		}
+	}
+	return e
+}
+
+// engineMessage is the engine's own explanation: the "error" of its JSON answer, or the start
+// of the body it sent.
+func engineMessage(e *v1.Error) string {
+	if e.Detail == "" {
+		return e.Msg
+	}
+	var body struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal([]byte(e.Detail), &body) == nil && body.Error != "" {
+		return body.Error
+	}
+	d := strings.TrimSpace(e.Detail)
+	if len(d) > 300 {
+		d = d[:300] + "…"
+	}
+	return d
+}
