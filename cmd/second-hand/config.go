@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -30,6 +31,12 @@ type config struct {
 	DataDir   string        // where the history store is
 	Sample    time.Duration // how often each host is recorded; 0: history off
 	Retention time.Duration // how long history is kept
+
+	// The time-series engine (--prometheus) the overview's other hosts and the history of the
+	// hosts not recorded here are read from; empty for none.
+	Prometheus        string
+	PrometheusLabel   string
+	PrometheusTimeout time.Duration
 
 	Healthcheck bool // the "healthcheck" subcommand: ask /healthz of the instance at Listen
 
@@ -57,6 +64,9 @@ func defaults() config {
 		DataDir:   "data",
 		Sample:    16 * time.Second,
 		Retention: 30 * 24 * time.Hour,
+
+		PrometheusLabel:   engine.DefaultHostLabel,
+		PrometheusTimeout: engine.DefaultTimeout,
 	}
 }
 
@@ -149,6 +159,29 @@ func options(c *config) []option {
 				c.Retention = v
 				return nil
 			}},
+		{flag: "prometheus", env: "SECOND_HAND_PROMETHEUS", def: "none",
+			help: "the HTTP API of a Prometheus-compatible server (Prometheus, VictoriaMetrics, Thanos, Mimir), such as http://prometheus:9090: " +
+				"every host with chrony_up series there joins the overview, and hosts this second-hand does not record take their history from it. " +
+				"Without --chrony, no chronyd is read directly",
+			set: func(s, _ string) error {
+				if _, err := engine.New(engine.Config{URL: s, HostLabel: engine.DefaultHostLabel}); err != nil {
+					return err
+				}
+				c.Prometheus = strings.TrimRight(s, "/")
+				return nil
+			}},
+		{flag: "prometheus-host-label", env: "SECOND_HAND_PROMETHEUS_HOST_LABEL", def: d.PrometheusLabel,
+			help: "the label that names a host in the engine's series: host (second-hand's /metrics), instance (one chrony_exporter per host)",
+			set: func(s, _ string) error {
+				if _, err := engine.New(engine.Config{URL: "http://x", HostLabel: s}); err != nil {
+					return errors.New("want a label name: letters, digits and _, not starting with a digit or __, such as host or instance")
+				}
+				c.PrometheusLabel = s
+				return nil
+			}},
+		{flag: "prometheus-timeout", env: "SECOND_HAND_PROMETHEUS_TIMEOUT", def: shortDuration(d.PrometheusTimeout),
+			help: "how long one query to the engine may take, here and at the engine (100ms to 1m)",
+			set:  durationIn(&c.PrometheusTimeout, 100*time.Millisecond, time.Minute)},
 		{flag: "log-level", env: "SECOND_HAND_LOG_LEVEL", def: "info",
 			help: "debug, info, warn or error; debug logs every request",
 			set: func(s, _ string) error {
@@ -327,7 +360,9 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		}
 		return c, usageError{flagError(err)}
 	}
-	if len(c.Hosts) == 0 {
+	// Without --chrony, the local chronyd; with --prometheus, none: every host comes from the
+	// engine.
+	if len(c.Hosts) == 0 && c.Prometheus == "" {
 		c.Hosts = defaults().Hosts
 	}
 	seen := map[string]hostSpec{}

@@ -65,6 +65,7 @@ type Engine struct {
 
 	counts  Counts
 	dialect atomic.Int32 // dialectUnknown until the engine has said which it speaks
+	last    atomic.Pointer[Fleet]
 }
 
 // Counts are the queries sent to the engine, by endpoint, and those that failed, by kind.

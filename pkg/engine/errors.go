@@ -119,3 +119,43 @@ func engineMessage(e *v1.Error) string {
 	}
 	return d
 }
+
+// HostError is a host the engine knows but whose chronyd it has no values of now: chronyd
+// did not answer its exporter's last scrape (chrony_up 0), or the host has no series within
+// the engine's lookback (its exporter or the scrape stopped).
+type HostError struct {
+	URL                 string
+	Host, Job, Instance string
+	Fresh               bool      // it has series now, and chrony_up is 0
+	At                  time.Time // the last scrape, when Fresh
+}
+
+func (e *HostError) Error() string {
+	if e.Fresh {
+		return fmt.Sprintf("chronyd did not answer the last scrape of %s (chrony_up 0 at %s)", e.where(), e.At.UTC().Format("15:04:05 MST"))
+	}
+	return fmt.Sprintf("the Prometheus API at %s has no series of %s in the last 5 minutes", e.URL, e.where())
+}
+
+func (e *HostError) where() string {
+	if e.Instance == "" {
+		return e.Host
+	}
+	return e.Host + " (instance " + e.Instance + ", job " + e.Job + ")"
+}
+
+// Err is the host's HostError, or nil when its chronyd answered the last scrape.
+func (h Host) Err(url string) error {
+	if h.Fresh && h.Up {
+		return nil
+	}
+	return &HostError{URL: url, Host: h.Label, Job: h.Job, Instance: h.Instance, Fresh: h.Fresh, At: h.At}
+}
+
+// NotExported is a report the series do not carry: the page says so where it would be.
+type NotExported struct {
+	Report string // what is missing, as the page names it
+	Why    string // and why, with what would bring it
+}
+
+func (e *NotExported) Error() string { return e.Report + " is not in the series: " + e.Why }

@@ -104,7 +104,20 @@ func (e *Engine) fleet(ctx context.Context) (*Fleet, error) {
 		f.byName[h.Name] = len(f.Hosts)
 		f.Hosts = append(f.Hosts, h)
 	}
+	e.last.Store(f)
 	return f, nil
+}
+
+// LastFleet is the fleet as last read, without asking the engine; nil before the first.
+func (e *Engine) LastFleet() *Fleet { return e.last.Load() }
+
+// Label is the host label's value of the host second-hand names name: from the fleet last
+// read, else the name itself.
+func (e *Engine) Label(name string) string {
+	if h, ok := e.LastFleet().Lookup(name); ok {
+		return h.Label
+	}
+	return name
 }
 
 // names makes second-hand's names of the hosts from the label's values: [name, value], in the

@@ -28,10 +28,10 @@ type History struct {
 var _ history.Reader = (*History)(nil)
 
 // History is the history of the hosts, read from the engine; label maps second-hand's name of
-// a host to the host label's value (nil: the same).
+// a host to the host label's value (nil: Engine.Label).
 func (e *Engine) History(label func(name string) string) *History {
 	if label == nil {
-		label = func(name string) string { return name }
+		label = e.Label
 	}
 	return &History{e: e, label: label}
 }

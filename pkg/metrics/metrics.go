@@ -25,6 +25,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/monitor"
 )
 
@@ -542,4 +543,29 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// Of the time-series engine second-hand reads (--prometheus).
+var (
+	engineQueries  = prometheus.NewDesc("second_hand_engine_queries_total", "Queries second-hand sent to the time-series engine, by endpoint.", []string{"endpoint"}, nil)
+	engineFailures = prometheus.NewDesc("second_hand_engine_query_failures_total", "Queries to the time-series engine that failed, by kind.", []string{"kind"}, nil)
+)
+
+// EngineCollector exports second-hand's counts of the queries it sent the engine: what a page
+// load and a refresh cost it.
+type EngineCollector struct{ E *engine.Engine }
+
+func (c EngineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- engineQueries
+	ch <- engineFailures
+}
+
+func (c EngineCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c.E.Counts()
+	ch <- prometheus.MustNewConstMetric(engineQueries, prometheus.CounterValue, float64(n.Query.Load()), "query")
+	ch <- prometheus.MustNewConstMetric(engineQueries, prometheus.CounterValue, float64(n.QueryRange.Load()), "query_range")
+	ch <- prometheus.MustNewConstMetric(engineQueries, prometheus.CounterValue, float64(n.Labels.Load()), "labels")
+	for _, k := range engine.Kinds {
+		ch <- prometheus.MustNewConstMetric(engineFailures, prometheus.CounterValue, float64(n.Failures[k].Load()), strings.ReplaceAll(k.String(), " ", "_"))
+	}
 }

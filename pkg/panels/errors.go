@@ -11,6 +11,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/engine"
 )
 
 // Explanation is a failure told to a user: what happened, the details, and what to do.
@@ -23,6 +24,9 @@ type Explanation struct {
 // Explain turns an error from reading chronyd into words a user can act on. It is the one
 // place where error kinds become sentences; the panels and /readyz both use it.
 func Explain(err error, endpoint string) Explanation {
+	if x, ok := explainEngine(err); ok {
+		return x
+	}
 	var e *chrony.Error
 	if !errors.As(err, &e) {
 		return Explanation{Title: "Could not read from chronyd", Detail: err.Error(),
@@ -86,6 +90,46 @@ func Explain(err error, endpoint string) Explanation {
 		return Explanation{Title: "second-hand is shutting down", Fix: "It stops reading chronyd until it is started again."}
 	}
 	return Explanation{Title: "Could not read from chronyd at " + addr, Detail: err.Error()}
+}
+
+// explainEngine tells what went wrong reading a time-series engine (package engine): the URL,
+// what failed, the engine's own words, and what to do.
+func explainEngine(err error) (Explanation, bool) {
+	var ee *engine.Error
+	var he *engine.HostError
+	var ne *engine.NotExported
+	switch {
+	case errors.As(err, &ee):
+		x := Explanation{Detail: ee.Message}
+		switch ee.Kind {
+		case engine.KindUnreachable:
+			x.Title = "The Prometheus API at " + ee.URL + " is not answering"
+			x.Fix = "Check that Prometheus (or VictoriaMetrics) is running there and that this host can reach it; --prometheus gives its address. The panels read from chronyd carry on."
+		case engine.KindTimeout:
+			x.Title = fmt.Sprintf("The Prometheus API at %s did not answer a %s within %v", ee.URL, ee.Op, ee.Timeout)
+			x.Fix = "The engine is busy or the range is long for it: try again, a shorter range, or a longer --prometheus-timeout."
+		case engine.KindRejected:
+			x.Title = fmt.Sprintf("The Prometheus API at %s refused a %s (%d)", ee.URL, ee.Op, ee.Status)
+			x.Fix = "The engine's words above say why. A 404 means --prometheus is not the API's base (Prometheus: http://HOST:9090; VictoriaMetrics: http://HOST:8428; behind a proxy, its path); a limit of the engine's (points, series, query length) can be raised in its flags."
+		case engine.KindFailed:
+			x.Title = fmt.Sprintf("The Prometheus API at %s failed a %s (%d)", ee.URL, ee.Op, ee.Status)
+			x.Fix = "The engine's words above say why; its own log has more. The panel asks again at the next refresh."
+		default:
+			x.Title = "What answers at " + ee.URL + " does not speak the Prometheus API"
+			x.Fix = "--prometheus must be the base of a Prometheus-compatible HTTP API (where /api/v1/query answers)."
+		}
+		return x, true
+	case errors.As(err, &he):
+		if he.Fresh {
+			return Explanation{Title: he.Error(),
+				Fix: "Its exporter answers but chronyd does not answer it: check chronyd on " + he.Host + ", and the exporter's access to it (its --chrony, or chrony_exporter's --chrony.address)."}, true
+		}
+		return Explanation{Title: he.Error(),
+			Fix: "Its exporter or the engine's scrape of it stopped: look at the target in Prometheus (Status, Targets) or in vmagent."}, true
+	case errors.As(err, &ne):
+		return Explanation{Title: ne.Report + " is not in the series", Fix: ne.Why}, true
+	}
+	return Explanation{}, false
 }
 
 // socketOnly are the reports chronyd answers only on its Unix socket (before chrony 4.7, or

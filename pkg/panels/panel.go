@@ -42,6 +42,7 @@ type meta struct {
 	endpoint string
 	loading  bool
 	next     time.Duration
+	url      string // the panel's own address, when it is not panels/ID
 	query    string // the panel's own query ("range=24h"), kept by its refresh and its reload
 	controls g.Node // more of the panel's head: the history's range switch
 }
@@ -97,6 +98,9 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 		trigger = "load, panel-refresh"
 	}
 	url, reloadButton := "panels/"+id, reloadButtons[id]
+	if m.url != "" {
+		url, reloadButton = m.url, newReloadButton(id, m.url+"?fresh=1")
+	}
 	if m.query != "" {
 		url += "?" + m.query
 		reloadButton = newReloadButton(id, url+"&fresh=1")
@@ -121,7 +125,7 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 // The four panels' ids and titles, and the parts of their heads that never change.
 var (
 	panelTitles = map[string]string{"tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC",
-		"history": "History", "events": "What happened", "server": "Serving time"}
+		"history": "History", "events": "What happened", "server": "Serving time", "engine": "From the Prometheus API"}
 	headings      = map[string]g.Node{}
 	reloadButtons = map[string]g.Node{}
 )

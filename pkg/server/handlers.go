@@ -25,7 +25,7 @@ import (
 // handleIndex is the root: the only host's page, or the overview of several.
 func (s *Server) handleIndex() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if m, ok := s.fleet.Single(); ok {
+		if m, ok := s.fleet.Single(); ok && s.engine == nil {
 			s.renderHostPage(c, m)
 			return
 		}
@@ -37,7 +37,11 @@ func (s *Server) handleIndex() gin.HandlerFunc {
 		// Worst first from what is known already; the page's script keeps the order as the rows
 		// load.
 		panels.SortSummaries(rows)
-		s.render(c, http.StatusOK, panels.Overview(panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}))
+		props := panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}
+		if s.engine != nil {
+			props.Engine = s.engine.URL()
+		}
+		s.render(c, http.StatusOK, panels.Overview(props))
 	}
 }
 
@@ -64,6 +68,13 @@ func (s *Server) namedHost(c *gin.Context) (*monitor.Monitor, bool) {
 // links resolve under the host and a proxy's sub-path is kept.
 func (s *Server) handleHostRedirect() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			if h, ok := s.engineHost(c); ok {
+				c.Header("Location", h.Name+"/")
+				c.Status(http.StatusMovedPermanently)
+				return
+			}
+		}
 		m, ok := s.namedHost(c)
 		if !ok {
 			s.unknownHost(c)
@@ -76,6 +87,10 @@ func (s *Server) handleHostRedirect() gin.HandlerFunc {
 
 func (s *Server) handleHostPage() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.renderEngineHostPage(c)
+			return
+		}
 		m, ok := s.namedHost(c)
 		if !ok {
 			s.unknownHost(c)
@@ -163,9 +178,6 @@ func eventsPanel(ctx context.Context, r history.Reader, host string, _ query, no
 	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next})
 }
 
-// historyOf is where host's history is read: this second-hand's own store.
-func (s *Server) historyOf(string) history.Reader { return s.history }
-
 // hostRequest begins a handler of a host's data: the host the URL names (404 with the list of
 // hosts when it names none), no caching, and the query, which may hold only the parameters
 // allowed (400 saying which otherwise). ok is false when the answer has been given.
@@ -189,6 +201,10 @@ func (s *Server) hostRequest(c *gin.Context, pick func(*gin.Context) (*monitor.M
 // belongs inside the panel.
 func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.handleEnginePanel(c)
+			return
+		}
 		p, known := panelViews[c.Param("panel")]
 		if !known {
 			s.unknownHost(c)
@@ -208,6 +224,11 @@ func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) g
 // handleCSV exports a host's record over a range (?range=, 24 h by default) as CSV.
 func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			c.String(http.StatusNotFound, "%s is read from the Prometheus API at %s: export its series there (VictoriaMetrics: /api/v1/export; Prometheus: /api/v1/query_range)\n",
+				c.Param("host"), s.engine.URL())
+			return
+		}
 		m, q, ok := s.hostRequest(c, pick, "range")
 		if !ok {
 			return

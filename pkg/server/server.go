@@ -19,6 +19,7 @@ import (
 
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
@@ -35,6 +36,10 @@ type Config struct {
 	RowWait time.Duration
 	// History is the hosts' record; nil for none (as with --sample 0).
 	History *history.Service
+	// Engine is the time-series engine whose hosts the overview shows too, and whose series
+	// are the history of the hosts this second-hand does not record (--prometheus); nil for
+	// none.
+	Engine *engine.Engine
 }
 
 // DefaultRowWait: a chronyd that answers at all answers within milliseconds.
@@ -42,9 +47,11 @@ const DefaultRowWait = 250 * time.Millisecond
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	fleet   *monitor.Fleet
-	history *history.Service
-	metrics *metricsHandlers
+	fleet         *monitor.Fleet
+	history       *history.Service
+	engine        *engine.Engine
+	engineHistory *engine.History
+	metrics       *metricsHandlers
 	cfg     Config
 	log     *slog.Logger
 	health  panelHealth
@@ -68,9 +75,13 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	if cfg.History == nil {
 		cfg.History = history.Open(history.Config{}) // off: no store, no recording
 	}
-	s := &Server{fleet: fleet, history: cfg.History, metrics: newMetricsHandlers(fleet), cfg: cfg, log: cfg.Logger,
+	s := &Server{fleet: fleet, history: cfg.History, engine: cfg.Engine, metrics: newMetricsHandlers(fleet, cfg.Engine), cfg: cfg, log: cfg.Logger,
 		health: panelHealth{failing: map[string]string{}},
 		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
+	}
+
+	if s.engine != nil {
+		s.engineHistory = s.engine.History(nil)
 	}
 
 	gin.SetMode(gin.ReleaseMode)
