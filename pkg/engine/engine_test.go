@@ -65,7 +65,7 @@ func makeData(end time.Time) labData {
 		s.Points = append(s.Points, enginelab.Point{T: t, V: v})
 	}
 	src := func(addr, name string) []string { return []string{"source_address", addr, "source_name", name} }
-	for i := 0; d.start.Add(time.Duration(i)*every).Before(end); i++ {
+	for i := 0; d.start.Add(time.Duration(i) * every).Before(end); i++ {
 		t := d.start.Add(time.Duration(i) * every)
 		since := t.Sub(d.start)
 		up := since < gapFrom || since >= gapTo

@@ -28,6 +28,7 @@ func EngineFleetPanel(r Result[EngineFleetData]) g.Node {
 	m := r.meta()
 	m.url = "engine/hosts"
 	m.endpoint = r.Data.URL
+	m.readFrom = "the Prometheus API"
 	return panel("engine", m, func() g.Node { return engineFleetBody(r.Data) })
 }
 
@@ -36,8 +37,12 @@ func engineFleetBody(d EngineFleetData) g.Node {
 	if d.Polled > 0 {
 		also = "; " + strconv.Itoa(d.Polled) + " more that this second-hand reads itself are under Hosts"
 	}
+	hosts := strconv.Itoa(len(d.Rows)) + " hosts"
+	if len(d.Rows) == 1 {
+		hosts = "1 host"
+	}
 	return g.Group{
-		P(Class("engine-note"), g.Text(strconv.Itoa(len(d.Rows))+" hosts with chrony_up series in the last 24 h at "),
+		P(Class("engine-note"), g.Text(hosts+" with chrony_up series in the last 24 h at "),
 			Code(g.Text(d.URL)), g.Text(", named by their "), Code(g.Text(d.HostLabel)), g.Text(" label"+also+".")),
 		g.If(len(d.Rows) == 0, empty("No host of its own here: every host with chrony_up series is one this second-hand reads itself, or there is none.")),
 		g.If(len(d.Rows) > 0, Div(Class("table-wrap"), TabIndex("0"), Aria("labelledby", "engine-title"),

@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"cmp"
 	"html"
 	"io"
 	"strconv"
@@ -45,6 +46,7 @@ type meta struct {
 	url      string // the panel's own address, when it is not panels/ID
 	query    string // the panel's own query ("range=24h"), kept by its refresh and its reload
 	controls g.Node // more of the panel's head: the history's range switch
+	readFrom string // what the data was read from, for the age's title; chronyd when empty
 }
 
 // NextRefresh is how long until a page should reload a panel: until the next multiple of the
@@ -159,7 +161,7 @@ func status(m meta) g.Node {
 		word = "failed"
 	}
 	return Span(Class("age"), Data("age-ms", strconv.FormatInt(age.Milliseconds(), 10)), Data("word", word),
-		Title("read from chronyd at "+m.at.UTC().Format("2006-01-02 15:04:05 MST")),
+		Title("read from "+cmp.Or(m.readFrom, "chronyd")+" at "+m.at.UTC().Format("2006-01-02 15:04:05 MST")),
 		g.Text(agePhrase(word, age)))
 }
 

@@ -52,10 +52,10 @@ type Server struct {
 	engine        *engine.Engine
 	engineHistory *engine.History
 	metrics       *metricsHandlers
-	cfg     Config
-	log     *slog.Logger
-	health  panelHealth
-	assets  panels.AssetNames
+	cfg           Config
+	log           *slog.Logger
+	health        panelHealth
+	assets        panels.AssetNames
 }
 
 // New returns the HTTP handler of second-hand for the hosts of fleet.

@@ -1,0 +1,141 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/second-hand/second-hand/pkg/engine"
+	"github.com/second-hand/second-hand/pkg/enginelab"
+	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/testkit"
+)
+
+// engineHistory is ten minutes of two hosts as second-hand exports them: "far", synchronised
+// with a source, and "mute", whose chronyd stopped answering its exporter (chrony_up 0).
+func engineHistory(end time.Time) []enginelab.Series {
+	var out []enginelab.Series
+	series := func(metric string, v float64, labels ...string) {
+		s := enginelab.Series{Metric: metric, Labels: map[string]string{"job": "second-hand", "instance": "127.0.0.1:9"}}
+		for i := 0; i+1 < len(labels); i += 2 {
+			s.Labels[labels[i]] = labels[i+1]
+		}
+		for t := end.Add(-10 * time.Minute); t.Before(end); t = t.Add(10 * time.Second) {
+			s.Points = append(s.Points, enginelab.Point{T: t, V: v})
+		}
+		out = append(out, s)
+	}
+	far, mute := []string{"host", "far"}, []string{"host", "mute"}
+	src := append(far, "source_address", "192.168.1.10", "source_name", "nas.lan")
+	series("chrony_up", 1, far...)
+	series("chrony_tracking_info", 1, append(far, "tracking_address", "192.168.1.10", "tracking_name", "nas.lan", "tracking_refid", "C0A8010A")...)
+	series("chrony_tracking_stratum", 3, far...)
+	series("chrony_tracking_leap_status", 0, far...)
+	series("chrony_tracking_system_time_seconds", -2e-6, far...)
+	series("chrony_tracking_root_delay_seconds", 4e-3, far...)
+	series("chrony_tracking_root_dispersion_seconds", 1e-3, far...)
+	series("chrony_tracking_max_error_seconds", 3.002e-3, far...)
+	series("chrony_tracking_frequency_ppms", -12.5, far...)
+	series("chrony_sources_reachability_ratio", 1, src...)
+	series("chrony_sources_state_info", 1, append(src, "source_state", "sync", "source_mode", "client")...)
+	series("chrony_sources_last_sample_offset_seconds", 5e-6, src...)
+	series("chrony_sources_last_sample_age_seconds", 12, src...)
+	series("chrony_sourcestats_samples", 8, src...)
+	series("chrony_up", 0, mute...)
+	return out
+}
+
+// withEngine is second-hand for the engine's hosts, reading "good" itself (a fake chronyd).
+func withEngine(t *testing.T) (http.Handler, *enginelab.Engine) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts VictoriaMetrics")
+	}
+	lab, err := enginelab.Start(context.Background(), enginelab.VictoriaMetrics, enginelab.Options{Dir: t.TempDir(), Backfill: engineHistory(time.Now())})
+	if errors.Is(err, enginelab.ErrMissing) && !testkit.Strict() {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lab.Stop() })
+	e, err := engine.New(engine.Config{URL: lab.URL, HostLabel: "host", Timeout: 10 * time.Second, Reuse: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fleetHandler(t, []monitor.Host{{Name: "good", Reporter: &fakeReports{endpoint: "udp://good:323"}}}, monitor.Config{}, Config{Engine: e}), lab
+}
+
+// TestEngineHosts: the overview shows the engine's hosts beside the one second-hand reads,
+// in one panel worst first; a host known only from the engine has its page, whose panels show
+// what its series carry and say what they cannot; when the engine stops, its panels say so
+// naming it, and the host second-hand reads itself carries on.
+func TestEngineHosts(t *testing.T) {
+	h, lab := withEngine(t)
+	body := get(t, h, "GET", "/").Body.String()
+	for _, want := range []string{`id="panel-engine"`, `hx-get="engine/hosts"`, `hx-get="hosts/good/summary"`, "checking hosts"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the overview lacks %s:\n%s", want, body)
+		}
+	}
+	relativeOnly(t, "/", body)
+
+	panel := get(t, h, "GET", "/engine/hosts").Body.String()
+	mute, far := strings.Index(panel, `id="host-mute"`), strings.Index(panel, `id="host-far"`)
+	if mute < 0 || far < 0 || mute > far || strings.Contains(panel, `id="host-good"`) {
+		t.Errorf("the engine's panel: want mute (not answering) before far, and not good:\n%s", panel)
+	}
+	for _, want := range []string{`href="hosts/far/"`, `data-field="reference" value="nas.lan"`, `data-field="sources-reachable" value="1"`,
+		"chronyd did not answer the last scrape of mute", "2 hosts with chrony_up series"} {
+		if !strings.Contains(panel, want) {
+			t.Errorf("the engine's panel lacks %s:\n%s", want, panel)
+		}
+	}
+	if strings.Contains(panel, `hx-get="hosts/far/summary"`) {
+		t.Error("an engine host's row asks for a fragment of its own")
+	}
+
+	page := get(t, h, "GET", "/hosts/far/")
+	if page.Code != 200 || !strings.Contains(page.Body.String(), "what it cannot show") || !strings.Contains(page.Body.String(), `href="../../hosts/good/"`) {
+		t.Errorf("/hosts/far/ = %d:\n%s", page.Code, page.Body)
+	}
+	relativeOnly(t, "/hosts/far/", page.Body.String())
+	for p, want := range map[string]string{
+		"panels/tracking":         `data-field="reference" value="nas.lan"`,
+		"panels/sources":          `data-field="reach-answered" value="8"`,
+		"panels/sourcestats":      `data-field="samples" value="8"`,
+		"panels/server":           "is not in the series",
+		"panels/history?range=1h": `data-chart="offset"`,
+		"panels/events":           "panel-events",
+		"sources/nas.lan":         "selectdata, ntpdata and authdata",
+	} {
+		rec := get(t, h, "GET", "/hosts/far/"+p)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) || strings.Contains(rec.Body.String(), `role="alert"`) {
+			t.Errorf("far's %s = %d, want %s and no alert:\n%s", p, rec.Code, want, rec.Body)
+		}
+	}
+	if rec := get(t, h, "GET", "/hosts/mute/panels/tracking"); !strings.Contains(rec.Body.String(), "chrony_up 0") {
+		t.Errorf("mute's tracking does not say chronyd did not answer:\n%s", rec.Body)
+	}
+	if rec := get(t, h, "GET", "/hosts/far/history.csv"); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), lab.URL) {
+		t.Errorf("far's CSV = %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, h, "GET", "/hosts/nowhere/"); rec.Code != http.StatusNotFound {
+		t.Errorf("/hosts/nowhere/ = %d, want 404", rec.Code)
+	}
+
+	lab.Halt()
+	panel = get(t, h, "GET", "/engine/hosts").Body.String()
+	if !strings.Contains(panel, `role="alert"`) || !strings.Contains(panel, "The Prometheus API at "+lab.URL+" is not answering") {
+		t.Errorf("with the engine stopped, its panel:\n%s", panel)
+	}
+	if rec := get(t, h, "GET", "/hosts/far/panels/history"); !strings.Contains(rec.Body.String(), lab.URL+" is not answering") {
+		t.Errorf("with the engine stopped, far's history:\n%s", rec.Body)
+	}
+	if row := get(t, h, "GET", "/hosts/good/summary").Body.String(); !strings.Contains(row, `data-field="status" value="synchronised"`) {
+		t.Errorf("the host second-hand reads itself, with the engine stopped:\n%s", row)
+	}
+}
