@@ -105,6 +105,8 @@ func Start(ctx context.Context, kind Kind, opts Options) (*Engine, error) {
 			return nil, err
 		}
 		e.own = true
+	} else if err := os.MkdirAll(e.Dir, 0o755); err != nil {
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
@@ -118,7 +120,7 @@ func Start(ctx context.Context, kind Kind, opts Options) (*Engine, error) {
 	}
 	conf := filepath.Join(e.Dir, "prometheus.yml")
 	var b strings.Builder
-	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  evaluation_interval: %s\n", interval, interval)
+	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: %s\n", interval, min(interval, 10*time.Second), interval)
 	if opts.Scrape != "" {
 		b.WriteString("scrape_configs:\n" + opts.Scrape + "\n")
 	}
