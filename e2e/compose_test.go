@@ -29,9 +29,9 @@ func TestComposeFile(t *testing.T) {
 		t.Skip(msg)
 	}
 	for _, tc := range []struct {
-		name       string
-		files      []string
-		endpoint   string
+		name     string
+		files    []string
+		endpoint string
 		// With the monitoring profile (Debian's Prometheus scraping second-hand) and the fleet
 		// profile (Prometheus' remote write to VictoriaMetrics, a second-hand reading it).
 		monitoring bool
