@@ -34,8 +34,11 @@ func EngineFleetPanel(r Result[EngineFleetData]) g.Node {
 
 func engineFleetBody(d EngineFleetData) g.Node {
 	also := ""
-	if d.Polled > 0 {
-		also = "; " + strconv.Itoa(d.Polled) + " more that this second-hand reads itself are under Hosts"
+	switch {
+	case d.Polled == 1:
+		also = "; 1 more, which this second-hand reads itself, is under Hosts"
+	case d.Polled > 1:
+		also = "; " + strconv.Itoa(d.Polled) + " more, which this second-hand reads itself, are under Hosts"
 	}
 	hosts := strconv.Itoa(len(d.Rows)) + " hosts"
 	if len(d.Rows) == 1 {
