@@ -30,6 +30,9 @@ func engineHistory(end time.Time) []enginelab.Series {
 	}
 	far, mute := []string{"host", "far"}, []string{"host", "mute"}
 	src := append(far, "source_address", "192.168.1.10", "source_name", "nas.lan")
+	// A label is whatever its exporter wrote: it stays text on the page.
+	hostile := append(far, "source_address", "192.168.1.66", "source_name", `<img src=x onerror=alert(1)>`)
+	series("chrony_sources_reachability_ratio", 0, hostile...)
 	series("chrony_up", 1, far...)
 	series("chrony_tracking_info", 1, append(far, "tracking_address", "192.168.1.10", "tracking_name", "nas.lan", "tracking_refid", "C0A8010A")...)
 	series("chrony_tracking_stratum", 3, far...)
@@ -116,6 +119,17 @@ func TestEngineHosts(t *testing.T) {
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) || strings.Contains(rec.Body.String(), `role="alert"`) {
 			t.Errorf("far's %s = %d, want %s and no alert:\n%s", p, rec.Code, want, rec.Body)
 		}
+	}
+	if rec := get(t, h, "GET", "/hosts/far/panels/sources"); strings.Contains(rec.Body.String(), "<img") || !strings.Contains(rec.Body.String(), "&lt;img src=x") {
+		t.Errorf("a source name from a label is not escaped:\n%s", rec.Body)
+	}
+	e, err := engine.New(engine.Config{URL: lab.URL, HostLabel: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := get(t, fleetHandler(t, nil, monitor.Config{}, Config{Engine: e}), "GET", "/readyz"); rec.Code != 200 ||
+		!strings.Contains(rec.Body.String(), "every host is read from the Prometheus API") {
+		t.Errorf("/readyz with no chronyd read directly: %d %s", rec.Code, rec.Body)
 	}
 	if rec := get(t, h, "GET", "/hosts/mute/panels/tracking"); !strings.Contains(rec.Body.String(), "chrony_up 0") {
 		t.Errorf("mute's tracking does not say chronyd did not answer:\n%s", rec.Body)

@@ -380,6 +380,10 @@ func (s *Server) handleReadyz() gin.HandlerFunc {
 			return
 		}
 		hosts := s.fleet.Monitors()
+		if len(hosts) == 0 && q.host == "" && s.engine != nil {
+			c.String(http.StatusOK, "ready: no chronyd read directly; every host is read from the Prometheus API at %s\n", s.engine.URL())
+			return
+		}
 		if q.host != "" {
 			m, ok := s.fleet.Lookup(q.host)
 			if !ok {
