@@ -164,7 +164,7 @@ func checkFleet(t *testing.T, base string) {
 		t.Errorf("the fleet's rows do not follow the stack's upstream:\n%s", panel)
 	}
 	if code, page := get(t, base+"/hosts/chronyd2/panels/history?range=1h"); code != 200 || !strings.Contains(page, `data-chart="offset"`) ||
-		!strings.Contains(page, "From the Prometheus API at http://victoria-metrics:8428") {
+		!strings.Contains(page, "From the Prometheus API at <code>http://victoria-metrics:8428</code>") {
 		t.Errorf("chronyd2's history from VictoriaMetrics: %d\n%s", code, page)
 	}
 }
