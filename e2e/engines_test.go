@@ -153,7 +153,7 @@ func TestEnginesReadSecondHand(t *testing.T) {
 		if p := fetchBody(t, byInstance.url+"/hosts/gamma/panels/tracking"); !strings.Contains(p, `data-field="reference" value="127.0.0.1"`) {
 			t.Errorf("gamma's tracking by instance:\n%s", p)
 		}
-		overviewInBrowser(t, readers[enginelab.Prometheus])
+		inBrowser(t, readers[enginelab.Prometheus])
 	})
 
 	t.Run("an upstream stopped is an event", func(t *testing.T) {
@@ -438,9 +438,10 @@ func engineValues(t *testing.T, url, selector string) []point {
 	return out
 }
 
-// overviewInBrowser opens a reader's overview in chromium: its own host's row and the engine's
-// panel both populate, and the header counts them all.
-func overviewInBrowser(t *testing.T, c *secondHand) {
+// inBrowser opens a reader's overview in chromium: its own host's row and the engine's panel
+// both populate, and the header counts them all; then the page of a host known only from the
+// engine, every panel with its data. Both pass axe's WCAG 2.1 AA rules in both schemes.
+func inBrowser(t *testing.T, c *secondHand) {
 	t.Helper()
 	b := newBrowser(t, 1280, 900)
 	b.do(t, chromedp.Navigate(c.url+"/"))
@@ -451,6 +452,21 @@ func overviewInBrowser(t *testing.T, c *secondHand) {
 		t.Fatal(err)
 	}
 	saveScreenshot(t, "overview-engine.png", png)
+	audit(t, b, "the overview with an engine's hosts")
+
+	b.do(t, chromedp.Click(chromedp.CSS(`#host-alpha th a`)))
+	b.waitAfterClick(t, "alpha's page", `location.pathname.endsWith('/hosts/alpha/') && !!document.getElementById('panel-tracking')`, 15*time.Second)
+	b.waitFor(t, "its panels", `['tracking','sources','sourcestats','server','history','events'].every(id => { const p = document.getElementById('panel-' + id); `+
+		`return p && p.querySelector('[data-age-ms]') && !p.querySelector('.loading') && !p.querySelector('[role=alert]'); })`, 30*time.Second)
+	if got := eval[string](t, b, `document.querySelector('#panel-sources [data-field=reach-answered]').textContent`); !strings.HasSuffix(got, "of 8") {
+		t.Errorf("a source's reach on an engine host's page reads %q", got)
+	}
+	png, err = chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveScreenshot(t, "host-engine.png", png)
+	audit(t, b, "a host's page from the engine")
 	if p := b.problemsSoFar(); len(p) > 0 {
 		t.Errorf("the browser logged errors:\n%s", strings.Join(p, "\n"))
 	}

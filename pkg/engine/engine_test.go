@@ -72,6 +72,8 @@ func makeData(end time.Time) labData {
 		add(t, "chrony_up", alpha, b2f(up))
 		add(t, "chrony_up", beta, 1)
 		add(t, "chrony_tracking_system_time_seconds", beta, 1e-6)
+		add(t, "chrony_tracking_root_delay_seconds", beta, 2e-3)
+		add(t, "chrony_tracking_root_dispersion_seconds", beta, 1e-4)
 		add(t, "chrony_tracking_stratum", beta, 2)
 		add(t, "chrony_tracking_info", beta, 1, "tracking_address", "10.0.0.1", "tracking_name", "10.0.0.1", "tracking_refid", "0A000001")
 		add(t, "chrony_sources_last_sample_age_seconds", beta, math.MaxUint32, src("GPS", "GPS")...)
@@ -217,7 +219,8 @@ func TestHistoryFromEngines(t *testing.T) {
 				}
 			})
 			t.Run("fleet by instance", func(t *testing.T) {
-				f, err := newEngine(t, lab.URL, "instance").Fleet(ctx)
+				ei := newEngine(t, lab.URL, "instance")
+				f, err := ei.Fleet(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -231,6 +234,15 @@ func TestHistoryFromEngines(t *testing.T) {
 				b, _ := f.Lookup("beta-9123")
 				if b.HasLeap || b.Tracking.Stratum != 2 || !b.Tracking.Synchronised() || b.Sources != 1 || b.Reachable != 0 {
 					t.Errorf("beta = %+v", b)
+				}
+				// chrony_exporter's series have no maximum error: it is computed.
+				rng, _ := history.ParseRange("6h")
+				v, err := ei.History(nil).View(ctx, "beta-9123", rng, time.Time{}, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if me := v.Charts[0].Series[1].Stats; me.N == 0 || math.Abs(me.Max-(1e-6+1e-4+2e-3/2)) > 1e-12 || v.Charts[0].Band == nil {
+					t.Errorf("beta's maximum error: %+v, band %v; want 1.101 ms from the offset, root delay and dispersion", me, v.Charts[0].Band != nil)
 				}
 			})
 			t.Run("host report", func(t *testing.T) {

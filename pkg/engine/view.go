@@ -68,22 +68,40 @@ var clockSeries = []struct{ part, metric string }{
 	{"rms", mRMSOffset}, {"delay", mRootDelay}, {"disp", mRootDisp},
 }
 
-// The statistics of a series, by the name of their part, and how each is asked.
-var statParts = []struct {
+// A statistic of a series over the range: its name in the query's tag, and how it is asked
+// of sel over the window w, grouped by (one series per host, and per source).
+type statPart struct {
 	name string
-	fn   func(sel, w string) string
-}{
-	{"q01", quantileOver(0.01)}, {"q05", quantileOver(0.05)}, {"q50", quantileOver(0.50)}, {"q95", quantileOver(0.95)}, {"q99", quantileOver(0.99)},
-	{"min", over("min")}, {"max", over("max")}, {"avg", over("avg")}, {"sd", over("stddev")}, {"n", over("count")},
+	fn   func(by, sel, w string) string
 }
 
-func quantileOver(q float64) func(sel, w string) string {
-	return func(sel, w string) string { return fmt.Sprintf("quantile_over_time(%g,%s[%s])", q, sel, w) }
+// statParts are the statistics asked of each series. The percentiles are asked one by one in
+// PromQL; VictoriaMetrics' quantiles_over_time gives the five from one sort of the values (a
+// month of a series is 43,200 of them at a scrape a minute).
+func statParts(dialect int32) []statPart {
+	over := func(fn string) statPart {
+		return statPart{fn, func(by, sel, w string) string { return "max " + by + " (" + fn + "_over_time(" + sel + "[" + w + "]))" }}
+	}
+	parts := []statPart{over("min"), over("max"), over("avg"), over("stddev"), over("count")}
+	if dialect == dialectMetricsQL {
+		return append(parts, statPart{"q", func(by, sel, w string) string {
+			return "max " + strings.Replace(by, ")", ","+quantileLabel+")", 1) +
+				` (quantiles_over_time("` + quantileLabel + `",` + strings.Join(quantiles, ",") + "," + sel + "[" + w + "]))"
+		}})
+	}
+	for _, q := range quantiles {
+		parts = append(parts, statPart{"q" + strings.TrimPrefix(q, "0."), func(by, sel, w string) string {
+			return "max " + by + " (quantile_over_time(" + q + "," + sel + "[" + w + "]))"
+		}})
+	}
+	return parts
 }
 
-func over(fn string) func(sel, w string) string {
-	return func(sel, w string) string { return fn + "_over_time(" + sel + "[" + w + "])" }
-}
+// The percentiles the statistics have, and the label VictoriaMetrics' quantiles_over_time
+// names each by.
+var quantiles = []string{"0.01", "0.05", "0.5", "0.95", "0.99"}
+
+const quantileLabel = "sh_q"
 
 func (h *History) view(ctx context.Context, label, host string, rng history.Range, from, to, at time.Time) (history.View, error) {
 	e := h.e
@@ -111,29 +129,28 @@ func (h *History) view(ctx context.Context, label, host string, rng history.Rang
 		tagged("reach_min", "min "+src+" (min_over_time("+e.sel(mSrcReach, label)+"["+w+"]))"),
 	}
 
-	// The statistics over the range: the system time, the maximum error (computed from the
-	// system time, root delay and dispersion where the series lack second-hand's, at the
-	// columns' resolution) and the root's in one query; frequency, skew, RMS offset and the
-	// sources' offsets in the other.
+	// The statistics over the range, from every value in it: the clock's series in two
+	// queries (each is bounded in length: 16 KB by default in VictoriaMetrics), the sources'
+	// offsets with the second.
+	dialect, err := e.dialectOf(ctx)
+	if err != nil {
+		return history.View{}, err
+	}
 	rw := dur(rng.D)
-	maxErrExpr := "(abs(" + e.sel(mSystemTime, label) + ")+" + e.sel(mRootDisp, label) + "+" + e.sel(mRootDelay, label) + "/2)"
+	asked := statParts(dialect)
 	var statsA, statsB []string
 	for _, s := range clockSeries {
-		for _, st := range statParts {
-			part := tagged(s.part+"_"+st.name, "max "+e.by()+" ("+st.fn(e.sel(s.metric, label), rw)+")")
-			switch s.part {
-			case "maxerr":
-				part += " or " + tagged(s.part+"_"+st.name, "max "+e.by()+" ("+st.fn(maxErrExpr, rw+":"+w)+")")
+		for _, st := range asked {
+			part := tagged(s.part+"_"+st.name, st.fn(e.by(), e.sel(s.metric, label), rw))
+			if s.part == "sys" || s.part == "maxerr" || s.part == "delay" || s.part == "disp" {
 				statsA = append(statsA, part)
-			case "sys", "delay", "disp":
-				statsA = append(statsA, part)
-			default:
+			} else {
 				statsB = append(statsB, part)
 			}
 		}
 	}
-	for _, st := range statParts {
-		statsB = append(statsB, tagged("src_"+st.name, "max "+src+" ("+st.fn(e.sel(mSrcOffset, label), rw)+")"))
+	for _, st := range asked {
+		statsB = append(statsB, tagged("src_"+st.name, st.fn(src, e.sel(mSrcOffset, label), rw)))
 	}
 
 	var clock, sources model.Matrix
@@ -150,7 +167,23 @@ func (h *History) view(ctx context.Context, label, host string, rng history.Rang
 			return history.View{}, err
 		}
 	}
-	stats := statsOf(append(sa, sb...), lSourceAddress, lSourceName)
+	all := append(sa, sb...)
+	// chrony_exporter has no maximum error of its own: its statistics are those of the bound
+	// computed from the system time, root delay and dispersion, at the columns' resolution, in
+	// one more query, asked only then.
+	if !hasPart(all, "maxerr_count") && hasPart(all, "sys_count") {
+		maxErrExpr := "(abs(" + e.sel(mSystemTime, label) + ")+" + e.sel(mRootDisp, label) + "+" + e.sel(mRootDelay, label) + "/2)"
+		var parts []string
+		for _, st := range asked {
+			parts = append(parts, tagged("maxerr_"+st.name, st.fn(e.by(), maxErrExpr, rw+":"+w)))
+		}
+		more, err := e.instant(ctx, or(parts...), to)
+		if err != nil {
+			return history.View{}, err
+		}
+		all = append(all, more...)
+	}
+	stats := statsOf(all, lSourceAddress, lSourceName)
 
 	v := history.View{Host: host, Range: rng, From: from, To: to, At: at}
 	g := grid{from: from, col: col}
@@ -363,6 +396,16 @@ func reachLevel(ratio float64) int {
 	return 1
 }
 
+// hasPart reports whether vec has a series tagged part.
+func hasPart(vec model.Vector, part string) bool {
+	for _, s := range vec {
+		if string(s.Metric[tag]) == part {
+			return true
+		}
+	}
+	return false
+}
+
 // statsByPart are the statistics of a query's series by their part ("sys") and, for the
 // sources, their address and name.
 type statsByPart map[string]*history.Stats
@@ -396,7 +439,7 @@ func statsOf(vec model.Vector, labels ...string) statsByPart {
 			st.P1 = v
 		case "q05":
 			st.P5 = v
-		case "q50":
+		case "q5":
 			st.P50 = v
 		case "q95":
 			st.P95 = v
@@ -408,10 +451,23 @@ func statsOf(vec model.Vector, labels ...string) statsByPart {
 			st.Max = v
 		case "avg":
 			st.Mean = v
-		case "sd":
+		case "stddev":
 			st.StdDev = v
-		case "n":
+		case "count":
 			st.N = int(v)
+		case "q": // VictoriaMetrics' quantiles_over_time, one series per percentile
+			switch s.Metric[quantileLabel] {
+			case "0.01":
+				st.P1 = v
+			case "0.05":
+				st.P5 = v
+			case "0.5":
+				st.P50 = v
+			case "0.95":
+				st.P95 = v
+			case "0.99":
+				st.P99 = v
+			}
 		}
 	}
 	return out
