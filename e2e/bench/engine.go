@@ -326,10 +326,10 @@ func writeHost(w *bufio.Writer, h, n int, ts []byte, end time.Time, step time.Du
 	r := rand.New(rand.NewPCG(uint64(h), 21))
 	host := fmt.Sprintf("h%04d", h)
 	labels := fmt.Sprintf(`"host":%q,"job":"second-hand","instance":"site-%02d:8080"`, host, h%20)
-	down := h%100 == 7                                // chrony_up 0 for the last hour
-	unsynced := h%100 == 13                           // no source answering for the last day
-	downFrom := n - int(time.Hour/step)               // the first point of the silence
-	lostFrom := n - int(24*time.Hour/step)            // the first point without sources
+	down := h%100 == 7                                      // chrony_up 0 for the last hour
+	unsynced := h%100 == 13                                 // no source answering for the last day
+	downFrom := n - int(time.Hour/step)                     // the first point of the silence
+	lostFrom := n - int(24*time.Hour/step)                  // the first point without sources
 	up := func(i int) bool { return !down || i < downFrom } // values exist only where chronyd answered
 	count := 0
 	vals := make([]byte, 0, n*12)
