@@ -189,10 +189,10 @@ func engineServer(ctx context.Context, s *Server, h engine.Host, _ query, now ti
 	r, err := s.report(ctx, h)
 	d := panels.ServerData{Stats: r.Server, StatsErr: err, Prev: r.Prev, PrevAt: r.PrevAt, HavePrev: !r.PrevAt.IsZero(),
 		ClientsErr: &engine.NotExported{Report: "The list of chronyd's clients",
-			Why: "it comes from chronyd's clients report, which no exporter exports; a second-hand that reads this chronyd on its socket shows it."}}
+			Why: "It comes from chronyd's clients report, which no exporter exports; a second-hand that reads this chronyd on its socket shows it."}}
 	if err == nil && !r.HasServer {
 		d.StatsErr = &engine.NotExported{Report: "What chronyd serves",
-			Why: "its server statistics come from chronyd's socket only: second-hand exports them when it reads the socket, chrony_exporter with its serverstats collector."}
+			Why: "Its server statistics come from chronyd's socket only: second-hand exports them when it reads the socket, chrony_exporter with its serverstats collector."}
 	}
 	return panels.ServerPanel(panels.Result[panels.ServerData]{Data: d, At: r.At, Now: now, Endpoint: s.engine.URL(), Next: next})
 }
@@ -217,7 +217,7 @@ func (s *Server) handleEngineSource(c *gin.Context) {
 	key, now := c.Param("address"), s.cfg.Now()
 	d := panels.SourceDetail{Key: key, Panel: q.in, URL: panels.SourceURL(key) + "?in=" + q.in, Index: -1,
 		SourcesErr: &engine.NotExported{Report: "Why " + key + " is or is not used",
-			Why: "a source's detail comes from chronyd's selectdata, ntpdata and authdata reports, which chronyd gives only to a client that asks it; second-hand reads " +
+			Why: "A source's detail comes from chronyd's selectdata, ntpdata and authdata reports, which chronyd gives only to a client that asks it; second-hand reads " +
 				h.Name + " from the series at " + s.engine.URL() + ". To see it, add this host to a second-hand that reaches its chronyd."}}
 	s.render(c, http.StatusOK, panels.SourceDetailFragment(panels.Result[panels.SourceDetail]{Data: d, At: now, Now: now,
 		Endpoint: s.engine.URL(), Next: panels.NextRefresh(now, s.cfg.Refresh)}))
