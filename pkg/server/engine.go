@@ -45,9 +45,16 @@ func (s *Server) handleEngineHosts() gin.HandlerFunc {
 			return
 		}
 		ctx, now := c.Request.Context(), s.cfg.Now()
+		// The sparklines (one query for every host's last 24 hours, reused a minute) wait as
+		// long as a row waits for its chronyd: the rows come without them meanwhile, and the
+		// query goes on for the next refresh.
 		var trends map[string]history.Trend
 		var wg sync.WaitGroup
-		wg.Go(func() { trends, _ = s.engine.Trends(ctx, now) }) // without them, rows have no sparkline
+		wg.Go(func() {
+			tctx, cancel := context.WithTimeout(ctx, s.cfg.RowWait)
+			defer cancel()
+			trends, _ = s.engine.Trends(tctx, now)
+		})
 		f, err := s.engine.Fleet(ctx)
 		wg.Wait()
 		d := panels.EngineFleetData{URL: s.engine.URL(), HostLabel: s.engine.HostLabel()}
