@@ -2,6 +2,7 @@ package panels
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,21 +34,26 @@ func HistoryPanel(r Result[HistoryData]) g.Node {
 		rng = history.DefaultRange
 	}
 	m.query = "range=" + rng.Name
-	m.controls = rangeSwitch(rng, r.Data.View.At, r.Data.Status.Engine == "")
+	m.controls = rangeSwitch(rng, r.Data.View.At, r.Data.Status.Engine != "")
 	return panel("history", m, func() g.Node { return historyBody(r.Data) })
 }
 
 // rangeSwitch is the range buttons, each reloading the panel with its range, and the CSV of
-// the range shown (of the store's history only: an engine exports its own).
-func rangeSwitch(current history.Range, at time.Time, csv bool) g.Node {
+// the range shown. History read from an engine has the longer ranges too (it may keep years),
+// and no CSV (the engine exports its own).
+func rangeSwitch(current history.Range, at time.Time, engine bool) g.Node {
+	ranges := history.Ranges
+	if engine {
+		ranges = append(slices.Clip(ranges), history.LongRanges...)
+	}
 	return g.Group{
 		Div(Class("ranges"), Role("group"), Aria("label", "Range"),
-			g.Map(history.Ranges, func(r history.Range) g.Node {
+			g.Map(ranges, func(r history.Range) g.Node {
 				return Button(ID("range-"+r.Name), Type("button"), Class("range"), Aria("pressed", strconv.FormatBool(r.Name == current.Name && at.IsZero())),
 					hx.Get("panels/history?range="+r.Name), hx.Target("closest section"), hx.Swap("outerHTML"),
 					hx.Sync("closest section:drop"), g.Text(r.Name))
 			})),
-		g.If(csv, A(ID("csv-history"), Class("csv"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV"))),
+		g.If(!engine, A(ID("csv-history"), Class("csv"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV"))),
 	}
 }
 

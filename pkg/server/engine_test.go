@@ -10,6 +10,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/enginelab"
+	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/testkit"
 )
@@ -134,6 +135,11 @@ func TestEngineHosts(t *testing.T) {
 	if rec := get(t, h, "GET", "/hosts/mute/panels/tracking"); !strings.Contains(rec.Body.String(), "chrony_up 0") {
 		t.Errorf("mute's tracking does not say chronyd did not answer:\n%s", rec.Body)
 	}
+	// Beyond the store's month, from the engine.
+	if rec := get(t, h, "GET", "/hosts/far/panels/history?range=1y"); !strings.Contains(rec.Body.String(), `id="range-1y" type="button" class="range" aria-pressed="true"`) ||
+		!strings.Contains(rec.Body.String(), `data-chart="offset"`) || strings.Contains(rec.Body.String(), `role="alert"`) {
+		t.Errorf("far's history over a year:\n%s", rec.Body)
+	}
 	if rec := get(t, h, "GET", "/hosts/far/history.csv"); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), lab.URL) {
 		t.Errorf("far's CSV = %d %s", rec.Code, rec.Body)
 	}
@@ -151,5 +157,49 @@ func TestEngineHosts(t *testing.T) {
 	}
 	if row := get(t, h, "GET", "/hosts/good/summary").Body.String(); !strings.Contains(row, `data-field="status" value="synchronised"`) {
 		t.Errorf("the host second-hand reads itself, with the engine stopped:\n%s", row)
+	}
+}
+
+// fakeHistory is a history.Reader that records the range it was asked for.
+type fakeHistory struct {
+	status history.Status
+	asked  *history.Range
+}
+
+var _ history.Reader = fakeHistory{}
+
+func (f fakeHistory) Status(string) history.Status { return f.status }
+func (f fakeHistory) View(_ context.Context, host string, rng history.Range, _, now time.Time) (history.View, error) {
+	*f.asked = rng
+	return history.View{Host: host, Range: rng, From: now.Add(-rng.D), To: now}, nil
+}
+func (f fakeHistory) Events(context.Context, string, time.Time) ([]history.Event, error) {
+	return nil, nil
+}
+func (f fakeHistory) Trend(context.Context, string, time.Time) (history.Trend, bool) {
+	return history.Trend{}, false
+}
+
+// TestLongRangesAreTheEngines: 90 days and a year are asked of an engine's history; the
+// store's ends at 30 days.
+func TestLongRangesAreTheEngines(t *testing.T) {
+	for _, tc := range []struct {
+		engine, asked, want string
+	}{
+		{"", "30d", "30d"}, {"", "1y", "30d"}, {"", "90d", "30d"},
+		{"http://prometheus:9090", "1y", "1y"}, {"http://prometheus:9090", "90d", "90d"}, {"http://prometheus:9090", "1h", "1h"},
+	} {
+		q, msg := parseQuery("range="+tc.asked, "range")
+		if msg != "" {
+			t.Fatal(msg)
+		}
+		var asked history.Range
+		historyPanel(context.Background(), fakeHistory{status: history.Status{Engine: tc.engine}, asked: &asked}, "h", q, time.Now(), time.Second)
+		if asked.Name != tc.want {
+			t.Errorf("engine %q, range %s: asked %s, want %s", tc.engine, tc.asked, asked.Name, tc.want)
+		}
+	}
+	if _, msg := parseQuery("range=2y", "range"); !strings.Contains(msg, "90d or 1y") {
+		t.Errorf("range=2y: %q", msg)
 	}
 }

@@ -163,6 +163,11 @@ func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now
 // historyPanel reads host's history from r, wherever it is kept, and draws it.
 func historyPanel(ctx context.Context, r history.Reader, host string, q query, now time.Time, next time.Duration) g.Node {
 	d := panels.HistoryData{Range: q.rng, Status: r.Status(host)}
+	if _, short := history.ParseRange(q.rng.Name); !short && d.Status.Engine == "" {
+		// The store's ranges end at 30 days; the longer ones are an engine's.
+		q.rng = history.Ranges[len(history.Ranges)-1]
+		d.Range = q.rng
+	}
 	if !d.Status.Off {
 		d.View, d.Err = r.View(ctx, host, q.rng, q.at, now)
 	}
@@ -340,9 +345,9 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 		case "host":
 			q.host = v
 		case "range":
-			r, ok := history.ParseRange(v)
+			r, ok := history.ParseLongRange(v)
 			if !ok {
-				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d"
+				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d (or 90d or 1y, of history read from Prometheus)"
 			}
 			q.rng = r
 		case "at":
