@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,9 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/second-hand/second-hand/pkg/store"
+	"github.com/second-hand/second-hand/pkg/store/storetest"
 	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
@@ -70,9 +74,12 @@ func docker(t *testing.T, args ...string) string {
 // TestDebianPackage installs the amd64 .deb with dpkg in a Debian bookworm container with
 // chrony (the chronyd image, whose chronyd serves its local clock), starts chronyd and
 // second-hand as the unit would (its ExecStart,
-// its Environment and EnvironmentFile; a container runs no systemd), and checks that the page
+// its Environment and EnvironmentFile, and its MemoryMax as the container's memory limit; a
+// container runs no systemd), and checks that the page
 // shows chronyd's data; it upgrades to the next version, which keeps the history recorded and
-// the edited /etc/default/second-hand; then dpkg --purge leaves nothing behind.
+// the edited /etc/default/second-hand; with 30 days of history of 8 sources, three 30-day CSV
+// exports at once complete under that limit, and second-hand is still the same process; then
+// dpkg --purge leaves nothing behind.
 func TestDebianPackage(t *testing.T) {
 	needDocker(t)
 	dir := t.TempDir()
@@ -87,8 +94,11 @@ func TestDebianPackage(t *testing.T) {
 
 	name := fmt.Sprintf("second-hand-deb-%d", time.Now().UnixNano())
 	// --init: the container's first process reaps what exits (the second-hand stopped below
-	// would otherwise stay a zombie that kill -0 still finds).
-	docker(t, "run", "-d", "--init", "--name", name, "-p", "127.0.0.1::8080", "-v", dir+":/debs:ro", "--entrypoint", "sleep", image, "infinity")
+	// would otherwise stay a zombie that kill -0 still finds). The unit's MemoryMax is the
+	// container's memory, with no swap to spill into.
+	limit := unitMemoryMax(t)
+	docker(t, "run", "-d", "--init", "--name", name, "--memory", limit, "--memory-swap", limit,
+		"-p", "127.0.0.1::8080", "-v", dir+":/debs:ro", "--entrypoint", "sleep", image, "infinity")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
 	sh := func(script string) string { t.Helper(); return docker(t, "exec", name, "sh", "-ec", script) }
 	t.Cleanup(func() {
@@ -149,6 +159,43 @@ func TestDebianPackage(t *testing.T) {
 		t.Logf("upgraded to 0.9.1: the history store kept its %d rows (now %d)", rowsBefore, after)
 	}
 
+	// A month of history of a host with 8 sources, and three of its 30-day exports at once:
+	// each arrives whole, within the unit's memory, and second-hand is still the process it was.
+	month := t.TempDir()
+	st, err := store.Open(month, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := storetest.FillHistory(t.Context(), st, "local", time.Now(), 30, 8); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	sh(stop + `rm -f /var/lib/second-hand/history.db*`)
+	docker(t, "cp", filepath.Join(month, store.FileName), name+":/var/lib/second-hand/"+store.FileName)
+	sh(start)
+	waitPage(t, base+"/panels/tracking?fresh=1", `data-field="stratum"`)
+	pid := strings.TrimSpace(sh(`cat /tmp/second-hand.pid`))
+	rows := make([]int, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range rows {
+		wg.Go(func() { rows[i], errs[i] = exportRows(base + "/history.csv?range=30d") })
+	}
+	wg.Wait()
+	for i := range rows {
+		if errs[i] != nil || rows[i] < 29*5400 {
+			t.Errorf("30-day export %d of 3 at once under MemoryMax=%s: %d sample rows, %v", i+1, limit, rows[i], errs[i])
+		}
+	}
+	if got := strings.TrimSpace(sh(`kill -0 ` + pid + ` && echo alive || echo gone`)); got != "alive" {
+		t.Errorf("second-hand (pid %s) after three 30-day exports at once: %s\n%s", pid, got, sh(`cat /tmp/second-hand.log`))
+	}
+	if oom := strings.TrimSpace(docker(t, "inspect", "-f", "{{.State.OOMKilled}}", name)); oom != "false" {
+		t.Errorf("the container's OOMKilled is %s", oom)
+	}
+	waitPage(t, base+"/healthz", "ok")
+	t.Logf("three 30-day exports at once under MemoryMax=%s: %v sample rows each; second-hand (pid %s) still serving", limit, rows, pid)
+
 	// Purge: nothing left.
 	sh(stop + `dpkg --purge second-hand >/dev/null`)
 	left := sh(`for p in /usr/bin/second-hand /lib/systemd/system/second-hand.service /etc/default/second-hand /usr/share/doc/second-hand /var/lib/second-hand /var/lib/private/second-hand; do
@@ -190,4 +237,48 @@ func waitRows(t *testing.T, url string, n int) int {
 		return rows >= n
 	})
 	return rows
+}
+
+// unitMemoryMax is the unit's MemoryMax (256M), in docker's form (256m).
+func unitMemoryMax(t *testing.T) string {
+	t.Helper()
+	unit, err := os.ReadFile(filepath.Join(repoRoot(t), "cmd/second-hand/deb/second-hand.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemoryMax="); ok {
+			return strings.ToLower(strings.TrimSpace(v))
+		}
+	}
+	t.Fatal("the unit has no MemoryMax")
+	return ""
+}
+
+// exportRows downloads a CSV export whole and counts its sample rows; a transfer cut short or
+// a row that does not parse is an error.
+func exportRows(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return 0, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	r := csv.NewReader(resp.Body)
+	r.ReuseRecord = true
+	n := 0
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if len(rec) > 1 && rec[1] == "sample" {
+			n++
+		}
+	}
 }

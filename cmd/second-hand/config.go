@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +21,14 @@ import (
 // config is everything second-hand can be told, from flags and SECOND_HAND_* variables; a flag
 // wins over its variable, which wins over the default.
 type config struct {
-	Listen   string
-	Hosts    []hostSpec // the chronyd to watch, in the order given
-	Refresh  time.Duration
-	Reuse    time.Duration
-	Timeout  time.Duration
-	Retries  int
-	LogLevel slog.Level
+	Listen       string
+	AllowedHosts []string   // the names besides localhost and loopback addresses the page answers for
+	Hosts        []hostSpec // the chronyd to watch, in the order given
+	Refresh      time.Duration
+	Reuse        time.Duration
+	Timeout      time.Duration
+	Retries      int
+	LogLevel     slog.Level
 
 	DataDir   string        // where the history store is
 	Sample    time.Duration // how often each host is recorded; 0: history off
@@ -82,6 +84,7 @@ type option struct {
 	flag, env, def, help string
 	multi                bool
 	set                  func(s, from string) error
+	reset                func() // a multi option's: forget the values its variable gave
 }
 
 func options(c *config) []option {
@@ -90,7 +93,19 @@ func options(c *config) []option {
 		{flag: "listen", env: "SECOND_HAND_LISTEN", def: d.Listen,
 			help: "address to serve HTTP on, host:port (use 0.0.0.0:8080 to serve other hosts)",
 			set:  func(s, _ string) error { return parseListen(s, &c.Listen) }},
-		{flag: "chrony", env: "SECOND_HAND_CHRONY", def: "auto", multi: true,
+		{flag: "allowed-hosts", env: "SECOND_HAND_ALLOWED_HOSTS", def: "none", multi: true, reset: func() { c.AllowedHosts = nil },
+			help: "names the page answers for besides localhost and loopback addresses, such as the name a reverse proxy passes on " +
+				"(its Host header); give the flag once per name, or the variable with the names separated by commas. " +
+				"Listening on loopback, a request for any other name is refused (421), so that no web site can read the page through DNS rebinding",
+			set: func(s, _ string) error {
+				name, err := parseAllowedHost(s)
+				if err != nil {
+					return err
+				}
+				c.AllowedHosts = append(c.AllowedHosts, name)
+				return nil
+			}},
+		{flag: "chrony", env: "SECOND_HAND_CHRONY", def: "auto", multi: true, reset: func() { c.Hosts = nil },
 			help: "a chronyd to watch, [name=]address; give it once per host (the variable: separated by commas). " +
 				"Addresses: " + chrony.AddressForms + "; auto tries the socket in /run/chrony, then UDP 127.0.0.1:323 and [::1]:323. " +
 				"Names: " + monitor.NameForm + "; without one, a UDP address's host, or local",
@@ -298,6 +313,40 @@ func parseListen(s string, dst *string) error {
 	return nil
 }
 
+// parseAllowedHost reads one --allowed-hosts value: a host name or an address, without a port.
+func parseAllowedHost(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
+		return a.String(), nil
+	}
+	name := strings.TrimSuffix(strings.ToLower(s), ".")
+	if strings.Contains(name, "/") {
+		return "", errors.New("want the host name alone, not a URL: such as dashboard.example.org")
+	}
+	if name == "" || len(name) > 253 {
+		return "", errors.New("want a host name such as dashboard.example.org or an address, without a port")
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			if r == ':' {
+				return "", errors.New("want the name without a port, such as dashboard.example.org")
+			}
+			return "", fmt.Errorf("%q cannot be in a host name; want a name such as dashboard.example.org or an address", r)
+		}
+	}
+	return name, nil
+}
+
+// listensOnLoopback reports whether a --listen address serves loopback only.
+func listensOnLoopback(listen string) bool {
+	host, _, _ := net.SplitHostPort(listen)
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
 // flagValue lets the flag package call an option's parser. A multi option's first value on
 // the command line replaces what its variable gave.
 type flagValue struct {
@@ -337,7 +386,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 	fs.SetOutput(io.Discard)
 	for i := range opts {
 		o := &opts[i]
-		v := &flagValue{opt: o, reset: func() { c.Hosts = nil }}
+		v := &flagValue{opt: o, reset: o.reset}
 		if s := getenv(o.env); s != "" {
 			values := []string{s}
 			if o.multi {

@@ -42,6 +42,36 @@ func TestConfigFlagBeatsEnvironment(t *testing.T) {
 	}
 }
 
+// TestConfigAllowedHosts: names and addresses, from the flag (given again and again) or the
+// variable (separated by commas), kept as a Host header is compared: lower case, no final dot,
+// an IPv6 address without brackets. The flag wins over the variable.
+func TestConfigAllowedHosts(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want []string
+	}{
+		{nil, "", nil},
+		{[]string{"--allowed-hosts", "Dash.Example.org.", "--allowed-hosts", "[2001:db8::1]"}, "", []string{"dash.example.org", "2001:db8::1"}},
+		{nil, "dash.example.org, 192.168.1.5", []string{"dash.example.org", "192.168.1.5"}},
+		{[]string{"--allowed-hosts", "mine"}, "theirs,others", []string{"mine"}},
+	} {
+		c, err := parseConfig(tc.args, env(map[string]string{"SECOND_HAND_ALLOWED_HOSTS": tc.env}), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(c.AllowedHosts, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%v, %q: allowed hosts %q, want %q", tc.args, tc.env, c.AllowedHosts, tc.want)
+		}
+	}
+	for listen, loopback := range map[string]bool{"127.0.0.1:8080": true, "[::1]:80": true, "localhost:8080": true, "127.0.0.2:1": true,
+		"0.0.0.0:8080": false, ":8080": false, "[::]:8080": false, "192.168.1.5:8080": false, "dash.example.org:80": false} {
+		if got := listensOnLoopback(listen); got != loopback {
+			t.Errorf("listensOnLoopback(%q) = %v", listen, got)
+		}
+	}
+}
+
 func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -63,6 +93,9 @@ func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 		{nil, map[string]string{"SECOND_HAND_REFRESH": "fast"}, []string{"SECOND_HAND_REFRESH", "--refresh", "such as 10s"}},
 		{nil, map[string]string{"SECOND_HAND_CHRONY": "udp://:0"}, []string{"SECOND_HAND_CHRONY", "--chrony"}},
 		{[]string{"--retries", "11"}, nil, []string{"--retries", "from 0 to 10"}},
+		{[]string{"--allowed-hosts", "dash.example.org:8080"}, nil, []string{"--allowed-hosts", "without a port"}},
+		{[]string{"--allowed-hosts", "https://dash.example.org"}, nil, []string{"--allowed-hosts", "not a URL"}},
+		{nil, map[string]string{"SECOND_HAND_ALLOWED_HOSTS": "a.example,b example"}, []string{`"b example" for SECOND_HAND_ALLOWED_HOSTS (the --allowed-hosts flag)`, "' ' cannot be in a host name"}},
 		{[]string{"--chrony", "my host=udp://10.0.0.1"}, nil, []string{`invalid value "my host=udp://10.0.0.1" for --chrony`, `host name "my host" has ' '`}},
 		{[]string{"--chrony", "a:b=udp://10.0.0.1"}, nil, []string{`"a:b=udp://10.0.0.1" for --chrony`, "letters, digits"}},
 		{[]string{"--chrony", strings.Repeat("n", 64) + "=auto"}, nil, []string{"--chrony", "the most is 63"}},
@@ -171,7 +204,8 @@ func TestHelpListsEveryFlagAndVariable(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, w := range []string{"--listen", "SECOND_HAND_LISTEN", "--chrony", "SECOND_HAND_CHRONY", "--refresh", "SECOND_HAND_REFRESH",
-		"--reuse", "SECOND_HAND_REUSE", "--timeout", "SECOND_HAND_TIMEOUT", "--retries", "SECOND_HAND_RETRIES", "--log-level", "SECOND_HAND_LOG_LEVEL", "healthcheck"} {
+		"--reuse", "SECOND_HAND_REUSE", "--timeout", "SECOND_HAND_TIMEOUT", "--retries", "SECOND_HAND_RETRIES", "--log-level", "SECOND_HAND_LOG_LEVEL", "healthcheck",
+		"--allowed-hosts", "SECOND_HAND_ALLOWED_HOSTS"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("--help does not mention %s", w)
 		}

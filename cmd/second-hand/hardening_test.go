@@ -67,20 +67,28 @@ func TestSlowClientsCannotStarveOthers(t *testing.T) {
 	}
 }
 
-// TestHeaderSizeLimit: a request with 64 KiB of headers is refused with 431.
+// TestHeaderSizeLimit: the request line and headers are limited to 20 KiB, as the README says
+// (MaxHeaderBytes of 16 KiB, and the 4 KiB Go's server reads beyond it): 19 KiB are served,
+// 21 KiB and 64 KiB refused with 431.
 func TestHeaderSizeLimit(t *testing.T) {
 	in := start(t, "--chrony", chronytest.StartUDP(t, chronytest.Replay).Addr)
-	c, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	req := "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 64<<10) + "\r\n\r\n"
-	go io.WriteString(c, req)
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	status, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.Contains(status, "431") {
-		t.Errorf("64 KiB of headers: %q %v, want 431", status, err)
+	for _, tc := range []struct {
+		size int
+		want string
+	}{{19 << 10, "200"}, {21 << 10, "431"}, {64 << 10, "431"}} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+		req := head + strings.Repeat("a", tc.size-len(head)-4) + "\r\n\r\n"
+		go io.WriteString(c, req)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		status, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if err != nil || !strings.Contains(status, " "+tc.want+" ") {
+			t.Errorf("%d bytes of request line and headers: %q %v, want %s", len(req), status, err, tc.want)
+		}
 	}
 }
 
@@ -167,3 +175,53 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Errorf("run after the shutdown signal: %v, want nil", err)
 	}
 }
+
+// TestDNSRebindingIsRefused: second-hand on loopback answers a request that names another host
+// (what a browser sends to a rebound name of an attacker's) with 421 and how to allow the
+// name; --allowed-hosts allows it, and localhost and loopback addresses always work.
+func TestDNSRebindingIsRefused(t *testing.T) {
+	fake := chronytest.StartUDP(t, chronytest.Replay)
+	ask := func(in *instance, host string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", in.url+"/panels/tracking", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	plain := start(t, "--chrony", fake.Addr)
+	allowing := start(t, "--chrony", fake.Addr, "--allowed-hosts", "dash.example.org")
+	port := portOf(plain.url)
+	for _, tc := range []struct {
+		in   *instance
+		host string
+		want int
+	}{
+		{plain, "attacker.example:" + port, http.StatusMisdirectedRequest},
+		{plain, "dash.example.org", http.StatusMisdirectedRequest},
+		{plain, "localhost:" + port, http.StatusOK},
+		{plain, "127.0.0.1:" + port, http.StatusOK},
+		{plain, "[::1]:" + port, http.StatusOK},
+		{allowing, "dash.example.org", http.StatusOK},
+		{allowing, "attacker.example", http.StatusMisdirectedRequest},
+		{allowing, "localhost", http.StatusOK},
+	} {
+		code, body := ask(tc.in, tc.host)
+		if code != tc.want {
+			t.Errorf("Host %q: %d, want %d\n%s", tc.host, code, tc.want, body)
+		}
+		if code == http.StatusMisdirectedRequest && !strings.Contains(body, "--allowed-hosts") {
+			t.Errorf("Host %q: the refusal does not say how to allow the name:\n%s", tc.host, body)
+		}
+	}
+}
+
+// portOf is the port of an instance's URL.
+func portOf(url string) string { return url[strings.LastIndex(url, ":")+1:] }

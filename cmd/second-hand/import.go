@@ -70,15 +70,26 @@ with its file and line number, and skipped.
 	if err := monitor.ValidateName(name); err != nil {
 		return usageError{fmt.Errorf("invalid value %q for --host: %v", name, err)}
 	}
-	reports, err := history.Import(ctx, st, name, files)
+	// A big import takes a while: a line now and then says it is under way.
+	shown := 0
+	progress := func(records int) {
+		if records-shown >= 1_000_000 {
+			fmt.Fprintf(stdout, "%d records imported so far\n", records)
+			shown = records
+		}
+	}
+	reports, err := history.Import(ctx, st, name, files, progress)
 	for _, r := range reports {
 		fmt.Fprintf(stdout, "%s: %d records of %v", r.Path, r.Lines, r.Kind)
-		if len(r.Problems) > 0 {
-			fmt.Fprintf(stdout, "; %d lines skipped:", len(r.Problems))
+		if r.Skipped > 0 {
+			fmt.Fprintf(stdout, "; %d lines skipped:", r.Skipped)
 		}
 		fmt.Fprintln(stdout)
 		for _, p := range r.Problems {
 			fmt.Fprintf(stdout, "  %s:%d: %v\n", r.Path, p.Line, p.Err)
+		}
+		if more := r.Skipped - len(r.Problems); more > 0 {
+			fmt.Fprintf(stdout, "  %s: and %d more lines skipped\n", r.Path, more)
 		}
 	}
 	if err != nil {

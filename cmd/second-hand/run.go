@@ -106,17 +106,27 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		}()
 	}
 
-	handler := server.New(fleet, server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Engine: eng})
+	// A request of the page may spend on chronyd what one exchange may take at most (with the
+	// defaults 1 + 2 + 4 = 7 s), waiting in line behind other requests to the same chronyd
+	// included; then it answers with the panel's error. The write timeout leaves it 10 s more
+	// to render and send that answer, so that no answer is cut off. Exports extend their own.
+	budget := chronyOpts.MaxWait()
+	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Engine: eng}
+	// On loopback the page answers only for its own names (DNS rebinding); beyond loopback, the
+	// names given if any.
+	if listensOnLoopback(cfg.Listen) || len(cfg.AllowedHosts) > 0 {
+		srvCfg.AllowedHosts = append([]string{}, cfg.AllowedHosts...)
+	}
+	handler := server.New(fleet, srvCfg)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		// A fragment may wait for chronyd through every retry.
-		WriteTimeout:   chronyOpts.MaxWait() + 10*time.Second,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 16 << 10,
-		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		ConnState:      h.connState,
+		WriteTimeout:      budget + writeMargin,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		ConnState:         h.connState,
 	}
 	for _, h := range cfg.Hosts {
 		logger.Info("watching chronyd", "host", h.Name, "chronyd", h.Address.String())
@@ -151,6 +161,9 @@ func engineNote(cfg config) string {
 	}
 	return cfg.Prometheus + " (hosts by their " + cfg.PrometheusLabel + " label)"
 }
+
+// writeMargin is how long a request has to write its answer beyond its budget for chronyd.
+const writeMargin = 10 * time.Second
 
 func historyNote(cfg config) string {
 	if cfg.Sample == 0 {

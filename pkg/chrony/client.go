@@ -67,6 +67,7 @@ type Client struct {
 	conn   *conn
 	closed bool
 	names  map[wireAddr]string // configured source names, by address; reset on reconnect
+	swept  map[string]bool     // socket directories cleared of earlier runs' sockets
 
 	requests atomic.Uint64
 	failures [kindCount]atomic.Uint64
@@ -103,6 +104,7 @@ func New(addr Address, opts Options) (*Client, error) {
 		opts:  opts,
 		turn:  make(chan struct{}, 1),
 		names: map[wireAddr]string{},
+		swept: map[string]bool{},
 	}, nil
 }
 
@@ -145,12 +147,17 @@ func read[T any](ctx context.Context, c *Client, req request, decode func(reply 
 // it: the buffer is reused by the next request. It opens (or reopens) the socket as needed;
 // for Auto it moves on to the next candidate address while the current one is unreachable.
 func (c *Client) roundTrip(ctx context.Context, req request, decode func(reply []byte) error) error {
+	// Requests to one chronyd go one at a time: a caller's budget (its context) bounds its wait
+	// in line as well as its exchange.
+	start := time.Now()
 	select {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
-		return &Error{Kind: KindTimeout, Op: req.cmd.String(), Addr: c.Endpoint(), Err: context.Cause(ctx)}
+		c.failures[KindTimeout].Add(1)
+		return &Error{Kind: KindTimeout, Op: req.cmd.String(), Addr: c.Endpoint(), Waited: time.Since(start), Err: context.Cause(ctx)}
 	}
 	defer func() { <-c.turn }()
+	waited := time.Since(start)
 	c.requests.Add(1)
 	reply, err := c.send(ctx, req)
 	if err == nil {
@@ -160,7 +167,7 @@ func (c *Client) roundTrip(ctx context.Context, req request, decode func(reply [
 		c.failures[k].Add(1)
 	}
 	if e, ok := err.(*Error); ok {
-		e.Op = req.cmd.String()
+		e.Op, e.Waited = req.cmd.String(), waited
 		if e.Addr == "" {
 			e.Addr = c.Endpoint()
 		}
@@ -236,8 +243,17 @@ func (c *Client) connect(ctx context.Context, a Address) (cn *conn, fresh bool, 
 		c.conn.close()
 		c.conn = nil
 	}
+	sweep := a.Network == "unix" && !c.swept[filepath.Dir(a.Path)]
+	if sweep {
+		c.swept[filepath.Dir(a.Path)] = true
+	}
 	c.mu.Unlock()
 
+	if sweep {
+		for _, path := range removeStaleSockets(filepath.Dir(a.Path)) {
+			c.opts.Logger.Info("removed a socket an earlier run of second-hand left in chronyd's socket directory", "socket", path)
+		}
+	}
 	cn, err = dial(ctx, a)
 	if err != nil {
 		return nil, false, err

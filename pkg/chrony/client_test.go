@@ -375,3 +375,58 @@ func TestAutoPrefersTheSocketThenUDP(t *testing.T) {
 		t.Errorf("with nothing answering: %v; want unreachable listing what auto tried", err)
 	}
 }
+
+// TestBudgetCoversTheWaitInLine: requests to one chronyd go one at a time, and a silent chronyd
+// with a first timeout of a minute would hold each for seven. Three requests with a budget of
+// 300 ms each, sent at once: each ends with its budget, the two that waited in line included,
+// and says so with the budget's figure.
+func TestBudgetCoversTheWaitInLine(t *testing.T) {
+	fake := chronytest.StartUDP(t, chronytest.Silent)
+	c := newClient(t, fake.Addr, opts(time.Minute, 2))
+	ctx, cancel := WithBudget(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() { _, err := c.Tracking(ctx); errs <- err }()
+	}
+	inLine := 0
+	for range 3 {
+		err := <-errs
+		var e *Error
+		var b *BudgetError
+		if !errors.As(err, &e) || e.Kind != KindTimeout || !errors.As(err, &b) || b.Budget != 300*time.Millisecond {
+			t.Fatalf("Tracking = %v, want a timeout at the end of the budget", err)
+		}
+		if want := "did not answer in 300 ms"; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+		if e.Attempts == 0 {
+			inLine++
+		}
+	}
+	if inLine != 2 {
+		t.Errorf("%d requests ended in line, want 2 (one at a time reaches chronyd)", inLine)
+	}
+}
+
+// TestDetachKeepsTheBudgetNotTheCancel: work handed on for a caller outlives the caller's
+// cancellation and a shorter wait of its own, and ends with its budget.
+func TestDetachKeepsTheBudgetNotTheCancel(t *testing.T) {
+	budgeted, cancelBudget := WithBudget(context.Background(), time.Hour)
+	defer cancelBudget()
+	waiting, stopWaiting := context.WithCancel(budgeted)
+	stopWaiting()
+	work, cancel := Detach(waiting)
+	defer cancel()
+	if work.Err() != nil {
+		t.Fatalf("the detached work ended with its caller: %v", work.Err())
+	}
+	if d, ok := work.Deadline(); !ok || d != budgeted.Value(budgetKey{}).(budget).deadline {
+		t.Errorf("the detached work's deadline = %v, %v; want the budget's", d, ok)
+	}
+	plain, cancelPlain := Detach(context.Background())
+	defer cancelPlain()
+	if _, ok := plain.Deadline(); ok {
+		t.Error("work detached from a caller without a budget has a deadline")
+	}
+}

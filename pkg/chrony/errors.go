@@ -63,7 +63,8 @@ type Error struct {
 	Status   Status        // chronyd's status code, for KindNotAuthorised, KindStatus and some KindProtocol
 	Attempts int           // requests sent, for KindTimeout
 	Ignored  int           // replies to other requests (late, or another sequence number) dropped, for KindTimeout
-	Elapsed  time.Duration // time spent waiting, for KindTimeout
+	Elapsed  time.Duration // time spent waiting for replies, for KindTimeout
+	Waited   time.Duration // time spent waiting in line behind other requests to the same chronyd
 	Err      error         // the underlying error, if any
 }
 
@@ -78,6 +79,11 @@ func (e *Error) Error() string {
 	case KindPermission:
 		return fmt.Sprintf("permission denied on %s: %v", e.Addr, e.Err)
 	case KindTimeout:
+		var b *BudgetError
+		if errors.As(e.Err, &b) {
+			return fmt.Sprintf("chronyd at %s did not answer in %s: the %s request waited %v in line and was sent %d times",
+				e.Addr, Spoken(b.Budget), op, e.Waited.Round(time.Millisecond), e.Attempts)
+		}
 		msg := fmt.Sprintf("chronyd at %s did not answer the %s request: timed out after %v (%d attempts)",
 			e.Addr, op, e.Elapsed.Round(time.Millisecond), e.Attempts)
 		if e.Ignored > 0 {

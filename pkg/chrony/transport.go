@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -92,6 +93,68 @@ func unwrapDNS(err error) error {
 	return err
 }
 
+// socketPrefix and socketSuffix frame the name of the client's own socket: socketPrefix, 16
+// hexadecimal digits, socketSuffix.
+const (
+	socketPrefix = "second-hand."
+	socketSuffix = ".sock"
+)
+
+// isOurSocketName reports whether name is one dialUnix makes.
+func isOurSocketName(name string) bool {
+	hexPart, ok := strings.CutPrefix(name, socketPrefix)
+	if !ok {
+		return false
+	}
+	hexPart, ok = strings.CutSuffix(hexPart, socketSuffix)
+	if !ok || len(hexPart) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(hexPart)
+	return err == nil
+}
+
+// removeStaleSockets removes from dir the sockets an earlier run of this program left behind
+// when it was killed (kill -9 runs no cleanup): files named as dialUnix names them, that are
+// sockets of this user, and that nobody is bound to any more (a connect is refused). A socket
+// that another second-hand still uses answers the connect and is kept. It returns the paths
+// removed.
+func removeStaleSockets(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range entries {
+		if !isOurSocketName(e.Name()) || e.Type() != os.ModeSocket {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		var st unix.Stat_t
+		if unix.Lstat(path, &st) != nil || st.Uid != uint32(os.Geteuid()) {
+			continue
+		}
+		if !nobodyBound(path) {
+			continue
+		}
+		if os.Remove(path) == nil {
+			removed = append(removed, path)
+		}
+	}
+	return removed
+}
+
+// nobodyBound reports whether connecting a datagram socket to path is refused: the socket file
+// is left from a process that has gone.
+func nobodyBound(path string) bool {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return errors.Is(unix.Connect(fd, &unix.SockaddrUnix{Name: path}), unix.ECONNREFUSED)
+}
+
 // dialUnix binds a socket of our own in chronyd's socket directory, because chronyd answers
 // with sendto() to the path the client bound, and connects it to chronyd's socket. The name is
 // random, so that processes never collide, and the file is removed on every failure here and
@@ -100,7 +163,7 @@ func dialUnix(a Address) (*conn, error) {
 	dir := filepath.Dir(a.Path)
 	var rnd [8]byte
 	crand.Read(rnd[:])
-	local := filepath.Join(dir, "second-hand."+hex.EncodeToString(rnd[:])+".sock")
+	local := filepath.Join(dir, socketPrefix+hex.EncodeToString(rnd[:])+socketSuffix)
 	if len(local) >= len(syscall.RawSockaddrUnix{}.Path) {
 		return nil, &Error{Kind: KindUnreachable, Err: fmt.Errorf("socket directory %s is too long for a Unix socket path", dir)}
 	}
@@ -186,6 +249,7 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 	out := c.out
 	defer func() { c.out = out }()
 	attempts, ignored := 0, 0
+	callers := false // the caller's deadline, not the attempts', ended the exchange
 	for attempt := 0; attempt <= retries; attempt++ {
 		if ctx.Err() != nil {
 			break
@@ -197,10 +261,13 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 		}
 		deadline := time.Now().Add(timeout << attempt)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			callers = true
 			if !d.After(time.Now()) {
 				break // the caller's time is up; its timer may not have fired yet
 			}
 			deadline = d
+		} else {
+			callers = false
 		}
 		if err := c.nc.SetDeadline(deadline); err != nil {
 			return nil, socketError(err)
@@ -233,6 +300,10 @@ func (c *conn) exchange(ctx context.Context, req request, timeout time.Duration,
 				return nil, err
 			}
 		}
+	}
+	if callers {
+		// The caller's deadline has passed; its context says why (a budget) once its timer fires.
+		<-ctx.Done()
 	}
 	return nil, &Error{Kind: KindTimeout, Attempts: attempts, Ignored: ignored, Elapsed: time.Since(start), Err: context.Cause(ctx)}
 }

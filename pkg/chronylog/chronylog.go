@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -90,7 +91,7 @@ type Statistic struct {
 // Problem is a line that could not be read.
 type Problem struct {
 	Line int
-	Text string
+	Text string // the line, cut to MaxProblemText bytes
 	Err  error
 }
 
@@ -113,28 +114,114 @@ func (f File) Lines() int { return len(f.Tracking) + len(f.Measurements) + len(f
 var multiword = []string{"Date (UTC)", "IP Address", "Freq ppm", "Skew ppm", "Offset sd", "Rem. corr.", "Root delay",
 	"Root disp.", "Max. error", "Peer del.", "Peer disp.", "Root del.", "Std dev'n", "Est offset", "Diff freq", "Est skew"}
 
-// Parse reads one log. name (a path) says which log it is when its first lines come before a
-// header; the header says otherwise.
-func Parse(r io.Reader, name string) (File, error) {
-	f := File{Kind: kindOfName(name)}
-	cols := defaultColumns[f.Kind]
-	br := bufio.NewReaderSize(r, 64<<10)
-	n := 0
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil && err != io.EOF {
-			return f, err
+// MaxLine is the longest line read: chronyd's are under 200 bytes. A longer one (a file that
+// is not a log, a disk's garbage) is reported and skipped without being held in memory.
+const MaxLine = 4096
+
+// MaxProblemText is how much of a line a Problem keeps.
+const MaxProblemText = 120
+
+// Record is one line of a log: Kind says which of the three is set.
+type Record struct {
+	Kind        Kind
+	Tracking    Tracking
+	Measurement Measurement
+	Statistic   Statistic
+}
+
+// Reader reads a log a line at a time, in memory that does not grow with the file: a record
+// at a time, the problems as they are found.
+type Reader struct {
+	br      *bufio.Reader
+	kind    Kind
+	cols    columns
+	line    int
+	records int
+	done    bool
+
+	// Problem receives each line that cannot be read (it is skipped); nil drops them.
+	Problem func(Problem)
+}
+
+// NewReader reads the log r. name (a path) says which log it is when its first lines come
+// before a header; the header says otherwise.
+func NewReader(r io.Reader, name string) *Reader {
+	k := kindOfName(name)
+	return &Reader{br: bufio.NewReaderSize(r, 64<<10), kind: k, cols: defaultColumns[k]}
+}
+
+// Kind is which log is being read, as far as known.
+func (r *Reader) Kind() Kind { return r.kind }
+
+// Line is the number of the line last read.
+func (r *Reader) Line() int { return r.line }
+
+func (r *Reader) problem(text string, err error) {
+	if r.Problem == nil {
+		return
+	}
+	if len(text) > MaxProblemText {
+		text = text[:MaxProblemText] + "…"
+	}
+	r.Problem(Problem{Line: r.line, Text: text, Err: err})
+}
+
+// readLine reads the next line without its end; long is the length of a line over MaxLine,
+// which is skipped.
+func (r *Reader) readLine() (line string, long int, err error) {
+	b, err := r.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull || len(b) > MaxLine {
+		n := len(b)
+		start := string(b[:min(len(b), MaxProblemText+1)])
+		for err == bufio.ErrBufferFull {
+			b, err = r.br.ReadSlice('\n')
+			n += len(b)
 		}
-		if line == "" && err == io.EOF {
+		if err == nil {
+			n-- // the end of the line
+		}
+		if err == io.EOF && n > 0 {
+			err = nil
+		}
+		return start, n, err
+	}
+	if err == io.EOF {
+		if len(b) == 0 {
+			return "", 0, io.EOF
+		}
+		return string(b), 0, errCutShort
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return string(b[:len(b)-1]), 0, nil
+}
+
+var errCutShort = fmt.Errorf("the last line is cut short (it has no end of line)")
+
+// Next returns the next record, skipping the lines that cannot be read (given to Problem),
+// and io.EOF after the last.
+func (r *Reader) Next() (Record, error) {
+	for !r.done {
+		line, long, err := r.readLine()
+		if err == io.EOF {
 			break
 		}
-		n++
-		if !strings.HasSuffix(line, "\n") {
+		if err != nil && err != errCutShort {
+			return Record{}, err
+		}
+		r.line++
+		switch {
+		case long > 0:
+			r.problem(line, fmt.Errorf("the line is %d bytes long, more than any of chronyd's (%d at most are read)", long, MaxLine))
+			continue
+		case err == errCutShort:
 			// chronyd ends every line; one without an end was cut short, by a crash or a copy.
-			f.Problems = append(f.Problems, Problem{n, line, fmt.Errorf("the last line is cut short (it has no end of line)")})
-			break
+			r.problem(line, err)
+			r.done = true
+			continue
 		}
-		line = strings.TrimRight(line, "\r\n")
+		line = strings.TrimRight(line, "\r")
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case trimmed == "" || strings.HasPrefix(trimmed, "="):
@@ -142,24 +229,55 @@ func Parse(r io.Reader, name string) (File, error) {
 		case strings.Contains(line, "Date (UTC)"):
 			kind, c, err := header(line)
 			if err != nil {
-				f.Problems = append(f.Problems, Problem{n, line, err})
+				r.problem(line, err)
 				continue
 			}
-			if f.Kind != Unknown && kind != f.Kind && f.Lines() > 0 {
-				return f, fmt.Errorf("line %d: a %v header in a file of %v lines", n, kind, f.Kind)
+			if r.kind != Unknown && kind != r.kind && r.records > 0 {
+				return Record{}, fmt.Errorf("line %d: a %v header in a file of %v lines", r.line, kind, r.kind)
 			}
-			f.Kind, cols = kind, c
+			r.kind, r.cols = kind, c
 			continue
 		}
-		if cols == nil {
-			f.Problems = append(f.Problems, Problem{n, line, fmt.Errorf("a line before any header, in a file whose name does not say which log it is")})
+		if r.cols == nil {
+			r.problem(line, fmt.Errorf("a line before any header, in a file whose name does not say which log it is"))
 			continue
 		}
-		if err := f.add(cols, strings.Fields(line)); err != nil {
-			f.Problems = append(f.Problems, Problem{n, line, err})
+		rec, err := parse(r.kind, r.cols, strings.Fields(line))
+		if err != nil {
+			r.problem(line, err)
+			continue
+		}
+		r.records++
+		return rec, nil
+	}
+	r.done = true
+	return Record{}, io.EOF
+}
+
+// Parse reads one log whole. name (a path) says which log it is when its first lines come
+// before a header; the header says otherwise. For a log of any size, use a Reader.
+func Parse(r io.Reader, name string) (File, error) {
+	var f File
+	lr := NewReader(r, name)
+	lr.Problem = func(p Problem) { f.Problems = append(f.Problems, p) }
+	for {
+		rec, err := lr.Next()
+		f.Kind = lr.Kind()
+		if err == io.EOF {
+			return f, nil
+		}
+		if err != nil {
+			return f, err
+		}
+		switch rec.Kind {
+		case TrackingLog:
+			f.Tracking = append(f.Tracking, rec.Tracking)
+		case MeasurementsLog:
+			f.Measurements = append(f.Measurements, rec.Measurement)
+		case StatisticsLog:
+			f.Statistics = append(f.Statistics, rec.Statistic)
 		}
 	}
-	return f, nil
 }
 
 func kindOfName(name string) Kind {
@@ -256,10 +374,34 @@ func (r *fields) float(name string) float64 {
 		return 0
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil && r.err == nil {
+	switch {
+	case r.err != nil:
+	case err != nil:
 		r.err = fmt.Errorf("%s %q is not a number", strings.ReplaceAll(name, "_", " "), s)
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		r.err = fmt.Errorf("%s %q is not a finite number", strings.ReplaceAll(name, "_", " "), s)
+	case math.Abs(v) > limitOf(name):
+		r.err = fmt.Errorf("%s %s is out of range (at most %g either way)", strings.ReplaceAll(name, "_", " "), s, limitOf(name))
 	}
 	return v
+}
+
+// The largest magnitude a column may hold: what no chronyd writes, or the store cannot keep.
+var limits = map[string]float64{
+	// Times in seconds: 30 years.
+	"Offset": 1e9, "Offset_sd": 1e9, "Rem._corr.": 1e9, "Root_delay": 1e9, "Root_disp.": 1e9, "Max._error": 1e9,
+	"Peer_del.": 1e9, "Peer_disp.": 1e9, "Root_del.": 1e9, "Std_dev'n": 1e9, "Est_offset": 1e9,
+	// Frequencies: chronyd's skew is a million ppm before its first measurement.
+	"Freq_ppm": 1e7, "Skew_ppm": 1e7, "Diff_freq": 10, "Est_skew": 10,
+	// Whole numbers: NTP's strata, polls as log2 seconds, the statistics' counts.
+	"St": 16, "LP": 32, "RP": 32, "Ns": 65535, "Bs": 65535, "Nr": 65535, "Co": 65535,
+}
+
+func limitOf(name string) float64 {
+	if l, ok := limits[name]; ok {
+		return l
+	}
+	return math.MaxFloat64
 }
 
 func (r *fields) int(name string) int {
@@ -268,8 +410,12 @@ func (r *fields) int(name string) int {
 		return 0
 	}
 	v, err := strconv.Atoi(s)
-	if err != nil && r.err == nil {
+	switch {
+	case r.err != nil:
+	case err != nil:
 		r.err = fmt.Errorf("%s %q is not a whole number", strings.ReplaceAll(name, "_", " "), s)
+	case math.Abs(float64(v)) > limitOf(name) || (v < 0 && name != "LP" && name != "RP"):
+		r.err = fmt.Errorf("%s %d is out of range", strings.ReplaceAll(name, "_", " "), v)
 	}
 	return v
 }
@@ -277,8 +423,12 @@ func (r *fields) int(name string) int {
 func (r *fields) time() time.Time {
 	d, t := r.str("Date_(UTC)"), r.str("Time")
 	v, err := time.Parse("2006-01-02 15:04:05", d+" "+t)
-	if err != nil && r.err == nil {
+	switch {
+	case r.err != nil:
+	case err != nil:
 		r.err = fmt.Errorf("%q is not a date and time", d+" "+t)
+	case v.Year() < 1990 || v.Year() > 2200:
+		r.err = fmt.Errorf("%q is out of range (years 1990 to 2200)", d+" "+t)
 	}
 	return v.UTC()
 }
@@ -294,9 +444,11 @@ func (r *fields) byte(name string) byte {
 	return s[0]
 }
 
-func (f *File) add(cols columns, words []string) error {
+// parse reads a line of a log of kind k.
+func parse(k Kind, cols columns, words []string) (Record, error) {
 	r := &fields{cols: cols, f: words}
-	switch f.Kind {
+	rec := Record{Kind: k}
+	switch k {
 	case TrackingLog:
 		t := Tracking{T: r.time(), Reference: r.str("IP_Address"), Stratum: r.int("St"), FrequencyPPM: r.float("Freq_ppm"),
 			SkewPPM: r.float("Skew_ppm"), OffsetSeconds: r.float("Offset"), Leap: r.byte("L"), Combined: r.int("Co"),
@@ -306,9 +458,9 @@ func (f *File) add(cols columns, words []string) error {
 			r.err = fmt.Errorf("the line has %d fields, its header %d", len(words), len(cols))
 		}
 		if r.err != nil {
-			return r.err
+			return rec, r.err
 		}
-		f.Tracking = append(f.Tracking, t)
+		rec.Tracking = t
 	case MeasurementsLog:
 		m := Measurement{T: r.time(), Address: r.str("IP_Address"), Leap: r.byte("L"), Stratum: r.int("St"),
 			Tests: r.str("123") + " " + r.str("567") + " " + r.str("ABCD"), LocalPoll: r.int("LP"), RemotePoll: r.int("RP"),
@@ -326,9 +478,9 @@ func (f *File) add(cols columns, words []string) error {
 			r.err = fmt.Errorf("the line ends before its MTxRx column")
 		}
 		if r.err != nil {
-			return r.err
+			return rec, r.err
 		}
-		f.Measurements = append(f.Measurements, m)
+		rec.Measurement = m
 	case StatisticsLog:
 		s := Statistic{T: r.time(), Source: r.str("IP_Address"), StdDevSeconds: r.float("Std_dev'n"), EstOffsetSeconds: r.float("Est_offset"),
 			OffsetSDSeconds: r.float("Offset_sd"), FrequencyPPM: 1e6 * r.float("Diff_freq"), SkewPPM: 1e6 * r.float("Est_skew"),
@@ -337,11 +489,11 @@ func (f *File) add(cols columns, words []string) error {
 			r.err = fmt.Errorf("the line has %d fields, its header %d", len(words), len(cols))
 		}
 		if r.err != nil {
-			return r.err
+			return rec, r.err
 		}
-		f.Statistics = append(f.Statistics, s)
+		rec.Statistic = s
 	default:
-		return fmt.Errorf("a line of an unknown log")
+		return rec, fmt.Errorf("a line of an unknown log")
 	}
-	return nil
+	return rec, nil
 }

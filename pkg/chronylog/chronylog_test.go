@@ -1,7 +1,9 @@
 package chronylog
 
 import (
+	"io"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +121,81 @@ func TestHeaderOfAnotherLogMidFile(t *testing.T) {
 		rule + "   Date (UTC) Time     IP Address    Std dev'n Est offset  Offset sd  Diff freq   Est skew  Stress  Ns  Bs  Nr  Asym\n"
 	if _, err := Parse(strings.NewReader(log), "tracking.log"); err == nil {
 		t.Error("a statistics header in a tracking log is not an error")
+	}
+}
+
+// zeros is a reader of n NUL bytes that holds none of them.
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), z.n)
+	clear(p[:k])
+	z.n -= k
+	return int(k), nil
+}
+
+// TestOverlongLineIsSkippedInLittleMemory: a 400 MB line of NUL bytes between two good lines
+// is reported with its number and length and skipped, in a few kilobytes: the lines around it
+// are read.
+func TestOverlongLineIsSkippedInLittleMemory(t *testing.T) {
+	good := "2026-11-26 06:13:11 127.0.0.1        9      5.841    511.036  3.012e-06 N  1  1.038e-07 -0.000e+00  8.909e-06  2.036e-04  1.500e+00\n"
+	log := io.MultiReader(strings.NewReader(trackingHeader+good), &zeros{400 << 20}, strings.NewReader("\n"+good))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r := NewReader(log, "tracking.log")
+	var problems []Problem
+	r.Problem = func(p Problem) { problems = append(problems, p) }
+	n := 0
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	runtime.ReadMemStats(&after)
+	if n != 2 || len(problems) != 1 || problems[0].Line != 5 || !strings.Contains(problems[0].Err.Error(), "419430400 bytes long") ||
+		len(problems[0].Text) > MaxProblemText+len("…") {
+		t.Errorf("%d records, problems %v; want 2 and line 5 of 419430400 bytes", n, problems)
+	}
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 1<<20 {
+		t.Errorf("reading past a 400 MB line allocated %d bytes", allocated)
+	}
+}
+
+// TestValuesOutOfRangeAreSkipped: numbers that are no measurement (NaN, infinities, a
+// stratum of 99, a negative count, a year 9999) are reported with their column and skipped.
+func TestValuesOutOfRangeAreSkipped(t *testing.T) {
+	line := func(date, st, freq, offset string) string {
+		return date + " 127.0.0.1 " + st + " " + freq + " 511.036 " + offset + " N  1  1.038e-07 -0.000e+00  8.909e-06  2.036e-04  1.500e+00\n"
+	}
+	for _, tc := range []struct {
+		line, want string
+	}{
+		{line("2026-11-26 06:13:11", "9", "5.841", "NaN"), `Offset "NaN" is not a finite number`},
+		{line("2026-11-26 06:13:11", "9", "5.841", "+Inf"), `Offset "+Inf" is not a finite number`},
+		{line("2026-11-26 06:13:11", "9", "-Inf", "3e-6"), `Freq ppm "-Inf" is not a finite number`},
+		{line("2026-11-26 06:13:11", "9", "5.841", "1e300"), "Offset 1e300 is out of range"},
+		{line("2026-11-26 06:13:11", "99", "5.841", "3e-6"), "St 99 is out of range"},
+		{line("2026-11-26 06:13:11", "-1", "5.841", "3e-6"), "St -1 is out of range"},
+		{line("9999-11-26 06:13:11", "9", "5.841", "3e-6"), "out of range (years 1990 to 2200)"},
+		{line("2026-11-26 06:13:11", "9", "5.841", "3e-6"), ""},
+	} {
+		f, err := Parse(strings.NewReader(trackingHeader+tc.line), "tracking.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tc.want == "" && (len(f.Problems) != 0 || len(f.Tracking) != 1):
+			t.Errorf("%q: %v", tc.line, f.Problems)
+		case tc.want != "" && (len(f.Tracking) != 0 || len(f.Problems) != 1 || !strings.Contains(f.Problems[0].Err.Error(), tc.want)):
+			t.Errorf("%q: %d records, problems %v; want it skipped saying %q", tc.line, len(f.Tracking), f.Problems, tc.want)
+		}
 	}
 }

@@ -196,11 +196,11 @@ func TestHistoryFromEngines(t *testing.T) {
 				checkView(t, v, d)
 			})
 			t.Run("events", func(t *testing.T) {
-				ev, err := h.Events(ctx, "alpha", now)
+				l, err := h.Events(ctx, "alpha", now)
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkEvents(t, ev, d)
+				checkEvents(t, l.Events, d)
 			})
 			t.Run("fleet", func(t *testing.T) {
 				f, err := e.Fleet(ctx)

@@ -31,12 +31,13 @@ const (
 // in its series: chrony_up (chronyd not answering), the reference and stratum, the leap status
 // and synchronisation, each source's reachability and state. They are found by the same rules
 // as in this second-hand's own record (history.Events), from what the series say at each step.
-func (h *History) Events(ctx context.Context, host string, now time.Time) ([]history.Event, error) {
+func (h *History) Events(ctx context.Context, host string, now time.Time) (history.EventLog, error) {
 	end := now.Truncate(EventsRecentStep).Add(EventsRecentStep)
 	key := fmt.Sprintf("events|%s|%d", host, end.UnixMilli())
-	return shared(ctx, h.e, key, h.e.cfg.Reuse, func(ctx context.Context) ([]history.Event, error) {
+	ev, err := shared(ctx, h.e, key, h.e.cfg.Reuse, func(ctx context.Context) ([]history.Event, error) {
 		return h.events(ctx, h.label(host), end)
 	})
+	return history.EventLog{Events: ev}, err
 }
 
 // EventQueries is how many queries the events take.

@@ -16,8 +16,8 @@ type Reader interface {
 	// View is host's history over rng ending now, or centred on at when at is set and not
 	// within the last half range.
 	View(ctx context.Context, host string, rng Range, at, now time.Time) (View, error)
-	// Events is what happened to host, newest first.
-	Events(ctx context.Context, host string, now time.Time) ([]Event, error)
+	// Events is what happened to host, newest first, and where reading stopped if it did.
+	Events(ctx context.Context, host string, now time.Time) (EventLog, error)
 	// Trend is host's last 24 hours of system time offset; ok is false when there is nothing
 	// to draw.
 	Trend(ctx context.Context, host string, now time.Time) (Trend, bool)

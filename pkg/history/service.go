@@ -1,15 +1,19 @@
 // Package history records what happened to each host's clock and makes it readable: a
 // Recorder per host writes to the store (package store), View turns a range of the record into
 // charts (columns of min and max, so that no spike is lost) with their statistics, Events
-// derives what changed, Import reads chronyd's own statistics logs, and WriteCSV exports.
+// derives what changed, Import reads chronyd's own statistics logs, and ExportCSV exports.
 package history
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/store"
@@ -35,10 +39,29 @@ type Service struct {
 	lastOpen  time.Time
 	recorders map[string]*Recorder
 	versions  map[string]int64 // writes per host, so that views are computed again only when new data came
-	views     map[viewKey]View
-	trends    map[trendKey]Trend
-	events    map[eventsKey][]Event
+	rewrites  map[string]int64 // writes per host that reached more than an hour into the past (see Events)
+
+	views   *cache[viewKey, View]
+	trends  *cache[string, Trend]
+	windows *cache[windowKey, *eventsWindow]
+	events  *cache[string, EventLog]
+
+	// eventsBudget is how long Events reads the record after its newest window;
+	// eventsScanBudget when 0 (tests set it).
+	eventsBudget time.Duration
+
+	flights    singleflight.Group  // heavy computations in progress, by what they compute
+	slots      *semaphore.Weighted // heavy computations at once: one a core
+	heavyStats heavyStats
 }
+
+// The caches' bounds: a view of 30 days of a host with eight sources is about half a megabyte.
+const (
+	viewCacheBytes   = 8 << 20
+	trendCacheBytes  = 1 << 20
+	eventCacheBytes  = 2 << 20
+	windowCacheBytes = 2 << 20
+)
 
 // ErrOff is the error of history asked for when it is off (--sample 0).
 var ErrOff = errors.New("history is off (--sample 0)")
@@ -52,8 +75,10 @@ func Open(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{},
-		views: map[viewKey]View{}, trends: map[trendKey]Trend{}, events: map[eventsKey][]Event{}}
+	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{}, rewrites: map[string]int64{},
+		views: newCache[viewKey, View](viewCacheBytes), trends: newCache[string, Trend](trendCacheBytes),
+		windows: newCache[windowKey, *eventsWindow](windowCacheBytes), events: newCache[string, EventLog](eventCacheBytes),
+		slots: semaphore.NewWeighted(int64(runtime.GOMAXPROCS(0)))}
 	if cfg.Sample > 0 {
 		s.mu.Lock()
 		s.ensureStore()
@@ -129,13 +154,37 @@ func (s *Service) Append(ctx context.Context, host string, b store.Batch) error 
 	}
 	s.mu.Lock()
 	s.versions[host]++
+	if e := earliest(b); !e.IsZero() && e.Before(time.Now().Add(-windowSettles)) {
+		s.rewrites[host]++
+	}
 	s.mu.Unlock()
 	return nil
+}
+
+// earliest is the time of the batch's earliest record, gaps aside (Events reads them apart).
+func earliest(b store.Batch) time.Time {
+	var t time.Time
+	first := func(u time.Time) {
+		if t.IsZero() || u.Before(t) {
+			t = u
+		}
+	}
+	for _, r := range b.Samples {
+		first(r.T)
+	}
+	for _, r := range b.Updates {
+		first(r.T)
+	}
+	for _, r := range b.Sources {
+		first(r.Point.T)
+	}
+	return t
 }
 
 // Status is what the history panel says besides the history itself.
 type Status struct {
 	Off     bool   // --sample 0
+	Damaged error  // SQLite found the store damaged while it was open: said once, with the fix
 	Err     error  // the store cannot be opened, or the host's last write failed
 	Notice  string // the store was damaged and moved aside
 	Dropped int    // records given up while the store failed
@@ -155,7 +204,7 @@ func (s *Service) Status(host string) Status {
 	s.mu.Unlock()
 	out := Status{Err: openErr}
 	if st != nil {
-		out.Notice, out.Path = st.Notice, st.Path()
+		out.Notice, out.Path, out.Damaged = st.Notice, st.Path(), st.Damaged()
 	}
 	if r != nil {
 		if dropped, err := r.Failing(); err != nil {
@@ -165,32 +214,27 @@ func (s *Service) Status(host string) Status {
 	return out
 }
 
-// Range reads host's record.
-func (s *Service) Range(ctx context.Context, host string, from, to time.Time) (store.History, error) {
+// openStore is the store, or why there is none.
+func (s *Service) openStore() (*store.Store, error) {
 	if s.cfg.Sample <= 0 {
-		return store.History{}, ErrOff
+		return nil, ErrOff
 	}
 	s.mu.Lock()
 	st, err := s.ensureStore(), s.openErr
 	s.mu.Unlock()
 	if st == nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Range reads host's record.
+func (s *Service) Range(ctx context.Context, host string, from, to time.Time) (store.History, error) {
+	st, err := s.openStore()
+	if err != nil {
 		return store.History{}, err
 	}
 	return st.Range(ctx, host, from, to)
-}
-
-// walk reads host's record through v.
-func (s *Service) walk(ctx context.Context, host string, from, to time.Time, v store.Visitor) error {
-	if s.cfg.Sample <= 0 {
-		return ErrOff
-	}
-	s.mu.Lock()
-	st, err := s.ensureStore(), s.openErr
-	s.mu.Unlock()
-	if st == nil {
-		return err
-	}
-	return st.Walk(ctx, host, from, to, v)
 }
 
 // version is how many writes host has had, for the views' cache.
@@ -198,6 +242,23 @@ func (s *Service) version(host string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.versions[host]
+}
+
+// rewritten is how many of host's writes reached further back than windowSettles.
+func (s *Service) rewritten(host string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rewrites[host]
+}
+
+// CacheUsage is what the caches of computed views hold: entries and bytes, for tests and the
+// bench.
+func (s *Service) CacheUsage() (entries int, bytes int64) {
+	for _, u := range []func() (int, int64){s.views.usage, s.trends.usage, s.windows.usage, s.events.usage} {
+		e, b := u()
+		entries, bytes = entries+e, bytes+b
+	}
+	return entries, bytes
 }
 
 // Close closes the store.

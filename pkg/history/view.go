@@ -3,10 +3,12 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -47,7 +49,8 @@ type View struct {
 	At       time.Time // a moment marked in the charts (an event's); zero for none
 	Charts   []Chart
 	Gaps     []store.Gap
-	Points   int // records in the range
+	Damaged  []store.Damage // stretches of the record the store could not read, skipped
+	Points   int            // records in the range
 }
 
 // Chart is one chart: series drawn in columns over [From, To], and their statistics.
@@ -90,51 +93,65 @@ type ReachCell struct {
 	Level int
 }
 
+// viewKey is what a view shows: a host's range, live (at 0) or around a moment.
 type viewKey struct {
-	host    string
-	rng     string
-	to      int64 // the window's end, to the column
-	at      int64
-	version int64
+	host string
+	rng  string
+	at   int64
 }
 
 // View reads host's history for rng ending now (or centred on at, when at is set and not
-// within the last half range) and builds its charts. Views are kept until new data comes or the
-// window moves by a column, so that many viewers cost one computation.
+// within the last half range) and builds its charts. A view is kept until new data comes or
+// the window moves by a column, so that many viewers cost one computation; viewers asking at
+// once share it, and at most one a core is computed at a time (ErrBusy for a request whose
+// budget ends first).
 func (s *Service) View(ctx context.Context, host string, rng Range, at, now time.Time) (View, error) {
+	st, err := s.openStore()
+	if err != nil {
+		return View{}, err
+	}
 	col := rng.D / Columns
 	to := now
 	if !at.IsZero() && at.Before(now.Add(-rng.D/2)) {
 		to = at.Add(rng.D / 2)
 	}
 	to = to.Truncate(col).Add(col)
-	key := viewKey{host: host, rng: rng.Name, to: to.UnixMilli(), at: at.UnixMilli(), version: s.version(host)}
-	s.mu.Lock()
-	if v, ok := s.views[key]; ok {
-		s.mu.Unlock()
+	key, version := viewKey{host: host, rng: rng.Name, at: at.UnixMilli()}, s.version(host)
+	stm := stamp{version: version, to: to.UnixMilli()}
+	if v, ok := s.views.get(key, stm); ok {
 		return v, nil
 	}
-	st, err := s.ensureStore(), s.openErr
-	s.mu.Unlock()
-	if s.cfg.Sample <= 0 {
-		return View{}, ErrOff
+	return heavy(ctx, s, fmt.Sprintf("view %s %s %d %d %d", host, rng.Name, key.at, stm.to, version), func(ctx context.Context) (View, error) {
+		from := to.Add(-rng.D)
+		b := newBuilder(host, from, to, rng, at)
+		if err := b.walk(func(v store.Visitor) error { return st.Walk(ctx, host, from, to, v) }); err != nil {
+			return View{}, err
+		}
+		v := b.view()
+		s.views.put(key, stm, v, v.size())
+		return v, nil
+	})
+}
+
+// size is about how many bytes a view holds, for the cache's bound.
+func (v View) size() int64 {
+	n := int64(unsafe.Sizeof(v)) + int64(len(v.Gaps))*int64(unsafe.Sizeof(store.Gap{}))
+	for _, g := range v.Gaps {
+		n += int64(len(g.Error))
 	}
-	if st == nil {
-		return View{}, err
+	for _, d := range v.Damaged {
+		n += int64(unsafe.Sizeof(d)) + int64(len(d.Series))
 	}
-	from := to.Add(-rng.D)
-	b := newBuilder(host, from, to, rng, at)
-	if err := b.walk(func(v store.Visitor) error { return st.Walk(ctx, host, from, to, v) }); err != nil {
-		return View{}, err
+	for _, c := range v.Charts {
+		n += int64(unsafe.Sizeof(c)) + int64(len(c.Band))*int64(unsafe.Sizeof(Col{}))
+		for _, sr := range c.Series {
+			n += int64(unsafe.Sizeof(sr)) + int64(len(sr.Cols))*int64(unsafe.Sizeof(Col{})) + int64(len(sr.Name))
+		}
+		for _, sp := range c.Strips {
+			n += int64(unsafe.Sizeof(sp)) + int64(len(sp.Cells))*int64(unsafe.Sizeof(ReachCell{})) + int64(len(sp.Name))
+		}
 	}
-	v := b.view()
-	s.mu.Lock()
-	if len(s.views) > 256 {
-		clear(s.views)
-	}
-	s.views[key] = v
-	s.mu.Unlock()
-	return v, nil
+	return n
 }
 
 // BuildView turns a record read whole into charts.
@@ -200,8 +217,15 @@ func (b *builder) visitor() store.Visitor {
 			n = 0
 			b.mu.Unlock()
 		},
-		End: func() { b.count(&n) },
+		End:     func() { b.count(&n) },
+		Damaged: b.damaged,
 	}
+}
+
+func (b *builder) damaged(d store.Damage) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.view0.Damaged = append(b.view0.Damaged, d)
 }
 
 // sourceVisitor is what reads the sources' points; it may run beside visitor.
@@ -225,6 +249,7 @@ func (b *builder) sourceVisitor() store.Visitor {
 			}
 		},
 		End:           func() { b.count(&n) },
+		Damaged:       b.damaged,
 		NoSourceStats: true,
 	}
 }
@@ -254,12 +279,18 @@ func (b *builder) view() View {
 	for _, sa := range b.sources {
 		all = append(all, &sa.samples)
 	}
-	for _, gap := range v.Gaps {
-		for i := b.g.col(gap.Start.UnixMilli()); i <= b.g.col(gap.End.UnixMilli()); i++ {
+	broken := func(start, end time.Time) {
+		for i := b.g.col(start.UnixMilli()); i <= b.g.col(end.UnixMilli()); i++ {
 			for _, a := range all {
 				a.cols[i].Broken = true
 			}
 		}
+	}
+	for _, gap := range v.Gaps {
+		broken(gap.Start, gap.End)
+	}
+	for _, d := range v.Damaged {
+		broken(d.Start, d.End)
 	}
 	// The statistics of each series, on both cores.
 	stats := make([]Stats, len(all))
@@ -559,79 +590,44 @@ func TrendOf(cols []Col) Trend {
 	return Trend{Cols: cols, Min: -lim, Max: lim}
 }
 
-type trendKey struct {
-	host    string
-	to      int64
-	version int64
-}
-
 // Trend is host's sparkline for the 24 hours to now, kept until new data comes or a column
 // passes. ok is false when there is nothing to draw.
 func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend, bool) {
-	if s.cfg.Sample <= 0 {
+	st, err := s.openStore()
+	if err != nil {
 		return Trend{}, false
 	}
 	col := 24 * time.Hour / TrendColumns
 	to := now.Truncate(col).Add(col)
-	key := trendKey{host, to.UnixMilli(), s.version(host)}
-	s.mu.Lock()
-	t, ok := s.trends[key]
-	s.mu.Unlock()
-	if ok {
+	version := s.version(host)
+	stm := stamp{version: version, to: to.UnixMilli()}
+	if t, ok := s.trends.get(host, stm); ok {
 		return t, len(t.Cols) > 0
 	}
-	from := to.Add(-24 * time.Hour)
-	g := newGrid(from, to, TrendColumns)
-	a := acc{cols: make([]Col, TrendColumns)}
-	var gaps []store.Gap
-	err := s.walk(ctx, host, from, to, store.Visitor{
-		Sample: func(sm store.Sample) { a.add(g.col(sm.T.UnixMilli()), sm.OffsetSeconds) },
-		Gap:    func(gap store.Gap) { gaps = append(gaps, gap) },
-	})
-	if err != nil || len(a.vals) == 0 {
-		return Trend{}, false
-	}
-	for _, gap := range gaps {
-		for i := g.col(gap.Start.UnixMilli()); i <= g.col(gap.End.UnixMilli()); i++ {
-			a.cols[i].Broken = true
+	t, err := light(ctx, s, fmt.Sprintf("trend %s %d %d", host, stm.to, version), func(ctx context.Context) (Trend, error) {
+		from := to.Add(-24 * time.Hour)
+		g := newGrid(from, to, TrendColumns)
+		a := acc{cols: make([]Col, TrendColumns)}
+		var gaps []store.Gap
+		err := st.Walk(ctx, host, from, to, store.Visitor{
+			Sample: func(sm store.Sample) { a.add(g.col(sm.T.UnixMilli()), sm.OffsetSeconds) },
+			Gap:    func(gap store.Gap) { gaps = append(gaps, gap) },
+		})
+		if err != nil {
+			return Trend{}, err
 		}
-	}
-	t = TrendOf(a.cols)
-	a.release()
-	s.mu.Lock()
-	if len(s.trends) > 1024 {
-		clear(s.trends)
-	}
-	s.trends[key] = t
-	s.mu.Unlock()
-	return t, true
-}
-
-type eventsKey struct {
-	host    string
-	version int64
-	day     int64
-}
-
-// Events is what happened to host over the retention (30 days by default), newest first, kept
-// until new data comes.
-func (s *Service) Events(ctx context.Context, host string, now time.Time) ([]Event, error) {
-	key := eventsKey{host, s.version(host), now.Truncate(time.Hour).Unix()}
-	s.mu.Lock()
-	ev, ok := s.events[key]
-	s.mu.Unlock()
-	if ok {
-		return ev, nil
-	}
-	ev, err := walkEvents(ctx, s, host, now.Add(-s.cfg.Retention), now)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	if len(s.events) > 256 {
-		clear(s.events)
-	}
-	s.events[key] = ev
-	s.mu.Unlock()
-	return ev, nil
+		var t Trend
+		if len(a.vals) > 0 {
+			for _, gap := range gaps {
+				for i := g.col(gap.Start.UnixMilli()); i <= g.col(gap.End.UnixMilli()); i++ {
+					a.cols[i].Broken = true
+				}
+			}
+			t = TrendOf(a.cols)
+			a.release()
+		}
+		s.trends.put(host, stm, t, int64(unsafe.Sizeof(t))+int64(len(t.Cols))*int64(unsafe.Sizeof(Col{})))
+		return t, nil
+	})
+	return t, err == nil && len(t.Cols) > 0
 }

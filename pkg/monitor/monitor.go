@@ -268,7 +268,8 @@ func withCount[T any](ctx context.Context, m *Monitor, w Want, list func(context
 }
 
 // ErrStillReading is the error of a caller whose context ended while chronyd was being read
-// for it. The read goes on for the others, and for the caller if it comes back with
+// for it; it wraps the context's cause (a *chrony.BudgetError when the caller's budget
+// ended). The read goes on for the others, and for the caller if it comes back with
 // Want.Since. A caller whose context has no deadline does the read itself and waits for it:
 // the client's own timeouts bound it.
 var ErrStillReading = errors.New("still waiting for chronyd's answer")
@@ -340,14 +341,16 @@ func get[T any](ctx context.Context, m *Monitor, e *entry[T], w Want, read func(
 		}
 	}
 	// This caller reads, and the others that come meanwhile wait for its result. The read is
-	// not cancelled when this caller goes away, because it is theirs too; the client's own
-	// timeouts bound it.
+	// not cancelled when this caller goes away, because it is theirs too; it ends with this
+	// caller's budget (chrony.WithBudget), or without one with the client's own timeouts.
 	f := &flight[T]{done: make(chan struct{})}
 	e.flight = f
 	e.mu.Unlock()
 	m.stats.Reads.Add(1)
 	finish := func() {
-		val, err := safeRead(context.WithoutCancel(ctx), read)
+		rctx, cancel := chrony.Detach(ctx)
+		defer cancel()
+		val, err := safeRead(rctx, read)
 		at := m.cfg.Now()
 		e.mu.Lock()
 		e.have, e.val, e.err, e.at, e.flight, e.fresh = true, val, err, at, nil, w.Fresh

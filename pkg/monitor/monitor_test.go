@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -415,3 +416,96 @@ func (f *fakeReporter) ServerStats(context.Context) (chrony.ServerStats, error) 
 	return chrony.ServerStats{Version: 4}, nil
 }
 func (f *fakeReporter) Counts() chrony.Counts { return chrony.Counts{} }
+
+// gate is a Reporter whose every report waits until open is closed, counting the calls.
+type gate struct {
+	fakeReporter
+	open chan struct{}
+}
+
+func (g *gate) wait(method string) { g.count(method); <-g.open }
+
+func (g *gate) Tracking(context.Context) (chrony.Tracking, error) {
+	g.wait("Tracking")
+	return chrony.Tracking{}, nil
+}
+func (g *gate) NumSources(context.Context) (int, error) { g.wait("NumSources"); return 1, nil }
+func (g *gate) SourcesN(context.Context, int) ([]chrony.Source, error) {
+	g.wait("SourcesN")
+	return nil, nil
+}
+func (g *gate) SourceStatsN(context.Context, int) ([]chrony.SourceStats, error) {
+	g.wait("SourceStatsN")
+	return nil, nil
+}
+func (g *gate) RTC(context.Context) (chrony.RTC, error) { g.wait("RTC"); return chrony.RTC{}, nil }
+func (g *gate) Activity(context.Context) (chrony.Activity, error) {
+	g.wait("Activity")
+	return chrony.Activity{}, nil
+}
+func (g *gate) ServerStats(context.Context) (chrony.ServerStats, error) {
+	g.wait("ServerStats")
+	return chrony.ServerStats{}, nil
+}
+func (g *gate) SelectDataN(context.Context, int) ([]chrony.Selection, error) {
+	g.wait("SelectDataN")
+	return nil, nil
+}
+func (g *gate) NTPData(context.Context, netip.Addr) (chrony.NTPData, error) {
+	g.wait("NTPData")
+	return chrony.NTPData{}, nil
+}
+func (g *gate) AuthData(context.Context, netip.Addr) (chrony.AuthData, error) {
+	g.wait("AuthData")
+	return chrony.AuthData{}, nil
+}
+func (g *gate) Clients(context.Context, int) ([]chrony.ClientAccess, error) {
+	g.wait("Clients")
+	return nil, nil
+}
+
+// TestEveryReportSharesOneExchange: for each report, 20 callers at once, half of them reloads
+// (Want.Fresh) and each with a budget of its own, cost chronyd one exchange: the read is held
+// until the 19 others wait for it.
+func TestEveryReportSharesOneExchange(t *testing.T) {
+	addr := netip.MustParseAddr("192.0.2.1")
+	type waiter interface{ waiters() int }
+	reports := []struct {
+		method string // the Reporter's method that reads it
+		read   func(*Monitor, context.Context, Want) error
+		entry  func(*Monitor) waiter
+	}{
+		{"Tracking", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.Tracking(c, w); return err }, func(m *Monitor) waiter { return &m.tracking }},
+		{"SourcesN", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.Sources(c, w); return err }, func(m *Monitor) waiter { return &m.sources }},
+		{"SourceStatsN", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.SourceStats(c, w); return err }, func(m *Monitor) waiter { return &m.sourceStats }},
+		{"RTC", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.RTC(c, w); return err }, func(m *Monitor) waiter { return &m.rtc }},
+		{"Activity", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.Activity(c, w); return err }, func(m *Monitor) waiter { return &m.activity }},
+		{"ServerStats", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.ServerStats(c, w); return err }, func(m *Monitor) waiter { return &m.serverStats }},
+		{"SelectDataN", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.Selection(c, w); return err }, func(m *Monitor) waiter { return &m.selection }},
+		{"Clients", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.Clients(c, w); return err }, func(m *Monitor) waiter { return &m.clients }},
+		{"NTPData", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.NTPData(c, addr, w); return err }, func(m *Monitor) waiter { return m.ntpData.get(addr) }},
+		{"AuthData", func(m *Monitor, c context.Context, w Want) error { _, _, err := m.AuthData(c, addr, w); return err }, func(m *Monitor) waiter { return m.authData.get(addr) }},
+	}
+	for _, r := range reports {
+		t.Run(r.method, func(t *testing.T) {
+			g := &gate{open: make(chan struct{})}
+			m := New("h", g, Config{Reuse: time.Second})
+			var wg sync.WaitGroup
+			for i := range 20 {
+				wg.Go(func() {
+					ctx, cancel := chrony.WithBudget(context.Background(), time.Hour)
+					defer cancel()
+					if err := r.read(m, ctx, Want{Fresh: i%2 == 1}); err != nil {
+						t.Errorf("%s: %v", r.method, err)
+					}
+				})
+			}
+			eventually(t, "19 callers to wait for the read", func() bool { return r.entry(m).waiters() == 19 })
+			close(g.open)
+			wg.Wait()
+			if n := g.n(r.method); n != 1 {
+				t.Errorf("20 callers at once caused %d reads, want 1", n)
+			}
+		})
+	}
+}

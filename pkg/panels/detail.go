@@ -1,12 +1,12 @@
 package panels
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
 	"io"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -44,16 +44,20 @@ type SourceDetail struct {
 	AuthErr error
 }
 
-// DetailID is the id of a source's detail row in a panel: the key with anything but letters
-// and digits made a dash.
+// DetailID is the id of a source's detail row in a panel: the key with each byte but letters
+// and digits written as '-' and its two hexadecimal digits, so that two keys never share an id
+// (".." and "?#" would both be "--" with the bytes merely replaced).
 func DetailID(panel, key string) string {
-	b := []byte(key)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			b[i] = '-'
+	var b strings.Builder
+	b.WriteString("detail-" + panel + "-")
+	for _, c := range []byte(key) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			b.WriteByte(c)
+			continue
 		}
+		b.WriteString("-" + hex.EncodeToString([]byte{c}))
 	}
-	return "detail-" + panel + "-" + string(b)
+	return b.String()
 }
 
 // SourceKey is how a source is named in its detail's URL: its address, or a reference
@@ -65,8 +69,41 @@ func SourceKey(name string, addr string) string {
 	return name
 }
 
-// SourceURL is the relative URL of a source's detail from its host's page.
-func SourceURL(key string) string { return "sources/" + url.PathEscape(key) }
+// SourceURL is the relative URL of a source's detail from its host's page: sources/ and the
+// key as one path segment (SourceSegment).
+func SourceURL(key string) string { return "sources/" + SourceSegment(key) }
+
+// SourceSegment writes a source's key as one path segment that every browser resolves under
+// sources/, whatever chronyd reported: a reference clock's ID can be "..", "a/b" or "%2e". An
+// address or a name of letters, digits, '.', ':', '-' and '_' is written as it is, unless it
+// is "." or ".." (which a browser resolves as a step up); any other key is '~' and its bytes in
+// hexadecimal.
+func SourceSegment(key string) string {
+	plain := key != "" && key != "." && key != ".."
+	for _, c := range []byte(key) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == ':' || c == '-' || c == '_') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return key
+	}
+	return "~" + hex.EncodeToString([]byte(key))
+}
+
+// KeyOfSegment reads a source's key from its URL's segment (SourceSegment); ok is false for a
+// segment SourceSegment does not make.
+func KeyOfSegment(segment string) (key string, ok bool) {
+	if h, escaped := strings.CutPrefix(segment, "~"); escaped {
+		b, err := hex.DecodeString(h)
+		if err != nil || SourceSegment(string(b)) != segment {
+			return "", false
+		}
+		return string(b), true
+	}
+	return segment, SourceSegment(segment) == segment
+}
 
 // detailToggle is a source's name in a panel's table: a button that opens the source's detail
 // in the row below it, and closes it again (the page's script does both). Unresolved sources

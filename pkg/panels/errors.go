@@ -27,6 +27,10 @@ func Explain(err error, endpoint string) Explanation {
 	if x, ok := explainEngine(err); ok {
 		return x
 	}
+	var b *chrony.BudgetError
+	if errors.As(err, &b) {
+		return explainBudget(err, b, endpoint)
+	}
 	var e *chrony.Error
 	if !errors.As(err, &e) {
 		return Explanation{Title: "Could not read from chronyd", Detail: err.Error(),
@@ -65,8 +69,7 @@ func Explain(err error, endpoint string) Explanation {
 			Title: fmt.Sprintf("chronyd at %s did not answer the %s request (timed out after %v, %d attempts)",
 				addr, e.Op, e.Elapsed.Round(time.Millisecond), e.Attempts),
 			Detail: detail,
-			Fix: "A chronyd on another host answers only hosts it allows: it needs bindcmdaddress 0.0.0.0 (or its " +
-				"address) and cmdallow for this host in chrony.conf, and UDP port 323 open between the two.",
+			Fix:    timeoutFix,
 		}
 	case chrony.KindNotAuthorised:
 		if name, ok := socketOnly[e.Op]; ok && !strings.HasPrefix(addr, "unix://") {
@@ -130,6 +133,29 @@ func explainEngine(err error) (Explanation, bool) {
 		return Explanation{Title: ne.Report + " is not in the series", Fix: ne.Why}, true
 	}
 	return Explanation{}, false
+}
+
+// timeoutFix is what to check when chronyd does not answer in time.
+const timeoutFix = "A chronyd on another host answers only hosts it allows: it needs bindcmdaddress 0.0.0.0 (or its " +
+	"address) and cmdallow for this host in chrony.conf, and UDP port 323 open between the two."
+
+// explainBudget is a request of the page that gave up on chronyd when its budget ended: waiting
+// in line behind other requests to the same chronyd, or for the answer itself.
+func explainBudget(err error, b *chrony.BudgetError, endpoint string) Explanation {
+	x := Explanation{Title: fmt.Sprintf("chronyd at %s did not answer in %s", endpoint, chrony.Spoken(b.Budget)), Fix: timeoutFix}
+	var e *chrony.Error
+	if errors.As(err, &e) {
+		if e.Addr != "" {
+			x.Title = fmt.Sprintf("chronyd at %s did not answer in %s", e.Addr, chrony.Spoken(b.Budget))
+		}
+		x.Detail = fmt.Sprintf("The %s request waited %s in line behind other requests to this chronyd and was sent %d times.",
+			e.Op, chrony.Spoken(e.Waited.Round(time.Millisecond)), e.Attempts)
+	} else {
+		x.Detail = "Another request of this page was already reading chronyd for it."
+	}
+	x.Detail += fmt.Sprintf(" second-hand gives each request of the page %s for chronyd (--timeout, doubled at each of --retries), so that the page shows why rather than wait.",
+		chrony.Spoken(b.Budget))
+	return x
 }
 
 // socketOnly are the reports chronyd answers only on its Unix socket (before chrony 4.7, or

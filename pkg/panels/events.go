@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -16,6 +17,8 @@ type EventsData struct {
 	Events []history.Event
 	Status history.Status
 	Err    error // the record could not be read
+	// NotScannedBefore, when set, is where the reading of the record stopped this time.
+	NotScannedBefore time.Time
 }
 
 // MaxEvents is how many events the panel lists, newest first.
@@ -31,9 +34,13 @@ func eventsBody(d EventsData) g.Node {
 	switch {
 	case d.Status.Off:
 		return empty("History is off (--sample 0): there is no record to tell what happened.")
+	case d.Status.Damaged != nil:
+		return P(Class("notice health-bad"), Role("status"), g.Text("The history store is damaged: the History panel says how to fix it."))
+	case errors.Is(d.Err, history.ErrBusy):
+		return busy()
 	case d.Err != nil:
 		return Div(Class("panel-error health-bad"), Role("alert"), P(Class("error-title"), g.Text("The record cannot be read: "+d.Err.Error())))
-	case len(d.Events) == 0:
+	case len(d.Events) == 0 && d.NotScannedBefore.IsZero():
 		return empty("Nothing happened in the record: no loss of synchronisation, no change of reference or stratum, no source lost, no silence of chronyd.")
 	}
 	shown := d.Events
@@ -43,9 +50,20 @@ func eventsBody(d EventsData) g.Node {
 	return g.Group{
 		g.If(d.Status.Engine != "", P(Class("engine-note"), g.Text("From the changes in the series at "), Code(g.Text(d.Status.Engine)),
 			g.Text(", each at the end of the step it happened in: 10 s in the last day, 5 min before."))),
-		Ol(Class("events"), g.Map(shown, func(e history.Event) g.Node { return eventItem(e) })),
+		g.If(len(shown) == 0, empty("Nothing happened in the part of the record read so far.")),
+		g.If(len(shown) > 0, Ol(Class("events"), g.Map(shown, func(e history.Event) g.Node { return eventItem(e) }))),
 		g.If(len(d.Events) > MaxEvents, P(Class("empty"), g.Text(strconv.Itoa(len(d.Events)-MaxEvents)+" earlier events are in the CSV export."))),
+		g.If(!d.NotScannedBefore.IsZero(), P(Class("empty"), Data("field", "not-scanned"),
+			g.Text("Older events not scanned: the record before "+utc(d.NotScannedBefore)+" was not read this time, "+
+				"so that this panel answers in time; each refresh reads further back."))),
 	}
+}
+
+// busy is what a history panel says when its view waited its turn for longer than its request
+// may: others were being computed.
+func busy() g.Node {
+	return P(Class("notice health-warn"), Role("status"), Data("field", "busy"),
+		g.Text("second-hand is busy computing other views of the history: this one comes at the next refresh, or try again with the reload button."))
 }
 
 func eventItem(e history.Event) g.Node {

@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/history"
+	"github.com/second-hand/second-hand/pkg/store"
 )
 
 // HistoryData is what the history panel shows: a host's record over a range, drawn, and the
@@ -69,6 +71,11 @@ func historyBody(d HistoryData) g.Node {
 	if st.Notice != "" {
 		notices = append(notices, P(Class("notice health-warn"), Role("status"), g.Text(st.Notice)))
 	}
+	if st.Damaged != nil {
+		// Said once, here: the record's reads and the recorder's writes fail with the same
+		// words until the restart.
+		return g.Group(append(notices, damagedStore(st)))
+	}
 	if st.Err != nil {
 		text := "History cannot be recorded: " + st.Err.Error()
 		if st.Dropped > 0 {
@@ -77,6 +84,9 @@ func historyBody(d HistoryData) g.Node {
 		notices = append(notices, Div(Class("panel-error health-bad"), Role("alert"),
 			P(Class("error-title"), g.Text(text)),
 			P(Class("error-fix"), Strong(g.Text("Meanwhile: ")), g.Text("the live panels carry on; what was recorded before is kept."))))
+	}
+	if errors.Is(d.Err, history.ErrBusy) {
+		return g.Group(append(notices, busy()))
 	}
 	if d.Err != nil {
 		notices = append(notices, Div(Class("panel-error health-bad"), Role("alert"), P(Class("error-title"), g.Text("The history cannot be read: "+d.Err.Error()))))
@@ -87,11 +97,12 @@ func historyBody(d HistoryData) g.Node {
 		return g.Group(append(notices, empty("The engine has no series of this host's clock in the last "+d.Range.Name+".")))
 	}
 	if v.Points == 0 {
-		return g.Group(append(notices, empty("Nothing recorded in the last "+d.Range.Name+" yet: second-hand records every sample from now on, "+
+		return g.Group(append(notices, damageNote(v.Damaged), empty("Nothing recorded in the last "+d.Range.Name+" yet: second-hand records every sample from now on, "+
 			"and `second-hand import` reads chronyd's own statistics logs for the time before.")))
 	}
 	return g.Group{
 		g.Group(notices),
+		damageNote(v.Damaged),
 		P(Class("range-note"), g.Text(utc(v.From)+" to "+utc(v.To)+", "+Interval(v.Range.D.Seconds()/history.Columns)+" per column"),
 			g.If(!v.At.IsZero(), g.Group{g.Text(", marked at "), Time(DateTime(v.At.UTC().Format(time.RFC3339)), g.Text(utc(v.At)))})),
 		g.Map(v.Charts, func(c history.Chart) g.Node { return chart(v, c) }),
@@ -127,6 +138,7 @@ func chart(v history.View, c history.Chart) g.Node {
 			g.Attr("width", strconv.Itoa(max(x1-x0, 1))), g.Attr("height", strconv.Itoa(chartH)),
 			g.El("title", g.Text("chronyd not answering: "+gap.Error))))
 	}
+	shapes = append(shapes, damagedStretches(v)...)
 	if c.Band != nil {
 		shapes = append(shapes, g.El("path", Class("band"), g.Attr("d", bandPath(c.Band, y))))
 	}
@@ -341,4 +353,53 @@ func Trend(t history.Trend) g.Node {
 	return g.El("svg", Class("trend"), g.Attr("viewBox", "0 0 "+strconv.Itoa(len(t.Cols))+" 20"), g.Attr("preserveAspectRatio", "none"),
 		Role("img"), Aria("label", label), g.El("title", g.Text(label)),
 		g.El("path", Class("line"), g.Attr("d", linePath(t.Cols, y))))
+}
+
+// damagedStretches draws the stretches of the record the store could not read.
+func damagedStretches(v history.View) []g.Node {
+	var out []g.Node
+	for _, d := range v.Damaged {
+		x0, x1 := column(v, d.Start), column(v, d.End)+1
+		out = append(out, g.El("rect", Class("damaged"), g.Attr("x", strconv.Itoa(x0)), g.Attr("y", "0"),
+			g.Attr("width", strconv.Itoa(max(x1-x0, 1))), g.Attr("height", strconv.Itoa(chartH)),
+			g.El("title", g.Text("damaged in the store, not drawn: the "+d.Series+" from "+utc(d.Start)+" to "+utc(d.End)))))
+	}
+	return out
+}
+
+// damageNote says which stretches of the record were skipped because the store could not read
+// them.
+func damageNote(ds []store.Damage) g.Node {
+	if len(ds) == 0 {
+		return nil
+	}
+	var parts []string
+	for i, d := range ds {
+		if i == 5 {
+			parts = append(parts, strconv.Itoa(len(ds)-5)+" more")
+			break
+		}
+		parts = append(parts, "the "+d.Series+" from "+utc(d.Start)+" to "+utc(d.End))
+	}
+	return P(Class("notice health-warn"), Role("status"), Data("field", "damaged"),
+		g.Text("Part of the record is damaged in the store and is not drawn (the shaded stretches): "+strings.Join(parts, "; ")+
+			". The rest is drawn; second-hand's log names each damaged chunk."))
+}
+
+// damagedStore is the history panel's one notice of a store SQLite found damaged while it was
+// open, with the fix.
+func damagedStore(st history.Status) g.Node {
+	return Div(Class("panel-error health-bad"), Role("alert"), Data("field", "store-damaged"),
+		P(Class("error-title"), g.Text("The history store is damaged: SQLite says “"+damageWords(st.Damaged)+"” reading "+st.Path+".")),
+		P(Class("error-fix"), Strong(g.Text("Fix: ")), g.Text("restart second-hand. It moves the damaged file aside, untouched "+
+			"(history.db.damaged-DATE, to recover what it can with sqlite3's .recover), and starts a new one. Meanwhile the live panels carry on.")))
+}
+
+// damageWords is SQLite's message, without the path and the wrapping of who was reading.
+func damageWords(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
 }

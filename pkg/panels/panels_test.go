@@ -10,6 +10,7 @@ import (
 	g "maragu.dev/gomponents"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/history"
 )
 
 var (
@@ -242,4 +243,23 @@ func TestWaitingRowAsksForTheSameRead(t *testing.T) {
 		Now: now, Next: time.Second}))
 	mustContain(t, html, `hx-get="hosts/slow/summary?since=1799999997000"`, "waiting for chronyd at udp://slow:323 (asked 3 s ago)",
 		`data-next-ms="1000"`)
+}
+
+// TestHistoryPanelsSayBusyAndNotScanned: a view that waited its turn too long is a notice to
+// try again, not an error; events read only so far say where reading stopped.
+func TestHistoryPanelsSayBusyAndNotScanned(t *testing.T) {
+	for name, page := range map[string]string{
+		"history": render(t, HistoryPanel(Result[HistoryData]{Data: HistoryData{Err: history.ErrBusy, Range: history.Ranges[4]}, At: at, Now: now})),
+		"events":  render(t, EventsPanel(Result[EventsData]{Data: EventsData{Err: history.ErrBusy}, At: at, Now: now})),
+	} {
+		if !strings.Contains(page, `data-field="busy"`) || !strings.Contains(page, "try again") || strings.Contains(page, `role="alert"`) {
+			t.Errorf("%s panel, busy:\n%s", name, page)
+		}
+	}
+	stop := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	page := render(t, EventsPanel(Result[EventsData]{Data: EventsData{NotScannedBefore: stop,
+		Events: []history.Event{{T: at, Kind: "lost", Bad: true, Text: "Synchronisation lost"}}}, At: at, Now: now}))
+	if !strings.Contains(page, "Synchronisation lost") || !strings.Contains(page, "Older events not scanned: the record before 2026-11-20 12:00 UTC") {
+		t.Errorf("events read so far:\n%s", page)
+	}
 }

@@ -60,6 +60,9 @@ func TestMain(m *testing.M) {
 	if historyBench.dir != "" {
 		os.RemoveAll(historyBench.dir)
 	}
+	if dayStore.dir != "" {
+		os.RemoveAll(dayStore.dir)
+	}
 	for _, d := range manyLab.daemons {
 		d.Stop()
 	}

@@ -65,7 +65,11 @@ func (s *Server) handleSource(pick func(*gin.Context) (*monitor.Monitor, bool)) 
 		if !ok {
 			return
 		}
-		key := c.Param("address")
+		key, ok := panels.KeyOfSegment(c.Param("address"))
+		if !ok {
+			s.notFound(c, "There is no source at this address.")
+			return
+		}
 		now := s.cfg.Now()
 		d, at := readSource(c.Request.Context(), m, key, monitor.Want{Fresh: q.fresh})
 		if q.in == "" {
@@ -220,8 +224,6 @@ func (s *Server) handleAccess(pick func(*gin.Context) (*monitor.Monitor, bool)) 
 		if !ok {
 			return
 		}
-		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
-		defer cancel()
-		s.render(c, http.StatusOK, panels.AccessNote(m.Endpoint(), reportAccess(ctx, m)))
+		s.render(c, http.StatusOK, panels.AccessNote(m.Endpoint(), reportAccess(c.Request.Context(), m)))
 	}
 }

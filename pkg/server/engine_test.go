@@ -173,8 +173,8 @@ func (f fakeHistory) View(_ context.Context, host string, rng history.Range, _, 
 	*f.asked = rng
 	return history.View{Host: host, Range: rng, From: now.Add(-rng.D), To: now}, nil
 }
-func (f fakeHistory) Events(context.Context, string, time.Time) ([]history.Event, error) {
-	return nil, nil
+func (f fakeHistory) Events(context.Context, string, time.Time) (history.EventLog, error) {
+	return history.EventLog{}, nil
 }
 func (f fakeHistory) Trend(context.Context, string, time.Time) (history.Trend, bool) {
 	return history.Trend{}, false

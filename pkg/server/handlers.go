@@ -178,7 +178,9 @@ func historyPanel(ctx context.Context, r history.Reader, host string, q query, n
 func eventsPanel(ctx context.Context, r history.Reader, host string, _ query, now time.Time, next time.Duration) g.Node {
 	d := panels.EventsData{Status: r.Status(host)}
 	if !d.Status.Off {
-		d.Events, d.Err = r.Events(ctx, host, now)
+		var l history.EventLog
+		l, d.Err = r.Events(ctx, host, now)
+		d.Events, d.NotScannedBefore = l.Events, l.NotScannedBefore
 	}
 	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next})
 }
@@ -226,7 +228,11 @@ func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) g
 	}
 }
 
-// handleCSV exports a host's record over a range (?range=, 24 h by default) as CSV.
+// handleCSV exports a host's record over a range (?range=, 24 h by default) as CSV, written as
+// it is read: a month costs the memory of an hour of it. Each hour of the record extends the
+// write deadline, so a long export or a slow client completes; an error after the first byte
+// breaks the connection, so that the client sees a cut transfer rather than a file that looks
+// whole.
 func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if s.isEngineHost(c) {
@@ -239,19 +245,34 @@ func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin
 			return
 		}
 		now := s.cfg.Now()
-		h, err := s.history.Range(c.Request.Context(), m.Name(), now.Add(-q.rng.D), now)
-		if err != nil {
-			c.String(http.StatusServiceUnavailable, "the history of %s cannot be read: %v\n", m.Name(), err)
+		c.Header("Content-Disposition", `attachment; filename="`+m.Name()+"-"+q.rng.Name+`.csv"`)
+		c.Header("Content-Type", "text/csv; charset=utf-8")
+		if c.Request.Method == http.MethodHead {
+			c.Status(http.StatusOK)
 			return
 		}
-		c.Header("Content-Disposition", `attachment; filename="`+m.Name()+"-"+q.rng.Name+`.csv"`)
-		c.Status(http.StatusOK)
-		c.Writer.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		if err := history.WriteCSV(c.Writer, h); err != nil {
-			s.log.Warn("writing CSV", "host", m.Name(), "error", err)
+		rc := http.NewResponseController(c.Writer)
+		next := func() error { return rc.SetWriteDeadline(time.Now().Add(exportWriteTimeout)) }
+		err := s.history.ExportCSV(c.Request.Context(), c.Writer, m.Name(), now.Add(-q.rng.D), now, next)
+		switch {
+		case err == nil:
+		case !c.Writer.Written():
+			c.Header("Content-Disposition", "")
+			c.Header("Content-Type", "")
+			c.String(http.StatusServiceUnavailable, "the history of %s cannot be read: %v\n", m.Name(), err)
+		default:
+			if c.Request.Context().Err() == nil {
+				s.log.Warn("CSV export broken off", "host", m.Name(), "range", q.rng.Name, "error", err)
+			}
+			// net/http's way to end a response as broken: the connection is closed without
+			// the end of the chunked body.
+			panic(http.ErrAbortHandler)
 		}
 	}
 }
+
+// exportWriteTimeout is how long each hour of an export has to reach the client.
+const exportWriteTimeout = 30 * time.Second
 
 // handleSummary serves a host's row of the overview. It waits for chronyd at most RowWait:
 // a silent chronyd's row answers "waiting" and asks again shortly, for the same read, so that
@@ -397,8 +418,7 @@ func (s *Server) handleReadyz() gin.HandlerFunc {
 			}
 			hosts = []*monitor.Monitor{m}
 		}
-		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
-		defer cancel()
+		ctx := c.Request.Context()
 		lines := make([]string, len(hosts))
 		ready := make([]bool, len(hosts))
 		var wg sync.WaitGroup

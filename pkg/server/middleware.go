@@ -1,8 +1,12 @@
 package server
 
 import (
+	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -49,4 +53,42 @@ func securityHeaders() gin.HandlerFunc {
 		h.Set("X-Frame-Options", "DENY")
 		c.Next()
 	}
+}
+
+// checkHost answers only requests for the names this second-hand is known by: localhost, a
+// loopback address, or one of allowed. A page on loopback is otherwise readable by any web
+// page the user opens, through DNS rebinding: a name of the attacker's made to point at
+// 127.0.0.1, whose requests the browser then sends here with the attacker's name as Host.
+// Anything else is 421 Misdirected Request, with what to do if the name is the user's own.
+func (s *Server) checkHost(allowed []string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		name := HostName(c.Request.Host)
+		if name == "" || name == "localhost" || slices.Contains(allowed, name) {
+			c.Next()
+			return
+		}
+		if a, err := netip.ParseAddr(name); err == nil && a.Unmap().IsLoopback() {
+			c.Next()
+			return
+		}
+		s.log.Debug("refused a request for another name", "host", c.Request.Host, "path", c.Request.URL.Path)
+		c.Header("Cache-Control", "no-store")
+		c.String(http.StatusMisdirectedRequest, "second-hand is not known here as %q, so it does not answer: it answers only for localhost, "+
+			"loopback addresses and the names given with --allowed-hosts, so that no other web site can read this page through DNS rebinding.\n"+
+			"If %s is a name of this machine (the name a reverse proxy in front of it passes on, or your own), "+
+			"start second-hand with --allowed-hosts %s (or SECOND_HAND_ALLOWED_HOSTS=%s), names separated by commas.\n",
+			name, name, name, name)
+		c.Abort()
+	}
+}
+
+// HostName is the name in a Host header, without its port and an IPv6 address's brackets,
+// in lower case and without a final dot.
+func HostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ".")
 }

@@ -1,6 +1,7 @@
 package server
 
-// routes lists every URL second-hand answers. Each is registered for GET and HEAD.
+// routes lists every URL second-hand answers. Each is registered for GET and HEAD; each but
+// the exports has a budget for chronyd (Config.Budget), after which it answers with its error.
 //
 // A host's page and its fragments live under hosts/NAME/. With one host configured, the root
 // is that host's page and /panels/* its fragments; with several, the root is the overview,
@@ -11,7 +12,7 @@ func (s *Server) routes(r router) {
 	// The root: the host's page with one host, the fleet overview with several.
 	get("/", s.handleIndex())
 	get("/panels/:panel", s.handlePanel(s.rootHost))
-	get("/history.csv", s.handleCSV(s.rootHost))
+	r.stream("/history.csv", s.handleCSV(s.rootHost))
 	get("/sources/:address", s.handleSource(s.rootHost))
 	get("/access", s.handleAccess(s.rootHost))
 
@@ -25,7 +26,7 @@ func (s *Server) routes(r router) {
 	get("/hosts/:host/sources/:address", s.handleSource(s.namedHost))
 	get("/hosts/:host/access", s.handleAccess(s.namedHost))
 	get("/hosts/:host/summary", s.handleSummary())
-	get("/hosts/:host/history.csv", s.handleCSV(s.namedHost))
+	r.stream("/hosts/:host/history.csv", s.handleCSV(s.namedHost))
 
 	// The hosts of the time-series engine (--prometheus) that second-hand does not read
 	// itself: the overview's panel of them, one fragment for them all.

@@ -40,6 +40,15 @@ type Config struct {
 	// are the history of the hosts this second-hand does not record (--prometheus); nil for
 	// none.
 	Engine *engine.Engine
+	// Budget is how long a request may spend on chronyd in all, waiting in line behind other
+	// requests to the same chronyd included: then it answers with the panel's error. The
+	// client's longest exchange (chrony.Options.MaxWait) when 0; keep it well inside the HTTP
+	// server's write timeout, so that the answer is never cut off.
+	Budget time.Duration
+	// AllowedHosts, when not nil, are the names (HostName) the Host header may give besides
+	// localhost and loopback addresses; a request for any other is answered 421. nil answers
+	// every name, for a second-hand that listens beyond loopback.
+	AllowedHosts []string
 }
 
 // DefaultRowWait: a chronyd that answers at all answers within milliseconds.
@@ -72,6 +81,9 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	if cfg.RowWait <= 0 {
 		cfg.RowWait = DefaultRowWait
 	}
+	if cfg.Budget <= 0 {
+		cfg.Budget = chrony.DefaultOptions().MaxWait()
+	}
 	if cfg.History == nil {
 		cfg.History = history.Open(history.Config{}) // off: no store, no recording
 	}
@@ -91,18 +103,42 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recoverPanics(), s.logRequests(), securityHeaders())
-	s.routes(router{r})
+	if cfg.AllowedHosts != nil {
+		r.Use(s.checkHost(cfg.AllowedHosts))
+	}
+	s.routes(router{r: r, budget: s.budget()})
 	r.NoRoute(s.handleNotFound())
 	r.NoMethod(s.handleMethodNotAllowed())
 	return r
 }
 
 // router registers each route for GET and HEAD.
-type router struct{ r *gin.Engine }
+type router struct {
+	r      *gin.Engine
+	budget gin.HandlerFunc
+}
 
+// get registers a route whose request has the budget: everything it asks of chronyd ends
+// within it.
 func (r router) get(path string, h gin.HandlerFunc) {
+	r.r.GET(path, r.budget, h)
+	r.r.HEAD(path, r.budget, h)
+}
+
+// stream registers a route that writes for as long as its client reads (an export): no budget.
+func (r router) stream(path string, h gin.HandlerFunc) {
 	r.r.GET(path, h)
 	r.r.HEAD(path, h)
+}
+
+// budget gives the request its budget for chronyd (Config.Budget).
+func (s *Server) budget() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := chrony.WithBudget(c.Request.Context(), s.cfg.Budget)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
 }
 
 // chrome is what every page shares, for a page at path: the relative way back to the root, so

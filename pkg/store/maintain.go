@@ -29,6 +29,7 @@ func (s *Store) Compact(ctx context.Context, now time.Time) error {
 		rows, err := s.db.QueryContext(ctx, `SELECT t0 / ? AS h FROM chunks WHERE series = ? GROUP BY h HAVING count(*) > 1 AND h < ?`,
 			hourMS, t.id, current)
 		if err != nil {
+			s.noteDamage(err)
 			return fmt.Errorf("compacting the history store: %w", err)
 		}
 		var hours []int64
@@ -43,6 +44,7 @@ func (s *Store) Compact(ctx context.Context, now time.Time) error {
 		rows.Close()
 		for _, h := range hours {
 			if err := s.mergeHour(ctx, t.id, t.size, h*hourMS, (h+1)*hourMS); err != nil {
+				s.noteDamage(err)
 				return fmt.Errorf("compacting the history store: %w", explain(err))
 			}
 		}
@@ -50,26 +52,33 @@ func (s *Store) Compact(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// mergeHour replaces the chunks of a series that start in [lo, hi) with one.
+// mergeHour replaces the chunks of a series that start in [lo, hi) with one. A damaged chunk
+// (bytes that do not hold whole records) is left as it is: never merged, never deleted.
 func (s *Store) mergeHour(ctx context.Context, series int64, size int, lo, hi int64) error {
+	var damaged [][2]int64 // t0 and length of each, logged once the transaction is over
+	defer func() {
+		for _, d := range damaged {
+			s.logDamage(series, d[0], int(d[1]), size)
+		}
+	}()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT rowid, data FROM chunks WHERE series = ? AND t0 >= ? AND t0 < ?`, series, lo, hi)
+		rows, err := tx.QueryContext(ctx, `SELECT rowid, t0, data FROM chunks WHERE series = ? AND t0 >= ? AND t0 < ?`, series, lo, hi)
 		if err != nil {
 			return err
 		}
 		var ids []int64
 		var recs [][]byte
 		for rows.Next() {
-			var id int64
+			var id, t0 int64
 			var data []byte
-			if err := rows.Scan(&id, &data); err != nil {
+			if err := rows.Scan(&id, &t0, &data); err != nil {
 				rows.Close()
 				return err
 			}
 			rs, err := records(data, size)
 			if err != nil {
-				rows.Close()
-				return err
+				damaged = append(damaged, [2]int64{t0, int64(len(data))})
+				continue
 			}
 			ids = append(ids, id)
 			recs = append(recs, rs...)
@@ -110,6 +119,7 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int64, error) {
 			return err
 		})
 		if err != nil {
+			s.noteDamage(err)
 			return removed, fmt.Errorf("removing old history: %w", explain(err))
 		}
 		removed += n
@@ -157,4 +167,50 @@ func (s *Store) Size() (int64, error) {
 		return 0, err
 	}
 	return pages * pageSize, nil
+}
+
+// Reclaim gives the pages the file no longer uses back to the file system, so that it is the
+// size of what it holds: after an import, whose records are written first and their
+// duplicates dropped by compaction. A store made by this version frees them with an
+// incremental vacuum (auto_vacuum INCREMENTAL); one made before is rewritten once with VACUUM,
+// which makes it incremental from then on.
+func (s *Store) Reclaim(ctx context.Context) error {
+	var mode int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+		return fmt.Errorf("reclaiming free pages of the history store: %w", err)
+	}
+	var err error
+	if mode == 0 {
+		// The new mode is written by the VACUUM that follows it, on the same connection.
+		conn, cerr := s.db.Conn(ctx)
+		if cerr != nil {
+			return cerr
+		}
+		defer conn.Close()
+		if _, err = conn.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err == nil {
+			_, err = conn.ExecContext(ctx, `VACUUM`)
+		}
+	} else {
+		err = s.drain(ctx, `PRAGMA incremental_vacuum`)
+	}
+	if err == nil {
+		err = s.drain(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+	if err != nil {
+		s.noteDamage(err)
+		return fmt.Errorf("reclaiming free pages of the history store: %w", explain(err))
+	}
+	return nil
+}
+
+// drain runs a pragma that works as its rows are read.
+func (s *Store) drain(ctx context.Context, pragma string) error {
+	rows, err := s.db.QueryContext(ctx, pragma)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
 }

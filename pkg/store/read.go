@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -20,6 +19,14 @@ type History struct {
 	Updates  []Update
 	Sources  []SourceHistory // by name, then address
 	Gaps     []Gap           // those that overlap the range
+	Damaged  []Damage        // stretches whose records could not be read, skipped
+}
+
+// Damage is a chunk of a series the store could not read (its bytes do not hold whole
+// records): its stretch is skipped, and the rest of the range is read.
+type Damage struct {
+	Start, End time.Time
+	Series     string // which records: "samples", "clock updates", "points of ntp1.lan (192.168.1.1)"
 }
 
 // SourceHistory is one source's points.
@@ -38,6 +45,8 @@ type Visitor struct {
 	Gap    func(Gap)
 	// End is called after the last record of the series, before the gaps.
 	End func()
+	// Damaged receives each damaged chunk of the series read (Damage), after End.
+	Damaged func(Damage)
 	// NoSourceStats leaves the sources' statistics out of their points: the charts do without.
 	NoSourceStats bool
 }
@@ -55,7 +64,8 @@ func (s *Store) Range(ctx context.Context, host string, from, to time.Time) (His
 			last := &h.Sources[len(h.Sources)-1]
 			last.Points = append(last.Points, p)
 		},
-		Gap: func(g Gap) { h.Gaps = append(h.Gaps, g) },
+		Gap:     func(g Gap) { h.Gaps = append(h.Gaps, g) },
+		Damaged: func(d Damage) { h.Damaged = append(h.Damaged, d) },
 	})
 	return h, err
 }
@@ -81,7 +91,11 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 	byID := maps.Clone(s.byID)
 	s.mu.Unlock()
 	name := func(id uint32) string { return byID[id] }
+	var damage []Damage
 	for _, k := range keys {
+		onDamage := func(t0, t1 int64) {
+			damage = append(damage, Damage{Start: fromMS(t0), End: fromMS(t1), Series: k.describe()})
+		}
 		var each func([]byte)
 		switch {
 		case k.kind == kindSample && v.Sample != nil:
@@ -92,8 +106,11 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 			src := Source{Name: k.source, Address: k.address}
 			var stats []byte
 			if sk := (seriesKey{k.host, kindSourceStats, k.source, k.address}); !v.NoSourceStats && ids[sk] != 0 {
-				if err := s.read(ctx, ids[sk], statsSize, lo, hi, func(r []byte) { stats = append(stats, r...) }); err != nil {
-					return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
+				statsKey := sk
+				if err := s.read(ctx, ids[sk], statsSize, lo, hi, func(r []byte) { stats = append(stats, r...) }, func(t0, t1 int64) {
+					damage = append(damage, Damage{Start: fromMS(t0), End: fromMS(t1), Series: statsKey.describe()})
+				}); err != nil {
+					return s.readError(err)
 				}
 			}
 			each = func(r []byte) {
@@ -110,19 +127,24 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 		default:
 			continue
 		}
-		if err := s.read(ctx, ids[k], sizes[k.kind], lo, hi, each); err != nil {
-			return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
+		if err := s.read(ctx, ids[k], sizes[k.kind], lo, hi, each, onDamage); err != nil {
+			return s.readError(err)
 		}
 	}
 	if v.End != nil {
 		v.End()
+	}
+	if v.Damaged != nil {
+		for _, d := range damage {
+			v.Damaged(d)
+		}
 	}
 	if v.Gap == nil {
 		return nil
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT start, end, error FROM gaps WHERE host = ? AND end >= ? AND start <= ? ORDER BY start`, host, lo, hi)
 	if err != nil {
-		return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
+		return s.readError(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -138,15 +160,16 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 
 // read calls each with a series' records from lo to hi (Unix ms), in time order, one per
 // time. Chunks that follow one another in time (compacted ones always do) are read straight
-// from SQLite's rows; others are gathered and sorted first.
-func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64, each func([]byte)) error {
+// from SQLite's rows; others are gathered and sorted first. A chunk whose bytes do not hold
+// whole records is skipped and given to damaged (its first and last time), and logged once.
+func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64, each func([]byte), damaged func(t0, t1 int64)) error {
 	const where = `FROM chunks WHERE series = ? AND t0 >= ? AND t0 <= ? AND t1 >= ? ORDER BY t0, rowid`
 	args := []any{series, lo - int64(chunkSpan/time.Millisecond), hi, lo}
 	ordered, err := s.inOrder(ctx, `SELECT t0, t1 `+where, args)
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT data `+where, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT t0, t1, data `+where, args...)
 	if err != nil {
 		return err
 	}
@@ -154,12 +177,15 @@ func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64, 
 	var buf []byte
 	last := int64(math.MinInt64)
 	for rows.Next() {
+		var t0, t1 int64
 		var data sql.RawBytes
-		if err := rows.Scan(&data); err != nil {
+		if err := rows.Scan(&t0, &t1, &data); err != nil {
 			return err
 		}
 		if len(data)%size != 0 {
-			return fmt.Errorf("store: a chunk of %d bytes does not hold whole records of %d", len(data), size)
+			s.logDamage(series, t0, len(data), size)
+			damaged(t0, t1)
+			continue
 		}
 		for i := 0; i < len(data); i += size {
 			t := recordTime(data[i:])

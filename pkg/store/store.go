@@ -51,6 +51,10 @@ type Store struct {
 	series map[seriesKey]int64
 	names  map[string]uint32
 	byID   map[uint32]string
+
+	damageMu      sync.Mutex
+	damagedChunks map[[2]int64]bool // (series, t0) of the damaged chunks logged
+	bad           error             // SQLite found the file damaged while it was open
 }
 
 type seriesKey struct {
@@ -139,7 +143,9 @@ func damaged(err error) bool {
 }
 
 func open(path string, log *slog.Logger) (*Store, error) {
-	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-1024)"
+	// auto_vacuum(INCREMENTAL) takes effect in a new file (it must come before the first
+	// table); a file made before it keeps NONE until Reclaim rewrites it.
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-1024)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the history store %s: %w", path, err)
@@ -231,6 +237,77 @@ func (s *Store) load(ctx context.Context) error {
 		s.names[text], s.byID[id] = id, text
 	}
 	return rows.Err()
+}
+
+// describe names a series' records for a user: "samples of nas", "points of ntp1.lan
+// (192.168.1.10) of nas".
+func (k seriesKey) describe() string {
+	what := map[int]string{kindSample: "samples", kindUpdate: "clock updates", kindSource: "points", kindSourceStats: "statistics"}[k.kind]
+	if k.kind == kindSource || k.kind == kindSourceStats {
+		src := k.source
+		if k.address != "" && k.address != k.source {
+			src += " (" + k.address + ")"
+		}
+		what += " of " + src
+	}
+	return what + " of " + k.host
+}
+
+// logDamage logs a chunk whose bytes do not hold whole records, once: it is skipped at every
+// read, and the rest is read.
+func (s *Store) logDamage(series, t0 int64, n, size int) {
+	s.damageMu.Lock()
+	if s.damagedChunks == nil {
+		s.damagedChunks = map[[2]int64]bool{}
+	}
+	seen := s.damagedChunks[[2]int64{series, t0}]
+	s.damagedChunks[[2]int64{series, t0}] = true
+	s.damageMu.Unlock()
+	if seen {
+		return
+	}
+	what := fmt.Sprintf("series %d", series)
+	s.mu.Lock()
+	for k, id := range s.series {
+		if id == series {
+			what = k.describe()
+		}
+	}
+	s.mu.Unlock()
+	s.log.Error("history: a damaged chunk of the store is skipped; the rest is read", "series", what,
+		"hour", fromMS(t0).Truncate(time.Hour).Format("2006-01-02 15:04 MST"), "bytes", n, "record", size, "path", s.path)
+}
+
+// readError is an error reading the store, with its path, noted if it says the file is damaged.
+func (s *Store) readError(err error) error {
+	s.noteDamage(err)
+	return fmt.Errorf("cannot read the history store %s: %w", s.path, err)
+}
+
+// noteDamage remembers and logs, once, that SQLite found the file damaged while it was open:
+// it is set aside only when the store is opened again.
+func (s *Store) noteDamage(err error) {
+	if !damaged(err) {
+		return
+	}
+	s.damageMu.Lock()
+	first := s.bad == nil
+	if first {
+		s.bad = err
+	}
+	s.damageMu.Unlock()
+	if first {
+		s.log.Error("history: the store is damaged; restart second-hand: it will move the damaged file aside, untouched, and start a new one",
+			"path", s.path, "error", err)
+	}
+}
+
+// Damaged is what SQLite said when it found the file damaged while it was open; nil while it
+// has not.
+func (s *Store) Damaged() error {
+	s.damageMu.Lock()
+	defer s.damageMu.Unlock()
+	return s.bad
 }
 
 // moveAside renames the damaged file, and its WAL and shared-memory files, to

@@ -91,6 +91,7 @@ func (s *Store) Append(ctx context.Context, host string, b Batch) error {
 		return nil
 	})
 	if err != nil {
+		s.noteDamage(err)
 		return fmt.Errorf("cannot write to the history store %s: %w", s.path, explain(err))
 	}
 	return nil
