@@ -82,7 +82,8 @@ func statParts(dialect int32) []statPart {
 	over := func(fn string) statPart {
 		return statPart{fn, func(by, sel, w string) string { return "max " + by + " (" + fn + "_over_time(" + sel + "[" + w + "]))" }}
 	}
-	parts := []statPart{over("min"), over("max"), over("avg"), over("stddev"), over("count")}
+	// The least and the greatest come from the columns, whose windows make up the range.
+	parts := []statPart{over("avg"), over("stddev"), over("count")}
 	if dialect == dialectMetricsQL {
 		return append(parts, statPart{"q", func(by, sel, w string) string {
 			return "max " + strings.Replace(by, ")", ","+quantileLabel+")", 1) +
@@ -201,6 +202,12 @@ func (h *History) view(ctx context.Context, label, host string, rng history.Rang
 	p.RootDelay = history.Part{Cols: joinCols(cols["delay_min"], cols["delay_max"], nil), Stats: stats.get("delay", "")}
 	p.RootDispersion = history.Part{Cols: joinCols(cols["disp_min"], cols["disp_max"], nil), Stats: stats.get("disp", "")}
 	p.Sources = g.sources(sources, stats)
+	for _, part := range []*history.Part{&p.Offset, &p.MaxError, &p.Frequency, &p.Skew, &p.RMSOffset, &p.RootDelay, &p.RootDispersion} {
+		extremes(part)
+	}
+	for i := range p.Sources {
+		extremes(&p.Sources[i].Samples)
+	}
 	v.Points = p.Offset.Stats.N
 	for _, sp := range p.Sources {
 		v.Points += sp.Samples.Stats.N
@@ -284,6 +291,20 @@ func joinCols(lo, hi []history.Col, f func(lo, hi float64) (float64, float64)) [
 		out[i] = history.Col{Has: true, Min: a, Max: b, Lo: a, Hi: b}
 	}
 	return out
+}
+
+// extremes sets a part's least and greatest values from its columns: each holds the least
+// and the greatest of its window, and the windows make up the range.
+func extremes(p *history.Part) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, c := range p.Cols {
+		if c.Has {
+			lo, hi = math.Min(lo, c.Min), math.Max(hi, c.Max)
+		}
+	}
+	if p.Stats.N > 0 && !math.IsInf(lo, 0) {
+		p.Stats.Min, p.Stats.Max = lo, hi
+	}
 }
 
 // boundCols is the maximum clock error where the series have none of their own
