@@ -237,6 +237,29 @@ func (e *Engine) Halt() {
 	e.cmd = nil
 }
 
+// CPU is the processor time the engine's process has used so far (user and system), for the
+// bench: what a query costs the engine, whatever else the machine is doing.
+func (e *Engine) CPU() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cmd == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", e.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's name, which is in parentheses: utime and stime are the
+	// 12th and 13th, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
+}
+
 // LogFile is where the engine's output goes.
 func (e *Engine) LogFile() string { return filepath.Join(e.Dir, string(e.Kind)+".log") }
 
