@@ -151,6 +151,24 @@ func shared[T any](ctx context.Context, e *Engine, key string, ttl time.Duration
 	}
 }
 
+// revalidated answers key as shared does, except that once there is an answer it is given at
+// once, however old, while a new one is asked for in the background for the callers after:
+// the overview of a fleet waits for the engine only the first time, and its age says how old
+// it is. A failure is an answer too: the callers after it see it.
+func revalidated[T any](ctx context.Context, e *Engine, key string, ttl time.Duration, read func(context.Context) (T, error)) (T, error) {
+	e.mu.Lock()
+	a, ok := e.answers[key]
+	e.mu.Unlock()
+	if !ok {
+		return shared(ctx, e, key, ttl, read)
+	}
+	if time.Since(a.at) >= a.ttl {
+		go shared(context.WithoutCancel(ctx), e, key, ttl, read)
+	}
+	v, _ := a.val.(T)
+	return v, a.err
+}
+
 // statusKey carries, in a query's context, where the HTTP status of its response goes: the
 // API client reports 4xx and 5xx answers without it.
 type statusKey struct{}

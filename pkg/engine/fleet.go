@@ -67,9 +67,10 @@ func (f *Fleet) Lookup(name string) (Host, bool) {
 const FleetQueries = 2
 
 // Fleet is every host with chrony_up series, with its latest values, shared by the viewers who
-// ask within the reuse window.
+// ask within the reuse window; after it, the last answer is given at once while it is asked
+// again (a thousand hosts' latest values take the engine a moment).
 func (e *Engine) Fleet(ctx context.Context) (*Fleet, error) {
-	return shared(ctx, e, "fleet", e.cfg.Reuse, e.fleet)
+	return revalidated(ctx, e, "fleet", e.cfg.Reuse, e.fleet)
 }
 
 // overviewMetrics are the series the overview's rows need.
