@@ -1,6 +1,7 @@
 // second-hand's page script: refresh each panel (and each row of the fleet overview) while the
-// page is visible, keep the age labels counting, keep the overview's rows worst first, and say
-// so in a panel when second-hand itself cannot be reached. No inline handlers and no eval, so
+// page is visible, keep the age labels counting, keep the overview's rows worst first, put the
+// worst diagnosis on the tab (title and icon), and say so in a panel when second-hand itself
+// cannot be reached. No inline handlers and no eval, so
 // the page runs under a strict Content-Security-Policy.
 (function () {
   'use strict';
@@ -76,6 +77,27 @@
     return a.dataset.host < b.dataset.host ? -1 : a.dataset.host > b.dataset.host ? 1 : 0;
   }
 
+  // The tab shows the worst diagnosis: its symbol and word in the title, its icon. The server
+  // names the icons (data-icon-STATE on the body) and writes the host page's title
+  // (data-title of the diagnosis block); the overview's is made here as the server makes it.
+  function setIcon(state) {
+    var link = document.getElementById('favicon');
+    var href = document.body.dataset['icon' + state.charAt(0).toUpperCase() + state.slice(1)];
+    if (link && href && link.getAttribute('href') !== href) link.setAttribute('href', href);
+  }
+  var ranks = {failing: 0, warning: 1, unknown: 2, ok: 3};
+  var marks = {failing: '✕', warning: '!', unknown: '?', ok: '✓'};
+  function fleetTitle(rows) {
+    var worst = 'ok', n = 0;
+    rows.forEach(function (row) {
+      var st = row.dataset.state || 'unknown';
+      if (ranks[st] < ranks[worst]) { worst = st; n = 1; } else if (st === worst) { n++; }
+    });
+    setIcon(worst);
+    if (worst === 'unknown') return '? checking ' + rows.length + ' hosts · second-hand';
+    return marks[worst] + ' ' + n + ' of ' + rows.length + ' ' + worst + ' · second-hand';
+  }
+
   function sortFleet() {
     var body = document.getElementById('fleet-rows');
     var rows = body ? Array.prototype.slice.call(body.children) : [];
@@ -87,6 +109,8 @@
       // Moving a row takes the focus from what is in it; give it back.
       if (focused && focused !== document.activeElement && body.contains(focused)) focused.focus();
     }
+    var title = fleetTitle(rows);
+    if (document.title !== title) document.title = title;
     var count = document.getElementById('fleet-count');
     if (!count) return;
     // The hosts of a time-series engine come sorted in their own panel, all at once; they
@@ -106,6 +130,11 @@
   // back, the clock's status when it changes; not every refresh of every value.
   var summaries = {};
   function summaryOf(el) {
+    var diag = el.querySelector('[data-field=diagnosis-state]');
+    if (diag) {
+      var head = el.querySelector('[data-field=headline]');
+      return diag.textContent.trim() + (head ? ': ' + head.textContent.trim() : '');
+    }
     var err = el.querySelector('[role=alert] .error-title');
     if (err) return err.textContent.trim();
     var s = el.querySelector('[data-field=synchronised]');
@@ -121,6 +150,8 @@
     var age = el.querySelector('[data-age-ms]');
     if (age) age.dataset.arrived = String(performance.now());
     schedule(el.id, Number(el.dataset.nextMs) || refreshMs);
+    if (el.dataset.title && document.title !== el.dataset.title) document.title = el.dataset.title;
+    if (el.dataset.title && el.dataset.state) setIcon(el.dataset.state);
     var now = summaryOf(el), before = summaries[el.id];
     summaries[el.id] = now;
     if (before !== undefined && before !== now) {
@@ -215,6 +246,18 @@
     if (t) { t.setAttribute('aria-expanded', 'false'); t.focus(); }
   }
   document.addEventListener('click', function (e) {
+    // A finding's link to a source: open the source's detail under its row, and go there.
+    var open = e.target.closest('[data-open-detail]');
+    if (open) {
+      var target = document.getElementById(open.dataset.openDetail);
+      var toggle = target && detailToggle(target);
+      if (!toggle) return; // the sources panel is not there yet: the link goes to the row
+      e.preventDefault();
+      if (target.hidden) toggle.click();
+      toggle.scrollIntoView({block: 'center'});
+      toggle.focus({preventScroll: true});
+      return;
+    }
     var close = e.target.closest('[data-close-detail]');
     if (close) {
       var open = close.closest('tr.detail-row');
@@ -239,11 +282,22 @@
     });
   }
 
+  // A folded part that changes with its panel (what the diagnosis could not check) stays open
+  // across the panel's refresh if it was open (the legends, which never change, are kept
+  // whole by hx-preserve).
+  var openDetails = [];
+  document.body.addEventListener('htmx:beforeSwap', function (evt) {
+    var t = evt.detail.target;
+    openDetails = t && t.querySelectorAll ? Array.prototype.map.call(t.querySelectorAll('details[open][id]:not([hx-preserve])'), function (d) { return d.id; }) : [];
+  });
+
   // A fragment replaces its whole element; htmx settles on the new element (a detail is
   // swapped into its row's cell).
   document.body.addEventListener('htmx:afterSettle', function (evt) {
     var elt = evt.detail.elt;
     if (elt && elt.matches && elt.matches('tr.detail-row > td')) elt = elt.firstElementChild;
+    openDetails.forEach(function (id) { var d = document.getElementById(id); if (d) d.open = true; });
+    openDetails = [];
     if (elt && elt.dataset && elt.dataset.panel && elt.id) arrived(elt);
     if (elt && elt.querySelectorAll) syncToggles(elt);
     if (elt && elt.querySelectorAll) setupCharts(elt);

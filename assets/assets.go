@@ -1,5 +1,5 @@
 // Package assets embeds the page's static files and serves them under content-hashed names:
-// style.css and app.js (ours), favicon.svg, and htmx, which npm fetches into node_modules at
+// style.css and app.js (ours), favicon.svg and one favicon per diagnosis state, and htmx, which npm fetches into node_modules at
 // build time (package.json pins htmx.org 2.0.11; package-lock.json pins its checksum) and
 // which is never committed. Build with `just build` (or run `npm ci` here first).
 package assets
@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-//go:embed style.css app.js favicon.svg
+//go:embed style.css app.js favicon.svg favicon-ok.svg favicon-warning.svg favicon-failing.svg favicon-unknown.svg
 //go:embed node_modules/htmx.org/dist/htmx.min.js
 var files embed.FS
 
@@ -34,12 +34,20 @@ var (
 	Script = load("app.js", "app", "text/javascript; charset=utf-8")
 	HTMX   = load("node_modules/htmx.org/dist/htmx.min.js", "htmx-2.0.11", "text/javascript; charset=utf-8")
 	Icon   = load("favicon.svg", "favicon", "image/svg+xml")
+	// The favicons of a diagnosis' states, in the order of their metric values (ok, warning,
+	// failing, unknown; see diagnose.State.Metric): the page shows the worst state on its tab.
+	StateIcons = [4]Asset{
+		load("favicon-ok.svg", "favicon-ok", "image/svg+xml"),
+		load("favicon-warning.svg", "favicon-warning", "image/svg+xml"),
+		load("favicon-failing.svg", "favicon-failing", "image/svg+xml"),
+		load("favicon-unknown.svg", "favicon-unknown", "image/svg+xml"),
+	}
 )
 
 var byName = map[string]Asset{}
 
 func init() {
-	for _, a := range []Asset{Style, Script, HTMX, Icon} {
+	for _, a := range append([]Asset{Style, Script, HTMX, Icon}, StateIcons[:]...) {
 		byName[a.Name] = a
 	}
 }

@@ -64,6 +64,8 @@ func TestDashboardThroughNginx(t *testing.T) {
 
 	t.Run("values match chronyc", func(t *testing.T) { matchChronyc(t, b, s.chronyd) })
 
+	t.Run("the diagnosis comes first, its state on the tab", func(t *testing.T) { checkDiagnosisFirst(t, b, "") })
+
 	t.Run("screenshot", func(t *testing.T) {
 		if os.Getenv("SECOND_HAND_SCREENSHOTS") != "" {
 			// For the README: wait until the source has answered its last 8 polls.
@@ -150,11 +152,17 @@ func TestDashboardThroughNginx(t *testing.T) {
 		if got := eval[string](t, b, `document.querySelector('h1').textContent`); got != "second-hand" {
 			t.Errorf("the page is gone: %q", got)
 		}
+		// The diagnosis says chronyd is silent, and so does the tab.
+		checkDiagnosisFirst(t, b, "failing")
+		if f := eval[string](t, b, `document.querySelector('#panel-diagnosis [data-finding]').dataset.finding`); f != "chronyd-unreachable" {
+			t.Errorf("the first finding with chronyd stopped is %q", f)
+		}
 		if err := s.chronyd.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 		took = b.waitFor(t, "every panel to recover", allPanels(`!p.querySelector('[role=alert]') && p.querySelector('[data-age-ms]')`), time.Minute)
 		t.Logf("every panel recovered %v after chronyd was started again", took.Round(time.Millisecond))
+		b.waitFor(t, "the diagnosis to recover", `document.getElementById('panel-diagnosis').dataset.state !== 'failing' && !document.title.startsWith('✕')`, time.Minute)
 	})
 
 	t.Run("what happened shows the stop", func(t *testing.T) {
@@ -193,6 +201,32 @@ func TestDashboardThroughNginx(t *testing.T) {
 	})
 
 	t.Run("narrow screen", func(t *testing.T) { checkNarrow(t, b) })
+}
+
+// checkDiagnosisFirst: the diagnosis is the page's first block, above tracking, and the tab
+// carries its state: the title (the symbol and the word) and the icon; with want, once the
+// state is that.
+func checkDiagnosisFirst(t *testing.T, b *browser, want string) {
+	t.Helper()
+	cond := `!!document.querySelector('#panel-diagnosis [data-field=diagnosis-state]')`
+	if want != "" {
+		cond += ` && document.getElementById('panel-diagnosis').dataset.state === '` + want + `' && document.title.includes('` + map[string]string{"failing": "Failing", "warning": "Warning", "ok": "OK"}[want] + `')`
+	}
+	b.waitFor(t, "the diagnosis "+want, cond, time.Minute)
+	if first := eval[string](t, b, `document.querySelector('main').firstElementChild.id`); first != "panel-diagnosis" {
+		t.Errorf("the page's first block is %q", first)
+	}
+	if !eval[bool](t, b, `document.getElementById('panel-diagnosis').getBoundingClientRect().bottom <= document.getElementById('panel-tracking').getBoundingClientRect().top`) {
+		t.Error("the diagnosis is not drawn above tracking")
+	}
+	state := eval[string](t, b, `document.getElementById('panel-diagnosis').dataset.state`)
+	word := map[string]string{"ok": "✓ OK", "warning": "! Warning", "failing": "✕ Failing"}[state]
+	if title := eval[string](t, b, `document.title`); word == "" || title != word+" · chronyd · second-hand" {
+		t.Errorf("state %q, title %q", state, title)
+	}
+	if icon := eval[string](t, b, `document.getElementById('favicon').getAttribute('href')`); !strings.Contains(icon, "favicon-"+state+".") {
+		t.Errorf("state %q, icon %q", state, icon)
+	}
 }
 
 // TestDashboardOverSocket runs the stack with second-hand reading chronyd's Unix socket,

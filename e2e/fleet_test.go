@@ -151,6 +151,14 @@ func TestFleetThroughNginx(t *testing.T) {
 		if got := eval[string](t, b, `document.querySelector('#fleet-rows tr').id`); got != "host-chronyd2" {
 			t.Errorf("the first row is %s, want the unreachable host first", got)
 		}
+		// The tab says the worst: one host of two failing; the row says why.
+		b.waitFor(t, "the title to count the failing host", `document.title === '✕ 1 of 2 failing · second-hand'`, 10*time.Second)
+		if icon := eval[string](t, b, `document.getElementById('favicon').getAttribute('href')`); !strings.Contains(icon, "favicon-failing.") {
+			t.Errorf("the icon with a failing host: %q", icon)
+		}
+		if why := eval[string](t, b, `document.querySelector('#host-chronyd2 [data-field=why]').value`); why != "chronyd-unreachable" {
+			t.Errorf("chronyd2's row says why: %q", why)
+		}
 		// Its page: every panel shows the error. The other host's page: none.
 		for host, failing := range map[string]bool{"chronyd2": true, "chronyd": false} {
 			b.do(t, chromedp.Navigate(s.url+"hosts/"+host+"/"))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/engine"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -39,6 +40,9 @@ type config struct {
 	Prometheus        string
 	PrometheusLabel   string
 	PrometheusTimeout time.Duration
+	// The limits each host's clock is held to (its diagnosis), with per-host values.
+	MaxClockError hostLimit
+	MaxOffset     hostLimit
 
 	Healthcheck bool // the "healthcheck" subcommand: ask /healthz of the instance at Listen
 
@@ -53,9 +57,72 @@ type hostSpec struct {
 	from    string // the flag or variable it came from
 }
 
+// hostLimit is a threshold: a value for every host, and the hosts given their own.
+type hostLimit struct {
+	All   time.Duration
+	Hosts map[string]time.Duration
+	from  string // the flag or variable that gave host values, for error messages
+}
+
+// parse reads DURATION[,NAME=DURATION...]: the value for every host, then per host.
+func (l *hostLimit) parse(s, from string, lo, hi time.Duration) error {
+	one := func(v string) (time.Duration, error) {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < lo || d > hi {
+			return 0, fmt.Errorf("want a duration from %s to %s, such as 100ms, optionally followed by host values: 100ms,nas=1s", shortDuration(lo), shortDuration(hi))
+		}
+		return d, nil
+	}
+	l.Hosts = nil
+	for i, part := range strings.Split(s, ",") {
+		name, v, perHost := strings.Cut(part, "=")
+		if !perHost && i == 0 {
+			d, err := one(part)
+			if err != nil {
+				return err
+			}
+			l.All = d
+			continue
+		}
+		if !perHost {
+			return fmt.Errorf("%q: after the first value, give NAME=DURATION (100ms,nas=1s)", part)
+		}
+		d, err := one(v)
+		if err != nil {
+			return err
+		}
+		if l.Hosts == nil {
+			l.Hosts = map[string]time.Duration{}
+		}
+		l.Hosts[strings.TrimSpace(name)], l.from = d, from
+	}
+	return nil
+}
+
+// thresholds are the diagnosis' thresholds of every host.
+func (c config) thresholds() diagnose.HostThresholds {
+	d := diagnose.DefaultThresholds()
+	d.MaxClockError, d.MaxOffset = c.MaxClockError.All, c.MaxOffset.All
+	out := diagnose.HostThresholds{Default: d, Hosts: map[string]diagnose.Thresholds{}}
+	for _, h := range c.Hosts {
+		t := d
+		if v, ok := c.MaxClockError.Hosts[h.Name]; ok {
+			t.MaxClockError = v
+		}
+		if v, ok := c.MaxOffset.Hosts[h.Name]; ok {
+			t.MaxOffset = v
+		}
+		if t != d {
+			out.Hosts[h.Name] = t
+		}
+	}
+	return out
+}
+
 // defaults is every default, in one place; the help text prints them from here.
 func defaults() config {
 	o := chrony.DefaultOptions()
+	th := diagnose.DefaultThresholds()
 	return config{
 		Listen:    "127.0.0.1:8080",
 		Hosts:     []hostSpec{{Name: "local", Address: chrony.Auto, given: "auto"}},
@@ -69,6 +136,8 @@ func defaults() config {
 
 		PrometheusLabel:   engine.DefaultHostLabel,
 		PrometheusTimeout: engine.DefaultTimeout,
+		MaxClockError: hostLimit{All: th.MaxClockError},
+		MaxOffset:     hostLimit{All: th.MaxOffset},
 	}
 }
 
@@ -197,6 +266,13 @@ func options(c *config) []option {
 		{flag: "prometheus-timeout", env: "SECOND_HAND_PROMETHEUS_TIMEOUT", def: shortDuration(d.PrometheusTimeout),
 			help: "how long one query to the engine may take, here and at the engine (100ms to 1m)",
 			set:  durationIn(&c.PrometheusTimeout, 100*time.Millisecond, time.Minute)},
+		{flag: "max-clock-error", env: "SECOND_HAND_MAX_CLOCK_ERROR", def: shortDuration(d.MaxClockError.All),
+			help: "the diagnosis says a host is failing when the bound on its clock's error (|offset| + root dispersion + root delay / 2) is above this, " +
+				"1us to 1h; per host after a comma: 100ms,pi-gps=1ms",
+			set: func(s, from string) error { return c.MaxClockError.parse(s, from, time.Microsecond, time.Hour) }},
+		{flag: "max-offset", env: "SECOND_HAND_MAX_OFFSET", def: shortDuration(d.MaxOffset.All),
+			help: "the diagnosis warns when the system time offset is above this, 1us to 1h; per host after a comma: 10ms,nas=50ms",
+			set:  func(s, from string) error { return c.MaxOffset.parse(s, from, time.Microsecond, time.Hour) }},
 		{flag: "log-level", env: "SECOND_HAND_LOG_LEVEL", def: "info",
 			help: "debug, info, warn or error; debug logs every request",
 			set: func(s, _ string) error {
@@ -422,6 +498,14 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		}
 		seen[h.Name] = h
 	}
+	for _, l := range []*hostLimit{&c.MaxClockError, &c.MaxOffset} {
+		for name := range l.Hosts {
+			// With --prometheus, a name may be one of the engine's hosts, known only later.
+			if _, ok := seen[name]; !ok && c.Prometheus == "" {
+				return c, usageError{fmt.Errorf("invalid value for %s: there is no host named %q; the hosts are %s", l.from, name, strings.Join(hostNames(c.Hosts), ", "))}
+			}
+		}
+	}
 	switch {
 	case !c.reuseSet:
 		c.Reuse = c.Refresh / 2
@@ -437,6 +521,14 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 			"(or: second-hand import [--data-dir DIR] [--host NAME] FILE...)", rest[0])}
 	}
 	return c, nil
+}
+
+func hostNames(hs []hostSpec) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Name
+	}
+	return out
 }
 
 // flagError rewords the flag package's errors to name the flag as users type it (--refresh).

@@ -111,6 +111,12 @@ func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 		{nil, map[string]string{"SECOND_HAND_PROMETHEUS": "ftp://x"}, []string{"SECOND_HAND_PROMETHEUS", "--prometheus", "as a URL"}},
 		{[]string{"--prometheus-host-label", "host-name"}, nil, []string{"--prometheus-host-label", "letters, digits and _", "instance"}},
 		{[]string{"--prometheus-timeout", "10ms"}, nil, []string{"--prometheus-timeout", "from 100ms to 1m"}},
+		{[]string{"--max-clock-error", "soon"}, nil, []string{`"soon" for --max-clock-error`, "from 1µs to 1h", "100ms,nas=1s"}},
+		{[]string{"--max-offset", "0s"}, nil, []string{"--max-offset", "from 1µs"}},
+		{[]string{"--max-offset", "10ms,5ms"}, nil, []string{"--max-offset", "give NAME=DURATION"}},
+		{[]string{"--chrony", "nas=udp://10.0.0.1", "--max-clock-error", "100ms,pi=1ms"}, nil,
+			[]string{"invalid value for --max-clock-error", `no host named "pi"`, "the hosts are nas"}},
+		{nil, map[string]string{"SECOND_HAND_MAX_OFFSET": "10ms,x=1"}, []string{"SECOND_HAND_MAX_OFFSET", "--max-offset"}},
 	} {
 		_, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
 		var ue usageError
@@ -151,6 +157,28 @@ func TestPrometheus(t *testing.T) {
 			t.Errorf("%v %v: prometheus %q label %q timeout %v, %d hosts; want %q %q %v %d", tc.args, tc.env, c.Prometheus, c.PrometheusLabel,
 				c.PrometheusTimeout, len(c.Hosts), tc.url, tc.label, tc.timeout, tc.polledHosts)
 		}
+	}
+}
+
+// TestConfigThresholds: the diagnosis' thresholds, for every host and per host, from flags or
+// variables.
+func TestConfigThresholds(t *testing.T) {
+	c, err := parseConfig(nil, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th := c.thresholds().For("local"); th.MaxClockError != 100*time.Millisecond || th.MaxOffset != 10*time.Millisecond {
+		t.Errorf("default thresholds = %+v", th)
+	}
+	c, err = parseConfig([]string{"--chrony", "nas=udp://10.0.0.1", "--chrony", "pi=udp://10.0.0.2", "--max-clock-error", "50ms,pi=1ms"},
+		env(map[string]string{"SECOND_HAND_MAX_OFFSET": "5ms, nas=20ms"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := c.thresholds()
+	if nas, pi := th.For("nas"), th.For("pi"); nas.MaxClockError != 50*time.Millisecond || nas.MaxOffset != 20*time.Millisecond ||
+		pi.MaxClockError != time.Millisecond || pi.MaxOffset != 5*time.Millisecond {
+		t.Errorf("nas %+v, pi %+v", nas, pi)
 	}
 }
 

@@ -124,6 +124,19 @@ func TestSourceDetailsMatchChronyc(t *testing.T) {
 	if _, page := fetch(t, in.url+"/access"); !strings.Contains(page, "reads every report") {
 		t.Errorf("access note over the socket:\n%s", page)
 	}
+	// The diagnosis of the same chronyd: the falseticker, the server that never answered, the
+	// reference clock with no sample, and the noselect source as information; three sources
+	// vote, so no warning of redundancy; NTS works.
+	d := diagnosis(t, in.url+"/diagnosis.json")
+	if got := d.ids(); got != "falseticker:warning source-never-answered:warning refclock-no-samples:warning noselect:info" || d.State != "warning" {
+		t.Errorf("the selection lab's diagnosis over the socket: %s %s", d.State, got)
+	}
+	if i, _ := d.finding("falseticker"); i < 0 || !strings.Contains(d.Findings[i].Text, lab.FalseAddr) {
+		t.Errorf("falseticker: %+v", d.Findings)
+	}
+	if len(d.Unchecked) != 0 {
+		t.Errorf("over the socket, not checked: %+v", d.Unchecked)
+	}
 }
 
 // TestServerAndActivityMatchChronyc: the server panel of a chronyd that serves NTP (the lab's
@@ -203,5 +216,23 @@ func TestSocketOnlyOverUDP(t *testing.T) {
 	code, ready := fetch(t, in.url+"/readyz")
 	if code != 200 || !strings.Contains(ready, "cannot read selectdata, ntpdata, authdata, serverstats, clients") {
 		t.Errorf("/readyz = %d:\n%s", code, ready)
+	}
+	// Over UDP the diagnosis finds the falseticker from the sources report, cannot tell the
+	// noselect source from an unusable one, and says which reports it could not check.
+	d := diagnosis(t, in.url+"/diagnosis.json")
+	if _, ok := d.finding("falseticker"); !ok {
+		t.Errorf("over UDP: %s", d.ids())
+	}
+	if _, ok := d.finding("noselect"); ok {
+		t.Errorf("over UDP the noselect option cannot be known: %s", d.ids())
+	}
+	socketOnly := 0
+	for _, u := range d.Unchecked {
+		if u.SocketOnly {
+			socketOnly++
+		}
+	}
+	if socketOnly != 2 {
+		t.Errorf("not checked over UDP: %+v, want selectdata and serverstats, socket-only", d.Unchecked)
 	}
 }

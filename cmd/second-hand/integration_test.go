@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 	"github.com/second-hand/second-hand/pkg/chronylab"
@@ -141,6 +143,12 @@ func TestNotSynchronised(t *testing.T) {
 	}
 	if !strings.Contains(page, ">Not synchronised<") || !strings.Contains(page, ">never<") {
 		t.Errorf("the panel does not say Not synchronised and never:\n%s", page)
+	}
+	// The diagnosis says why: its only source has never answered (a typo, a port, a firewall).
+	diag := diagnosis(t, in.url+"/diagnosis.json")
+	if i, ok := diag.finding("no-source-reachable"); !ok || diag.State != "failing" || !strings.Contains(diag.Findings[i].Text, "Not synchronised: none of its 1 source answers") ||
+		!strings.Contains(diag.Findings[i].Evidence[0].Value, "never answered") {
+		t.Errorf("the diagnosis of a chronyd whose only source never answered: %s %+v", diag.State, diag.Findings)
 	}
 }
 
@@ -290,12 +298,22 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 		{"unix", lab.Monitored.SocketAddress()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := start(t, "--chrony", tc.addr, "--timeout", "200ms")
+			in := start(t, "--chrony", tc.addr, "--timeout", "200ms", "--sample", "1s")
 			for _, p := range panelNames {
 				if page := fragment(t, in.url, p); strings.Contains(page, `role="alert"`) {
 					t.Fatalf("%s shows an error before chronyd stopped", p)
 				}
 			}
+			// A restart shows as every source's statistics starting over: the history records
+			// the upstream's with more samples than chronyd keeps at least (minsamples, 6) first.
+			testkit.Eventually(t, time.Minute, "the history to record 8 samples of the upstream", func() bool {
+				for _, r := range csvRows(t, in.url+"/history.csv?range=1h") {
+					if n, _ := strconv.Atoi(r["samples"]); r["source_name"] == "localhost" && n >= 8 {
+						return true
+					}
+				}
+				return false
+			})
 			if err := lab.Monitored.Stop(); err != nil {
 				t.Fatal(err)
 			}
@@ -308,8 +326,18 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 			if code, page := fetch(t, in.url+"/"); code != 200 || !strings.Contains(page, `id="panel-tracking"`) {
 				t.Errorf("page with chronyd stopped = %d", code)
 			}
-			if code, _ := fetch(t, in.url+"/readyz"); code != http.StatusServiceUnavailable {
-				t.Errorf("readyz with chronyd stopped = %d, want 503", code)
+			if code, body := fetch(t, in.url+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "  diagnosis: failing\n  - failing chronyd-unreachable") {
+				t.Errorf("readyz with chronyd stopped = %d, want 503 and the diagnosis:\n%s", code, body)
+			}
+			// The diagnosis block says chronyd is silent, since when the history recorded it.
+			stopped := untilDiagnosis(t, in.url+"/diagnosis.json", "the silence in the history", func(d diagnosisJSON) bool {
+				return len(d.Findings) > 0 && d.Findings[0].ID == "chronyd-unreachable" && d.Findings[0].Since.From == "history"
+			})
+			if stopped.State != "failing" || !strings.Contains(stopped.Findings[0].Text, "chronyd is not answering at "+tc.addr) {
+				t.Errorf("the diagnosis of a stopped chronyd: %+v", stopped)
+			}
+			if page := fragment(t, in.url, "diagnosis"); !strings.Contains(page, `data-state="failing"`) || !strings.Contains(page, `data-finding="chronyd-unreachable"`) {
+				t.Errorf("the diagnosis block with chronyd stopped:\n%s", page)
 			}
 			if err := lab.Monitored.Start(context.Background()); err != nil {
 				t.Fatal(err)
@@ -319,6 +347,14 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 			}
 			if code, _ := fetch(t, in.url+"/readyz"); code != http.StatusOK {
 				t.Errorf("readyz after chronyd came back = %d, want 200", code)
+			}
+			// The history saw the restart: every source's statistics started over.
+			back := untilDiagnosis(t, in.url+"/diagnosis.json", "the restart in the diagnosis", func(d diagnosisJSON) bool {
+				_, ok := d.finding("restarted")
+				return ok
+			})
+			if _, ok := back.finding("chronyd-unreachable"); ok {
+				t.Errorf("after the restart: %s", back.ids())
 			}
 		})
 	}

@@ -119,24 +119,31 @@ func load(t *testing.T, n int, urls []string, refresh, d time.Duration) int64 {
 	return served.Load()
 }
 
-// withinFactor fails the test when the largest count is more than f times the smallest.
-func withinFactor(t *testing.T, what string, counts map[int]int, f float64) {
+// atMostOneReadPerWindow fails the test when more viewers cost chronyd more than the reuse window
+// allows. One viewer reads each report once a refresh; however many viewers there are, a report
+// is read at most once per reuse window (half the refresh), so the most they may cost is twice
+// one viewer's packets, and one more refresh's worth for a read that straddles the end of the
+// run. That is the design's bound, whatever the machine's load does to the moments of the
+// requests (a ratio nearer 1 depends on them: requests that a busy machine delays past the
+// window's end read anew). Without sharing, 100 viewers would cost 100 times as much.
+func atMostOneReadPerWindow(t *testing.T, what string, counts map[int]int, refreshes int) {
 	t.Helper()
-	lo, hi := -1, 0
-	for _, n := range counts {
-		if lo < 0 || n < lo {
-			lo = n
-		}
-		hi = max(hi, n)
+	one, ok := counts[1]
+	if !ok || one <= 0 {
+		t.Fatalf("%s: no count for one viewer in %v", what, counts)
 	}
-	if float64(hi) > f*float64(lo) {
-		t.Errorf("%s: command packets %v: the most is more than %.1f times the fewest", what, counts, f)
+	limit := 2*one + (one+refreshes-1)/refreshes
+	for viewers, n := range counts {
+		if n > limit {
+			t.Errorf("%s: %d viewers cost chronyd %d command packets, more than %d (one read per reuse window; one viewer cost %d): %v",
+				what, viewers, n, limit, one, counts)
+		}
 	}
 }
 
 // TestLoadOnChronydDoesNotGrowWithViewers: 1, 10 and 100 simulated viewers of one host's page
 // poll for 20 s each, starting at random moments; chronyd's own counter of command packets
-// must stay within 1.5x across the three.
+// must stay within what the reuse window allows (see atMostOneReadPerWindow).
 func TestLoadOnChronydDoesNotGrowWithViewers(t *testing.T) {
 	run := viewersFor(t)
 	const refresh = 2 * time.Second
@@ -154,11 +161,11 @@ func TestLoadOnChronydDoesNotGrowWithViewers(t *testing.T) {
 		t.Logf("%3d viewers for %v: %5d panel requests served, chronyd received %d command packets", viewers, run, served, packets[viewers])
 		in.exit(t)
 	}
-	withinFactor(t, "one host's page", packets, 1.5)
+	atMostOneReadPerWindow(t, "one host's page", packets, int(run/refresh))
 }
 
 // TestOverviewLoadDoesNotGrowWithViewers: 1 and 100 viewers of the overview of three hosts;
-// for each host, chronyd's counter grows by the same amount (within 1.5x).
+// for each host, chronyd's counter stays within what the reuse window allows.
 func TestOverviewLoadDoesNotGrowWithViewers(t *testing.T) {
 	run := viewersFor(t)
 	const refresh = 2 * time.Second
@@ -189,7 +196,7 @@ func TestOverviewLoadDoesNotGrowWithViewers(t *testing.T) {
 		in.exit(t)
 	}
 	for name, counts := range packets {
-		withinFactor(t, "host "+name, counts, 1.5)
+		atMostOneReadPerWindow(t, "host "+name, counts, int(run/refresh))
 	}
 }
 
@@ -258,5 +265,36 @@ func TestRecordingCostsOneReadPerSample(t *testing.T) {
 	t.Logf("%d samples cost chronyd %d command packets (%.1f a sample)", samples, got, float64(got)/float64(samples))
 	if got > 10*(samples+1) {
 		t.Errorf("%d samples cost %d command packets, more than 10 a sample", samples, got)
+	}
+}
+
+// TestDiagnosisCostsChronydLittle: 10 viewers of a host's page read on the socket (where
+// chronyd answers every report), for 10 s without and then with its diagnosis block. The
+// diagnosis shares the panels' reads, and adds at most one read a minute of the reports the
+// panels do not read at every refresh (selectdata, and ntpdata or authdata of the sources a
+// finding needs): chronyd's own counter of command packets must grow by less than a quarter
+// (the rounds differ by a few packets by themselves, as viewers start at random moments).
+func TestDiagnosisCostsChronydLittle(t *testing.T) {
+	run := viewersFor(t) / 2
+	const refresh = 2 * time.Second
+	lab := startLab(t, chronylab.Options{})
+	packets := map[bool]int{}
+	for _, withDiagnosis := range []bool{false, true} {
+		in := start(t, "--chrony", lab.Monitored.SocketAddress(), "--refresh", refresh.String(), "--sample", "0")
+		var urls []string
+		for _, p := range []string{"tracking", "sources", "sourcestats", "rtc", "server"} {
+			urls = append(urls, in.url+"/panels/"+p)
+		}
+		if withDiagnosis {
+			urls = append(urls, in.url+"/panels/diagnosis")
+		}
+		before := commandPackets(t, lab.Monitored)
+		served := load(t, 10, urls, refresh, run)
+		packets[withDiagnosis] = commandPackets(t, lab.Monitored) - before - 1
+		t.Logf("diagnosis %v: %d fragments served in %v, chronyd received %d command packets", withDiagnosis, served, run, packets[withDiagnosis])
+		in.exit(t)
+	}
+	if float64(packets[true]) > 1.25*float64(packets[false]) {
+		t.Errorf("with the diagnosis chronyd received %d command packets, without %d: more than a quarter more", packets[true], packets[false])
 	}
 }

@@ -111,7 +111,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	// included; then it answers with the panel's error. The write timeout leaves it 10 s more
 	// to render and send that answer, so that no answer is cut off. Exports extend their own.
 	budget := chronyOpts.MaxWait()
-	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Engine: eng}
+	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Thresholds: cfg.thresholds(), Engine: eng}
 	// On loopback the page answers only for its own names (DNS rebinding); beyond loopback, the
 	// names given if any.
 	if listensOnLoopback(cfg.Listen) || len(cfg.AllowedHosts) > 0 {

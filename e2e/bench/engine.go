@@ -42,11 +42,43 @@ func engineBench(ctx context.Context, bin, dir string, size engineSize, loads in
 	defer vm.Stop()
 	fmt.Fprintf(os.Stderr, "bench: backfilling %d hosts × %d days every %v into VictoriaMetrics ...\n", size.hosts, size.days, size.step)
 	start := time.Now()
-	samples, series, err := backfillFleet(ctx, vm, size)
+	end := start.Truncate(size.step)
+	samples, series, err := backfillFleet(ctx, vm, size, end, int(time.Duration(size.days)*24*time.Hour/size.step))
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
+	// The backfill took minutes: the fleet is scraped on from where it ended to now, and then
+	// at every step while the measures run, as a fleet's scrapes would be, so that every host
+	// has its latest values (the engines look back 5 minutes for them).
+	feed := func(upTo time.Time) error {
+		for end.Before(upTo.Add(-size.step)) {
+			end = end.Add(size.step)
+			if _, _, err := backfillFleet(ctx, vm, size, end, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := feed(time.Now()); err != nil {
+		return err
+	}
+	feeding, stopFeeding := context.WithCancel(ctx)
+	defer stopFeeding()
+	go func() {
+		t := time.NewTicker(size.step)
+		defer t.Stop()
+		for {
+			select {
+			case <-feeding.Done():
+				return
+			case now := <-t.C:
+				if err := feed(now); err != nil {
+					fmt.Fprintln(os.Stderr, "bench: feeding the engine:", err)
+				}
+			}
+		}
+	}()
 	backfill := fmt.Sprintf("%.0f M samples in %.0f s (%.1f M/s)", float64(samples)/1e6, took.Seconds(), float64(samples)/1e6/took.Seconds())
 	defer func() {
 		// The engine's data directory once it has settled (after the measures).
@@ -262,9 +294,7 @@ func dirSize(dir string) int64 {
 // its values and timestamps) in two streams at once, one per core: as second-hand exports it,
 // 20 sites of hosts, each host with two sources; 1% of the hosts stopped answering an hour
 // ago (chrony_up 0), 1% lost their sources a day ago (not synchronised).
-func backfillFleet(ctx context.Context, vm *enginelab.Engine, size engineSize) (samples, series int, err error) {
-	end := time.Now().Truncate(size.step)
-	n := int(time.Duration(size.days) * 24 * time.Hour / size.step)
+func backfillFleet(ctx context.Context, vm *enginelab.Engine, size engineSize, end time.Time, n int) (samples, series int, err error) {
 	from := end.Add(-time.Duration(n-1) * size.step)
 	ts := make([]byte, 0, n*14+2)
 	ts = append(ts, '[')

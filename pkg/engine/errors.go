@@ -10,6 +10,8 @@ import (
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/second-hand/second-hand/pkg/diagnose"
 )
 
 // Kind says what went wrong asking the engine, in terms a user can act on.
@@ -159,3 +161,42 @@ type NotExported struct {
 }
 
 func (e *NotExported) Error() string { return e.Report + " is not in the series: " + e.Why }
+
+// Explanation tells what went wrong asking the engine: the URL, what failed, the engine's own
+// words, and what to do (diagnose.Explain gives it).
+func (e *Error) Explanation() diagnose.Explanation {
+	x := diagnose.Explanation{Detail: e.Message}
+	switch e.Kind {
+	case KindUnreachable:
+		x.Title = "The Prometheus API at " + e.URL + " is not answering"
+		x.Fix = "Check that Prometheus (or VictoriaMetrics) is running there and that this host can reach it; --prometheus gives its address. The panels read from chronyd carry on."
+	case KindTimeout:
+		x.Title = fmt.Sprintf("The Prometheus API at %s did not answer a %s within %v", e.URL, e.Op, e.Timeout)
+		x.Fix = "The engine is busy or the range is long for it: try again, a shorter range, or a longer --prometheus-timeout."
+	case KindRejected:
+		x.Title = fmt.Sprintf("The Prometheus API at %s refused a %s (%d)", e.URL, e.Op, e.Status)
+		x.Fix = "The engine's words above say why. A 404 means --prometheus is not the API's base (Prometheus: http://HOST:9090; VictoriaMetrics: http://HOST:8428; behind a proxy, its path); a limit of the engine's (points, series, query length) can be raised in its flags."
+	case KindFailed:
+		x.Title = fmt.Sprintf("The Prometheus API at %s failed a %s (%d)", e.URL, e.Op, e.Status)
+		x.Fix = "The engine's words above say why; its own log has more. The panel asks again at the next refresh."
+	default:
+		x.Title = "What answers at " + e.URL + " does not speak the Prometheus API"
+		x.Fix = "--prometheus must be the base of a Prometheus-compatible HTTP API (where /api/v1/query answers)."
+	}
+	return x
+}
+
+// Explanation tells why a host has no values now, and where to look.
+func (e *HostError) Explanation() diagnose.Explanation {
+	if e.Fresh {
+		return diagnose.Explanation{Title: e.Error(),
+			Fix: "Its exporter answers but chronyd does not answer it: check chronyd on " + e.Host + ", and the exporter's access to it (its --chrony, or chrony_exporter's --chrony.address)."}
+	}
+	return diagnose.Explanation{Title: e.Error(),
+		Fix: "Its exporter or the engine's scrape of it stopped: look at the target in Prometheus (Status, Targets) or in vmagent."}
+}
+
+// Explanation says what the series do not carry, and why.
+func (e *NotExported) Explanation() diagnose.Explanation {
+	return diagnose.Explanation{Title: e.Report + " is not in the series", Fix: e.Why}
+}

@@ -104,6 +104,13 @@ func (r *Recorder) Sample(ctx context.Context) {
 		r.write(ctx, b)
 		return
 	}
+	if r.gap == nil {
+		// chronyd was silent between two samples, as another reader saw it (a restart quicker
+		// than a sample interval): a gap all the same.
+		if o, ok := r.m.TrackingOutage(); ok && !o.Open && !r.lastRead.IsZero() && o.From.After(r.lastRead) && !o.To.After(at) {
+			r.gap = &store.Gap{Start: o.From, Error: o.Err.Error()}
+		}
+	}
 	if r.gap != nil {
 		r.gap.End = at
 		b.Gaps = append(b.Gaps, *r.gap)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -38,8 +39,9 @@ type Service struct {
 	openErr   error
 	lastOpen  time.Time
 	recorders map[string]*Recorder
-	versions  map[string]int64 // writes per host, so that views are computed again only when new data came
-	rewrites  map[string]int64 // writes per host that reached more than an hour into the past (see Events)
+	versions  map[string]int64    // writes per host, so that views are computed again only when new data came
+	rewrites  map[string]int64    // writes per host that reached more than an hour into the past (see Events)
+	moments   map[string]*moments // what each recorded host's record knows of when things happened
 
 	views   *cache[viewKey, View]
 	trends  *cache[string, Trend]
@@ -78,7 +80,7 @@ func Open(cfg Config) *Service {
 	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{}, rewrites: map[string]int64{},
 		views: newCache[viewKey, View](viewCacheBytes), trends: newCache[string, Trend](trendCacheBytes),
 		windows: newCache[windowKey, *eventsWindow](windowCacheBytes), events: newCache[string, EventLog](eventCacheBytes),
-		slots: semaphore.NewWeighted(int64(runtime.GOMAXPROCS(0)))}
+		slots: semaphore.NewWeighted(int64(runtime.GOMAXPROCS(0))), moments: map[string]*moments{}}
 	if cfg.Sample > 0 {
 		s.mu.Lock()
 		s.ensureStore()
@@ -114,14 +116,35 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 		return
 	}
 	s.mu.Lock()
+	hosts := fleet.Names()
 	for _, m := range fleet.Monitors() {
 		s.recorders[m.Name()] = NewRecorder(m, s, s.cfg.Sample, s.log)
+		s.moments[m.Name()] = newMoments()
 	}
-	recorders := s.recorders
+	recorders, moments := s.recorders, s.moments
 	s.mu.Unlock()
 	for _, r := range recorders {
 		go r.Run(ctx, s.cfg.Sample)
 	}
+	// What each host's record knows of when things happened, read once, one host after
+	// another, each read in one of the heavy computations' slots (a month of a host is a
+	// second of work); the recorders' writes keep it up to date from then on.
+	go func() {
+		for _, host := range hosts {
+			now := time.Now()
+			moments[host].seed(ctx, func(ctx context.Context, v store.Visitor) error {
+				st, err := s.openStore()
+				if err != nil {
+					return err
+				}
+				if err := s.slots.Acquire(ctx, 1); err != nil {
+					return err
+				}
+				defer s.slots.Release(1)
+				return st.Walk(ctx, host, now.Add(-s.cfg.Retention), now.Add(time.Hour), v)
+			})
+		}
+	}()
 	go func() {
 		// Upkeep waits for a store; it is tried again with the recorders' writes.
 		for ctx.Err() == nil {
@@ -157,8 +180,30 @@ func (s *Service) Append(ctx context.Context, host string, b store.Batch) error 
 	if e := earliest(b); !e.IsZero() && e.Before(time.Now().Add(-windowSettles)) {
 		s.rewrites[host]++
 	}
+	m := s.moments[host]
 	s.mu.Unlock()
+	if m != nil {
+		m.apply(b)
+	}
 	return nil
+}
+
+// Moments is what host's record knows of when things happened, for its diagnosis: kept in
+// memory, so that asking costs no read of the store.
+func (s *Service) Moments(host string) diagnose.History {
+	if s.cfg.Sample <= 0 {
+		return diagnose.History{Why: "history is off (--sample 0)"}
+	}
+	s.mu.Lock()
+	m, openErr := s.moments[host], s.openErr
+	s.mu.Unlock()
+	switch {
+	case m == nil:
+		return diagnose.History{Why: "this host is not recorded"}
+	case openErr != nil:
+		return diagnose.History{Why: "the history store cannot be opened"}
+	}
+	return m.history()
 }
 
 // earliest is the time of the batch's earliest record, gaps aside (Events reads them apart).

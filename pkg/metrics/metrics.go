@@ -26,6 +26,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/engine"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/monitor"
 )
 
@@ -49,6 +50,12 @@ func counter(subsystem, name, help string, labels ...string) desc {
 
 func own(name, help string, labels ...string) desc {
 	d := desc{prometheus.NewDesc("second_hand_"+name, help, append([]string{"host"}, labels...), nil), prometheus.CounterValue}
+	return d
+}
+
+func ownGauge(name, help string, labels ...string) desc {
+	d := own(name, help, labels...)
+	d.t = prometheus.GaugeValue
 	return d
 }
 
@@ -131,6 +138,10 @@ var (
 	ownReads    = own("chronyd_reads_total", "Reports read from chronyd.")
 	ownShared   = own("reads_shared_total", "Readers of a report that joined a read of chronyd already in flight.")
 	ownReused   = own("reads_reused_total", "Readers of a report answered from the reuse window, without asking chronyd.")
+
+	// The host's diagnosis (package diagnose), made from the same reads as the scrape.
+	diagnosisState = ownGauge("diagnosis_state", "The host's diagnosis: 0 ok, 1 warning, 2 failing, 3 unknown.")
+	finding        = ownGauge("finding", "1 for each finding of the host's diagnosis, by its stable id and severity (info, warning, failing).", "finding", "severity")
 )
 
 var all = []desc{up, collectorSuccess, trackingInfo, trackingLastOffset, trackingRefTime, trackingSystemTime, trackingRemote,
@@ -149,8 +160,12 @@ var all = []desc{up, collectorSuccess, trackingInfo, trackingLastOffset, trackin
 // Prometheus servers, or a scrape right after a page load) cost a comparison of read times,
 // and second-hand's own counters, which change at every scrape, are gathered each time.
 type Host struct {
-	m   *monitor.Monitor
-	own *prometheus.Registry
+	m    *monitor.Monitor
+	own  *prometheus.Registry
+	diag diagnose.Gatherer
+
+	ownMu sync.Mutex // one gathering of own at a time: it carries the scrape's diagnosis
+	dc    *diagnosisCollector
 
 	mu   sync.Mutex
 	snap *snapCollector // what reg gathers: set under mu
@@ -159,10 +174,11 @@ type Host struct {
 	fams []*dto.MetricFamily
 }
 
-// NewHost gathers m's metrics.
-func NewHost(m *monitor.Monitor) *Host {
-	h := &Host{m: m, own: prometheus.NewRegistry(), reg: prometheus.NewRegistry(), snap: &snapCollector{host: m.Name()}}
-	h.own.MustRegister(ownCollector{m})
+// NewHost gathers m's metrics, and its diagnosis made by g.
+func NewHost(g diagnose.Gatherer, m *monitor.Monitor) *Host {
+	h := &Host{m: m, diag: g, own: prometheus.NewRegistry(), reg: prometheus.NewRegistry(), snap: &snapCollector{host: m.Name()},
+		dc: &diagnosisCollector{host: m.Name()}}
+	h.own.MustRegister(ownCollector{m}, h.dc)
 	h.reg.MustRegister(h.snap)
 	return h
 }
@@ -187,7 +203,14 @@ func (h *Host) Gather() ([]*dto.MetricFamily, error) {
 	}
 	fams := h.fams
 	h.mu.Unlock()
+	// The diagnosis of the reads this scrape made (Since: the same tracking read, whatever the
+	// reuse window), made at each scrape: it depends on the time as well as on the reports.
+	d := h.diag.Diagnose(context.Background(), h.m, monitor.Want{Since: snap.at[0]})
+	h.ownMu.Lock()
+	h.dc.d = &d
 	own, err := h.own.Gather()
+	h.dc.d = nil
+	h.ownMu.Unlock()
 	// Every name of fams starts with chrony_ and every one of own with second_hand_: the
 	// two lists joined are still sorted.
 	return append(slices.Clip(fams), own...), err
@@ -197,11 +220,11 @@ func (h *Host) Gather() ([]*dto.MetricFamily, error) {
 // timeout only.
 type Hosts []*Host
 
-// NewHosts gathers the metrics of ms.
-func NewHosts(ms ...*monitor.Monitor) Hosts {
+// NewHosts gathers the metrics of ms, with their diagnoses made by g.
+func NewHosts(g diagnose.Gatherer, ms ...*monitor.Monitor) Hosts {
 	hs := make(Hosts, len(ms))
 	for i, m := range ms {
-		hs[i] = NewHost(m)
+		hs[i] = NewHost(g, m)
 	}
 	return hs
 }
@@ -529,6 +552,39 @@ func (c ownCollector) Collect(ch chan<- prometheus.Metric) {
 	e.send(ownReads, float64(st.Reads.Load()))
 	e.send(ownShared, float64(st.Shared.Load()))
 	e.send(ownReused, float64(st.Reused.Load()))
+}
+
+// diagnosisCollector sends a scrape's diagnosis of a host: its state, and a series per
+// finding (one per id: the worst severity when a finding is made for several sources).
+type diagnosisCollector struct {
+	host string
+	d    *diagnose.Diagnosis // set while own is gathered
+}
+
+func (c *diagnosisCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- diagnosisState.d
+	ch <- finding.d
+}
+
+func (c *diagnosisCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.d == nil {
+		return
+	}
+	e := emitter{ch: ch, host: c.host}
+	e.send(diagnosisState, float64(c.d.State.Metric()))
+	worst := map[string]diagnose.Severity{}
+	var ids []string
+	for _, f := range c.d.Findings {
+		if s, ok := worst[f.ID]; !ok || f.Severity > s {
+			if !ok {
+				ids = append(ids, f.ID)
+			}
+			worst[f.ID] = f.Severity
+		}
+	}
+	for _, id := range ids {
+		e.send(finding, 1, id, worst[id].String())
+	}
 }
 
 func timestamp(t time.Time) float64 {

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/monitor/monitortest"
 )
@@ -94,7 +95,7 @@ func sample() *fixed {
 // scrape collects hosts and returns each series as "name{labels}" → value.
 func scrape(t *testing.T, hosts ...*monitor.Monitor) map[string]float64 {
 	t.Helper()
-	families, err := NewHosts(hosts...).Gather()
+	families, err := NewHosts(diagnose.Gatherer{}, hosts...).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +268,7 @@ func TestReuseWindowGathersOnce(t *testing.T) {
 	r := sample()
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	m := monitor.New("nas", r, monitor.Config{Reuse: 5 * time.Second, Now: func() time.Time { return now }})
-	h := NewHost(m)
+	h := NewHost(diagnose.Gatherer{}, m)
 	gather := func() map[string]float64 {
 		fams, err := h.Gather()
 		if err != nil {

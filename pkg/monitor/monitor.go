@@ -244,6 +244,22 @@ func (m *Monitor) LastTracking() (t chrony.Tracking, at time.Time, err error, ok
 	return m.tracking.last()
 }
 
+// Outage is a run of failed reads of a report: from the first to the last, with the last
+// error; Open while no read has succeeded since.
+type Outage struct {
+	From, To time.Time
+	Err      error
+	Open     bool
+}
+
+// TrackingOutage is the last run of failed reads of tracking, whoever asked: chronyd silent
+// (or gone) for a while, as any reader saw it; ok is false when there has been none.
+func (m *Monitor) TrackingOutage() (Outage, bool) {
+	m.tracking.mu.Lock()
+	defer m.tracking.mu.Unlock()
+	return m.tracking.down, !m.tracking.down.From.IsZero()
+}
+
 // LastSources is the last sources report read, without asking chronyd.
 func (m *Monitor) LastSources() (s []chrony.Source, at time.Time, err error, ok bool) {
 	return m.sources.last()
@@ -281,7 +297,8 @@ type entry[T any] struct {
 	val     T
 	err     error
 	at      time.Time
-	fresh   bool // the last read was asked for by a reload (Want.Fresh)
+	fresh   bool   // the last read was asked for by a reload (Want.Fresh)
+	down    Outage // the last run of failed reads
 	flight  *flight[T]
 	waiting int // callers waiting on flight, for tests
 }
@@ -354,6 +371,14 @@ func get[T any](ctx context.Context, m *Monitor, e *entry[T], w Want, read func(
 		at := m.cfg.Now()
 		e.mu.Lock()
 		e.have, e.val, e.err, e.at, e.flight, e.fresh = true, val, err, at, nil, w.Fresh
+		switch {
+		case err != nil && e.down.Open:
+			e.down.To, e.down.Err = at, err
+		case err != nil:
+			e.down = Outage{From: at, To: at, Err: err, Open: true}
+		default:
+			e.down.Open = false
+		}
 		e.mu.Unlock()
 		f.val, f.err, f.at = val, err, at
 		close(f.done)

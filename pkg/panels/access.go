@@ -3,6 +3,8 @@ package panels
 import (
 	"strings"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
+
 	g "maragu.dev/gomponents"
 	hx "maragu.dev/gomponents-htmx"
 	. "maragu.dev/gomponents/html"
@@ -41,7 +43,7 @@ func AccessLine(as []Access) string {
 	if len(no) > 0 {
 		line += "; cannot read " + strings.Join(no, ", ")
 		if socket {
-			line += ": chronyd gives them only on its Unix socket. " + SocketFix("<report>")
+			line += ": chronyd gives them only on its Unix socket. " + diagnose.SocketFix("<report>")
 		}
 	}
 	return line
@@ -65,7 +67,7 @@ func AccessNote(endpoint string, as []Access) g.Node {
 	return Div(ID("access-note"), Class("access"), Data("field", "access"),
 		P(g.Text("Access: from chronyd at "+endpoint+", second-hand cannot read "), Strong(g.Text(strings.Join(no, ", "))),
 			g.If(socket, g.Text(": chronyd gives these only on its Unix socket, so the per-source detail and the server panel show less."))),
-		g.If(socket, P(Class("error-fix"), g.Text(SocketFix("REPORT")))),
+		g.If(socket, P(Class("error-fix"), g.Text(diagnose.SocketFix("REPORT")))),
 	)
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/engine"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 )
 
 // SourceDetail is what chronyd says of one source, for its detail fragment: its row of the
@@ -42,6 +43,9 @@ type SourceDetail struct {
 	NTPErr  error
 	Auth    *chrony.AuthData
 	AuthErr error
+
+	// History is what the host's record knows, for how long the source has not answered.
+	History diagnose.History
 }
 
 // DetailID is the id of a source's detail row in a panel: the key with each byte but letters
@@ -167,7 +171,7 @@ func SourceDetailFragment(r Result[SourceDetail]) g.Node {
 		g.Iff(d.SourcesErr == nil && !d.Found, func() g.Node {
 			return P(Class("empty"), g.Text("chronyd has no source "+d.Key+" any more (it was removed, or a pool replaced it)."))
 		}),
-		g.Iff(d.SourcesErr == nil && d.Found, func() g.Node { return detailBody(d, r.Endpoint) }),
+		g.Iff(d.SourcesErr == nil && d.Found, func() g.Node { return detailBody(d, r.Endpoint, r.At) }),
 	)
 }
 
@@ -178,8 +182,8 @@ func sourceLabel(s chrony.Source) string {
 	return s.Name
 }
 
-func detailBody(d SourceDetail, endpoint string) g.Node {
-	text, h := Verdict(d)
+func detailBody(d SourceDetail, endpoint string, at time.Time) g.Node {
+	text, h := Verdict(d, at)
 	return g.Group{
 		P(withHealth("verdict", h), Data("field", "verdict"),
 			g.If(h.Symbol() != "", Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" "))), g.Text(text)),
@@ -216,96 +220,25 @@ func sectionError(err error, endpoint string) g.Node {
 		return Div(Class("access-note"), Data("access", "not-exported"),
 			P(g.Text(ne.Report+" is not in the series.")), P(Class("error-fix"), g.Text(ne.Why)))
 	}
-	if IsSocketOnly(err) {
-		x := Explain(err, endpoint)
+	if diagnose.IsSocketOnly(err) {
+		x := diagnose.Explain(err, endpoint)
 		return Div(Class("access-note"), Data("access", "socket-only"),
 			P(g.Text(x.Title+".")), P(Class("error-fix"), Strong(g.Text("To see it: ")), g.Text(x.Fix)))
 	}
 	return errorBox(err, endpoint)
 }
 
-// Verdict says in plain words whether a source is used, and if not why, from what is known
-// of it: the selection report when chronyd gives it, else the sources report; with the last
-// packet's failed tests when they say more.
-func Verdict(d SourceDetail) (string, Health) {
-	s := d.Source
-	var sel *chrony.Selection
+// Verdict is the source's verdict (package diagnose judges), with the colour that goes with it.
+func Verdict(d SourceDetail, at time.Time) (string, Health) {
+	f := diagnose.SourceFacts{Source: d.Source, At: at, History: d.History}
 	if d.SelectionErr == nil && d.Index >= 0 && d.Index < len(d.Selection) {
-		sel = &d.Selection[d.Index]
+		f.Selection = &d.Selection[d.Index]
 	}
-	if sel != nil {
-		switch sel.State {
-		case '*':
-			return "Used for synchronisation: the selected source, the one the clock follows.", Good
-		case '+':
-			return "Used for synchronisation: combined with the selected source.", Good
-		}
-	} else {
-		switch s.State {
-		case chrony.StateSelected:
-			return "Used for synchronisation: the selected source, the one the clock follows.", Good
-		case chrony.StateSelectable:
-			return "Used for synchronisation: combined with the selected source.", Good
-		}
+	if d.NTPErr == nil {
+		f.NTP = d.NTP
 	}
-	if s.Reach == 0 && (sel == nil || strings.IndexByte("NMsdSx~", sel.State) >= 0 || sel.State == 'w') {
-		return "Not used: " + UnreachableFor(s) + ".", Bad
-	}
-	why := ""
-	h := Bad
-	if sel != nil {
-		switch sel.State {
-		case 'x':
-			why = "its time disagrees with the majority of the sources (a falseticker)"
-		case '~':
-			why = "too much jitter compared with the other sources (more than maxjitter)"
-		case 'N':
-			why, h = "it has the noselect option: chronyd measures it but never uses it", Neutral
-		case 'M':
-			why, h = "waiting for more samples", Warning
-		case 'd':
-			why = "its root distance (delay and dispersion to the reference) is larger than maxdistance"
-		case 's':
-			why = "the source itself is not synchronised"
-		case 'D':
-			why, h = "its distance is too large to be combined with the selected source (combinelimit)", Neutral
-		case 'P':
-			why, h = "another source has the prefer option", Neutral
-		default:
-			why = strings.TrimPrefix(strings.TrimPrefix(sel.Reason(), "not selected: "), "selectable, ")
-		}
-	} else {
-		switch s.State {
-		case chrony.StateFalseticker:
-			why = "its time disagrees with the majority of the sources (a falseticker)"
-		case chrony.StateJittery:
-			why = "too much jitter compared with the other sources"
-		case chrony.StateUnselected:
-			why, h = "acceptable, but not combined with the selected source", Neutral
-		default:
-			why = "chronyd cannot use it (not enough samples, a distance too large, or an option); its selection report, on the socket, says which"
-		}
-	}
-	if d.NTPErr == nil && d.NTP != nil && d.NTP.Tests != 0x3ff && d.NTP.TotalRX > 0 {
-		why += "; its last packet failed " + strings.Join(d.NTP.TestFailures(), ", ")
-	}
-	return "Not used: " + why + ".", h
-}
-
-// UnreachableFor says how long a source has not answered, as far as its reach register and
-// poll interval tell: 8 polls unanswered at least, or since its last sample.
-func UnreachableFor(s chrony.Source) string {
-	if s.Mode == chrony.ModeRefClock {
-		if s.LastSampleAgo == chrony.NeverSampled {
-			return "no sample from the reference clock yet"
-		}
-		return "no sample from the reference clock for " + Ago(s.LastSampleAgo)
-	}
-	at := 8 * s.Poll()
-	if s.LastSampleAgo == chrony.NeverSampled {
-		return fmt.Sprintf("unreachable: it has never answered (none of its last 8 polls, %s at least)", Ago(at))
-	}
-	return "unreachable for " + Ago(max(s.LastSampleAgo, at)) + " (none of its last 8 polls answered; its last sample is " + Ago(s.LastSampleAgo) + " old)"
+	text, tone := diagnose.Verdict(f)
+	return text, health(tone)
 }
 
 func selectionBody(d SourceDetail) g.Node {

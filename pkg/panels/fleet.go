@@ -2,9 +2,9 @@ package panels
 
 import (
 	"cmp"
-	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	g "maragu.dev/gomponents"
@@ -12,6 +12,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 )
 
@@ -35,6 +36,10 @@ type HostSummary struct {
 	// for its fragment as soon as the page loads. Loading is such a row with nothing read yet.
 	InPage  bool
 	Loading bool
+	// Diagnosis is the host's, from the same reads; Thresholds are its limits, for the
+	// colours of its values.
+	Diagnosis  diagnose.Diagnosis
+	Thresholds diagnose.Thresholds
 	// Waiting is a row whose chronyd has not answered yet; WaitingSince is when the row first
 	// asked, which it asks again with (the read goes on meanwhile). Stale marks the reports of
 	// a waiting row as the last ones read, shown until the new read ends.
@@ -93,7 +98,15 @@ func (s HostSummary) Status() Status {
 	return StatusSynchronised
 }
 
-// errorBound is the maximum clock error that orders hosts of the same status; none for hosts
+// State is the row's diagnosis state; unknown while nothing is read.
+func (s HostSummary) State() diagnose.State {
+	if s.Status() == StatusUnknown {
+		return diagnose.Unknown
+	}
+	return s.Diagnosis.State
+}
+
+// errorBound is the maximum clock error that orders hosts of the same state; none for hosts
 // that are not synchronised.
 func (s HostSummary) errorBound() float64 {
 	if st := s.Status(); st != StatusSynchronised && st != StatusLocal {
@@ -102,17 +115,35 @@ func (s HostSummary) errorBound() float64 {
 	return s.Tracking.MaxErrorSeconds()
 }
 
-// SortSummaries puts the worst first: by status, then by maximum clock error, largest first,
-// then by name, so that equals keep a stable order. The page's script sorts the rows by the
-// same keys as they update (data-rank, data-error, data-host).
+// SortSummaries puts the worst first: by diagnosis state (failing, warning, unknown, ok), then
+// by maximum clock error, largest first, then by name, so that equals keep a stable order. The
+// page's script sorts the rows by the same keys as they update (data-rank, data-error,
+// data-host).
 func SortSummaries(rows []HostSummary) {
 	slices.SortStableFunc(rows, func(a, b HostSummary) int {
 		return cmp.Or(
-			cmp.Compare(a.Status(), b.Status()),
+			cmp.Compare(a.State().Rank(), b.State().Rank()),
 			cmp.Compare(b.errorBound(), a.errorBound()),
 			cmp.Compare(a.Host, b.Host),
 		)
 	})
+}
+
+// FleetTitle is the overview's tab title: the worst state, and how many hosts are in it.
+func FleetTitle(states []diagnose.State) string {
+	worst, n := diagnose.OK, 0
+	for _, st := range states {
+		switch {
+		case st.Rank() < worst.Rank():
+			worst, n = st, 1
+		case st == worst:
+			n++
+		}
+	}
+	if worst == diagnose.Unknown {
+		return "? checking " + strconv.Itoa(len(states)) + " hosts · second-hand"
+	}
+	return worst.Symbol() + " " + strconv.Itoa(n) + " of " + strconv.Itoa(len(states)) + " " + strings.ToLower(worst.Word()) + " · second-hand"
 }
 
 // OverviewProps is what the fleet overview needs.
@@ -146,7 +177,18 @@ func Overview(p OverviewProps) g.Node {
 	case known < len(p.Rows):
 		count = "checking " + strconv.Itoa(len(p.Rows)) + " hosts…"
 	}
-	return document(p.Chrome, "second-hand · "+strconv.Itoa(len(p.Rows))+" hosts",
+	states := make([]diagnose.State, len(p.Rows))
+	for i, r := range p.Rows {
+		states[i] = r.State()
+	}
+	title, worst := FleetTitle(states), diagnose.OK
+	for _, st := range states {
+		if st.Rank() < worst.Rank() {
+			worst = st
+		}
+	}
+	p.Chrome.State = worst
+	return document(p.Chrome, title,
 		Header(Class("top"),
 			H1(g.Text("second-hand")),
 			P(Class("fleet-count"), ID("fleet-count"), Aria("live", "polite"), g.Text(count)),
@@ -172,6 +214,7 @@ func Overview(p OverviewProps) g.Node {
 var fleetHead = static(THead(Tr(
 	columnHead("Host", "The name second-hand knows the host by; opens its page", false),
 	columnHead("Status", "Synchronised, its local clock only, not synchronised, or chronyd unreachable", false),
+	columnHead("Why", "The host's diagnosis: its first finding, or what was checked when all is well", false),
 	columnHead("Offset", "System time offset: how far the system clock is from NTP time now", true),
 	columnHead("Max error", "|offset| + root dispersion + root delay / 2: how far the clock may be from true time", true),
 	columnHead("Stratum", "Hops from a reference clock", true),
@@ -184,7 +227,8 @@ var fleetHead = static(THead(Tr(
 )))
 
 var fleetLegend = legend("fleet",
-	[2]string{"Order", "Unreachable hosts first, then those not synchronised, then those on their local clock only, then the rest by maximum clock error, largest first."},
+	[2]string{"Order", "Failing hosts first, then those with a warning, then those not read yet, then the rest; among equals by maximum clock error, largest first."},
+	[2]string{"Why", "The first finding of the host's diagnosis (its page lists them all, with their evidence and fix), or, when nothing is wrong, what was checked."},
 	[2]string{"Max error", "The bound chronyc's documentation gives for how far the system clock may be from true time: the absolute system time offset plus the root dispersion plus half the root delay."},
 	[2]string{"Sources", "How many of the host's sources answered at least one of their last 8 polls, of how many it has."},
 )
@@ -205,18 +249,21 @@ func SummaryRow(s HostSummary) g.Node {
 		trigger = "load, panel-refresh"
 	}
 	st := s.Status()
+	state := s.State()
 	if s.InPanel {
-		return Tr(ID(rowID(s.Host)), Class("host-row status-"+statusClass(st)), Data("host", s.Host),
-			Data("rank", strconv.Itoa(int(st))), Data("error", Raw(s.errorBound())), Data("status", st.String()),
+		return Tr(ID(rowID(s.Host)), Class("host-row status-"+statusClass(st)+" state-"+state.String()), Data("host", s.Host),
+			Data("rank", strconv.Itoa(state.Rank())), Data("error", Raw(s.errorBound())), Data("status", st.String()),
+			Data("state", state.String()),
 			Th(Scope("row"), Class("name"), A(ID("link-"+s.Host), Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
 			summaryCells(s, st),
 			Td(Class("trend-cell"), g.Iff(s.Trend != nil, func() g.Node { return Trend(*s.Trend) })),
 			Td(),
 		)
 	}
-	return Tr(ID(rowID(s.Host)), Class("host-row status-"+statusClass(st)),
+	return Tr(ID(rowID(s.Host)), Class("host-row status-"+statusClass(st)+" state-"+state.String()),
 		Data("panel", "summary"), Data("host", s.Host),
-		Data("rank", strconv.Itoa(int(st))), Data("error", Raw(s.errorBound())), Data("status", st.String()),
+		Data("rank", strconv.Itoa(state.Rank())), Data("error", Raw(s.errorBound())), Data("status", st.String()),
+		Data("state", state.String()),
 		g.If(next > 0, Data("next-ms", strconv.FormatInt(next.Milliseconds(), 10))),
 		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Th(Scope("row"), Class("name"), A(ID("link-"+s.Host), Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
@@ -236,15 +283,18 @@ func summaryCells(s HostSummary, st Status) g.Node {
 		if s.Waiting {
 			word = "waiting for chronyd at " + s.Endpoint + " (asked " + ago(s.Now.Sub(s.WaitingSince)) + ")"
 		}
-		return Td(ColSpan("8"), Class("pending"), textValue("status", "checking", word))
+		return Td(ColSpan("9"), Class("pending"), textValue("status", "checking", word))
 	case StatusUnreachable:
-		x := Explain(s.TrackingErr, s.Endpoint)
-		return Td(ColSpan("8"), withHealth("status-cell", Bad), Role("alert"),
-			Span(Class("sym"), Aria("hidden", "true"), g.Text(Bad.Symbol()+" ")),
-			textValue("status", "unreachable", "unreachable"),
-			Span(Class("reason"), g.Text(": "+x.Title)),
-			g.If(s.Stale, Small(Class("checking"), g.Text(" (asking again)"))),
-			g.If(x.Fix != "", Small(Class("error-fix"), g.Text(" "+x.Fix))))
+		x := diagnose.Explain(s.TrackingErr, s.Endpoint)
+		return g.Group{
+			Td(withHealth("status-cell", Bad),
+				Span(Class("sym"), Aria("hidden", "true"), g.Text(Bad.Symbol()+" ")),
+				textValue("status", "unreachable", "unreachable"),
+				g.If(s.Stale, Small(Class("checking"), g.Text(" (asking again)")))),
+			Td(ColSpan("8"), withHealth("why", Bad), Role("alert"),
+				textValue("why", diagnose.IDChronydUnreachable, x.Title),
+				g.If(x.Fix != "", Small(Class("error-fix"), g.Text(" "+x.Fix)))),
+		}
 	}
 	t := s.Tracking
 	synced := st == StatusSynchronised || st == StatusLocal
@@ -254,20 +304,21 @@ func summaryCells(s HostSummary, st Status) g.Node {
 		Td(withHealth("status-cell", statusHealth),
 			Span(Class("sym"), Aria("hidden", "true"), g.Text(statusHealth.Symbol()+" ")),
 			textValue("status", st.String(), st.String())),
+		whyCell(s.Diagnosis),
 	}
 	if synced {
 		off := t.SystemTimeOffsetSeconds()
 		bound := t.MaxErrorSeconds()
 		cells = append(cells,
-			Td(withHealth("num", offsetHealth(off)), value("system-time", off, Seconds(off, true))),
-			Td(withHealth("num", offsetHealth(bound)), value("max-error", bound, Seconds(bound, false))),
+			Td(withHealth("num", health(diagnose.OffsetTone(off, true, s.Thresholds))), value("system-time", off, Seconds(off, true))),
+			Td(withHealth("num", health(diagnose.MaxErrorTone(bound, s.Thresholds))), value("max-error", bound, Seconds(bound, false))),
 			Td(Class("num"), textValue("stratum", strconv.Itoa(t.Stratum), strconv.Itoa(t.Stratum))),
 			Td(Class("ref"), textValue("reference", t.Reference(), t.Reference())),
 		)
 	} else {
 		cells = append(cells, dash("system-time"), dash("max-error"), dash("stratum"), Td(textValue("reference", "", "none")))
 	}
-	leap := leapHealth(t.Leap)
+	leap := health(diagnose.LeapTone(t.Leap))
 	cells = append(cells,
 		Td(withHealth("", leap), textValue("leap", t.Leap.String(), t.Leap.String())),
 		Td(Class("num"), lastUpdateValue(t, s.Now)),
@@ -276,20 +327,23 @@ func summaryCells(s HostSummary, st Status) g.Node {
 	return cells
 }
 
-func offsetHealth(v float64) Health {
-	switch a := math.Abs(v); {
-	case a >= OffsetWarning:
-		return Bad
-	case a >= OffsetGood:
-		return Warning
+// whyCell is the first finding of the host's diagnosis, or what was checked.
+func whyCell(d diagnose.Diagnosis) g.Node {
+	h := health(d.State.Tone())
+	f, ok := d.First()
+	id, text := "", d.Summary()
+	if ok && f.Severity > diagnose.Info {
+		id, text = f.ID, f.Text
 	}
-	return Good
+	return Td(withHealth("why", h),
+		Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" ")),
+		textValue("why", id, text))
 }
 
 // reachableCell is "x of y": sources that answered at least one of their last 8 polls.
 func reachableCell(s HostSummary) g.Node {
 	if s.SourcesErr != nil {
-		x := Explain(s.SourcesErr, s.Endpoint)
+		x := diagnose.Explain(s.SourcesErr, s.Endpoint)
 		return Span(Title(x.Title), textValue("sources-reachable", "", "?"))
 	}
 	reachable, total := s.Reachable, s.Total

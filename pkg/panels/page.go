@@ -8,6 +8,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 )
 
 // Chrome is what every page shares: the way back to the root, the refresh interval and the
@@ -18,11 +19,24 @@ type Chrome struct {
 	Base    string
 	Refresh time.Duration
 	Assets  AssetNames
+	// State is the page's worst diagnosis as last known (Unknown, the zero value, for none),
+	// for its first title and favicon; the page's script changes them as the diagnoses arrive.
+	State diagnose.State
 }
 
 // AssetNames are the content-hashed file names the server serves under assets/.
 type AssetNames struct {
 	Style, Script, HTMX, Icon string
+	// StateIcons are the favicons of each diagnosis state, by its metric value.
+	StateIcons [4]string
+}
+
+// icon is the favicon of the page's state: one of a few drawn in advance.
+func (c Chrome) icon() string {
+	if c.State != diagnose.Unknown && c.Assets.StateIcons[c.State.Metric()] != "" {
+		return c.Assets.StateIcons[c.State.Metric()]
+	}
+	return c.Assets.Icon
 }
 
 func (c Chrome) asset(name string) string { return c.Base + "assets/" + name }
@@ -42,12 +56,16 @@ func document(c Chrome, title string, header g.Node, note g.Node, content ...g.N
 			Meta(Name("color-scheme"), Content("light dark")),
 			Meta(Name("htmx-config"), Content(htmxConfig)),
 			TitleEl(g.Text(title)),
-			Link(Rel("icon"), Type("image/svg+xml"), Href(c.asset(c.Assets.Icon))),
+			Link(ID("favicon"), Rel("icon"), Type("image/svg+xml"), Href(c.asset(c.icon()))),
 			Link(Rel("stylesheet"), Href(c.asset(c.Assets.Style))),
 			Script(Src(c.asset(c.Assets.HTMX)), Defer()),
 			Script(Src(c.asset(c.Assets.Script)), Defer()),
 		),
 		Body(Data("refresh-ms", strconv.FormatInt(c.Refresh.Milliseconds(), 10)),
+			// The favicons of the diagnosis states, for the page's script to switch between.
+			g.Map([]diagnose.State{diagnose.OK, diagnose.Warning, diagnose.Failing, diagnose.Unknown}, func(st diagnose.State) g.Node {
+				return g.If(c.Assets.StateIcons[st.Metric()] != "", Data("icon-"+st.String(), c.asset(c.Assets.StateIcons[st.Metric()])))
+			}),
 			// What the page's script tells screen readers: a panel failing or back, the
 			// clock's status changing.
 			Div(ID("announcer"), Class("visually-hidden"), Role("status"), Aria("live", "polite")),
@@ -74,16 +92,21 @@ type HostPageProps struct {
 	Endpoint string   // the chronyd address in use
 }
 
+// TitleName is how the tab title names the host: by its name among several, as "chronyd"
+// alone.
+func (p HostPageProps) TitleName() string {
+	if len(p.Hosts) > 1 {
+		return p.Host
+	}
+	return "chronyd"
+}
+
 // HostPage is one host's dashboard: a header saying which chronyd it watches, then the four
 // panels, each loading itself. With several hosts it links back to the overview and to the
 // other hosts.
 func HostPage(p HostPageProps) g.Node {
 	fleet := len(p.Hosts) > 1
-	title := "second-hand · chronyd"
-	if fleet {
-		title = "second-hand · " + p.Host
-	}
-	return document(p.Chrome, title,
+	return document(p.Chrome, HostTitle(p.Chrome.State, p.TitleName()),
 		Header(Class("top"),
 			H1(g.If(fleet, A(Href(p.Base), g.Text("second-hand"))), g.If(!fleet, g.Text("second-hand"))),
 			g.If(fleet, P(Class("host-name"), Strong(g.Text(p.Host)))),
@@ -93,6 +116,7 @@ func HostPage(p HostPageProps) g.Node {
 		),
 		accessLoader(),
 		Main(ID("main"), Class("panels"),
+			DiagnosisPanel(Result[DiagnosisData]{Loading: true}),
 			TrackingPanel(Result[chrony.Tracking]{Loading: true}),
 			SourcesPanel(Result[[]chrony.Source]{Loading: true}),
 			SourceStatsPanel(Result[[]chrony.SourceStats]{Loading: true}),

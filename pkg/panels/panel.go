@@ -13,6 +13,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 )
 
@@ -31,6 +32,12 @@ type Result[T any] struct {
 	Trend *history.Trend
 	// Activity is chronyd's activity report, for the sources panel's head; nil when not read.
 	Activity *chrony.Activity
+	// Thresholds are the host's, for the colours of values; RefPollSeconds the polling
+	// interval of the source the clock follows, for when the last clock update is late.
+	Thresholds     diagnose.Thresholds
+	RefPollSeconds float64
+	// History is what the host's record knows, for since when a source has not answered.
+	History diagnose.History
 }
 
 func (r Result[T]) meta() meta {
@@ -47,6 +54,7 @@ type meta struct {
 	query    string // the panel's own query ("range=24h"), kept by its refresh and its reload
 	controls g.Node // more of the panel's head: the history's range switch
 	readFrom string // what the data was read from, for the age's title; chronyd when empty
+	attrs    g.Node // more attributes of the panel's section
 }
 
 // NextRefresh is how long until a page should reload a panel: until the next multiple of the
@@ -85,6 +93,19 @@ func (h Health) Symbol() string {
 	return ""
 }
 
+// health is the colour of a tone judged by package diagnose.
+func health(t diagnose.Tone) Health {
+	switch t {
+	case diagnose.Good:
+		return Good
+	case diagnose.Attention:
+		return Warning
+	case diagnose.Bad:
+		return Bad
+	}
+	return Neutral
+}
+
 // withHealth is a class attribute: the element's own classes and its health's.
 func withHealth(classes string, h Health) g.Node { return Class(classes + " health-" + string(h)) }
 
@@ -109,6 +130,7 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 	}
 	return Section(ID("panel-"+id), Class("panel panel-"+id), Data("panel", id), Aria("labelledby", id+"-title"),
 		g.If(m.next > 0, Data("next-ms", strconv.FormatInt(m.next.Milliseconds(), 10))),
+		m.attrs,
 		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Header(Class("panel-head"),
 			headings[id],
@@ -126,7 +148,7 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 
 // The four panels' ids and titles, and the parts of their heads that never change.
 var (
-	panelTitles = map[string]string{"tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC",
+	panelTitles = map[string]string{"diagnosis": "Diagnosis", "tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC",
 		"history": "History", "events": "What happened", "server": "Serving time", "engine": "From the Prometheus API"}
 	headings      = map[string]g.Node{}
 	reloadButtons = map[string]g.Node{}

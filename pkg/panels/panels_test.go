@@ -3,6 +3,7 @@ package panels
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	g "maragu.dev/gomponents"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 )
 
@@ -87,7 +89,7 @@ func TestOffsetHealthThresholds(t *testing.T) {
 	}{{-5e-3, Good}, {0.02, Warning}, {-0.2, Bad}} {
 		tr := synced()
 		tr.CorrectionSeconds = tc.offset
-		html := render(t, offsetMetric(tr, nil))
+		html := render(t, offsetMetric(tr, nil, diagnose.DefaultThresholds()))
 		mustContain(t, html, `class="metric health-`+string(tc.want)+`"`)
 	}
 }
@@ -217,21 +219,31 @@ func TestOverview(t *testing.T) {
 		{Host: "a-good", Tracking: synced, Now: now},
 		{Host: "f-new", Loading: true},
 	}
+	for i, r := range rows {
+		if !r.Loading {
+			rows[i].Diagnosis = diagnose.Diagnose(diagnose.Input{Host: r.Host, Now: now,
+				Tracking: diagnose.Report[chrony.Tracking]{Val: r.Tracking, At: now, Err: r.TrackingErr},
+				Sources:  diagnose.Read(r.Sources, now)})
+		}
+	}
 	SortSummaries(rows)
 	var order []string
 	for _, r := range rows {
-		order = append(order, r.Host)
+		order = append(order, r.Host+":"+r.State().String())
 	}
-	if got, want := strings.Join(order, " "), "a-dead d-unsync e-local c-worse a-good b-good f-new"; got != want {
+	// Failing first, then warnings by maximum clock error, the unknown, and the rest.
+	if got, want := strings.Join(order, " "), "a-dead:failing d-unsync:failing c-worse:warning b-good:warning e-local:warning f-new:unknown a-good:ok"; got != want {
 		t.Errorf("order = %s, want %s", got, want)
 	}
 	html := render(t, Overview(OverviewProps{Chrome: chrome, Rows: rows}))
 	mustContain(t, html, "checking 7 hosts", `id="host-a-dead"`, `hx-get="hosts/a-dead/summary"`,
 		`hx-get="hosts/f-new/summary"`, `hx-trigger="load, panel-refresh"`, `href="hosts/b-good/"`, `hx-get="hosts/b-good/summary?fresh=1"`,
 		"did not answer the tracking request", `data-field="sources-reachable" value="1"`, `data-field="sources-total" value="2"`,
-		`data-field="max-error" value="0.002012"`, `data-rank="0"`, `data-status="not synchronised"`)
+		`data-field="max-error" value="0.002012"`, `data-rank="0"`, `data-status="not synchronised"`, `data-state="failing"`,
+		`data-field="why" value="no-sources">Not synchronised: chronyd has no time sources.<`,
+		`data-field="why" value="no-redundancy">Only one usable source`, "<title>✕ 2 of 7 failing · second-hand</title>")
 	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`, "style=")
-	rows = rows[:len(rows)-1]
+	rows = slices.DeleteFunc(rows, func(r HostSummary) bool { return r.Loading })
 	if html := render(t, Overview(OverviewProps{Chrome: chrome, Rows: rows})); !strings.Contains(html, "3 of 6 hosts synchronised") {
 		t.Errorf("the header does not count the synchronised hosts:\n%s", html)
 	}
@@ -243,6 +255,20 @@ func TestWaitingRowAsksForTheSameRead(t *testing.T) {
 		Now: now, Next: time.Second}))
 	mustContain(t, html, `hx-get="hosts/slow/summary?since=1799999997000"`, "waiting for chronyd at udp://slow:323 (asked 3 s ago)",
 		`data-next-ms="1000"`)
+}
+
+func TestNextRefresh(t *testing.T) {
+	const r = 10 * time.Second
+	base := time.Unix(1_800_000_000, 0) // a multiple of 10 s
+	for _, tc := range []struct{ after, want time.Duration }{
+		{0, r},                             // on the grid: the next point
+		{3 * time.Second, 7 * time.Second}, // to the next point
+		{9500 * time.Millisecond, 10500 * time.Millisecond}, // too close: the one after
+	} {
+		if got := NextRefresh(base.Add(tc.after), r); got != tc.want {
+			t.Errorf("NextRefresh(%v past the grid) = %v, want %v", tc.after, got, tc.want)
+		}
+	}
 }
 
 // TestHistoryPanelsSayBusyAndNotScanned: a view that waited its turn too long is a notice to

@@ -11,6 +11,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 )
 
 // ServerData is what chronyd says of the time it serves: its server statistics (with the read
@@ -99,12 +100,7 @@ func serverBody(r Result[ServerData]) g.Node {
 	}
 }
 
-func dropHealth(n uint64) Health {
-	if n > 0 {
-		return Warning
-	}
-	return Good
-}
+func dropHealth(n uint64) Health { return health(diagnose.DropTone(n)) }
 
 var clientsHead = static(THead(Tr(
 	columnHead("Client", "The host's address", false),

@@ -10,6 +10,7 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 )
 
 // SourcesPanel lists the time sources chronyd knows, as `chronyc sources` does, with each
@@ -19,7 +20,7 @@ func SourcesPanel(r Result[[]chrony.Source]) g.Node {
 	if r.Activity != nil {
 		m.controls = activityNote(*r.Activity)
 	}
-	return panel("sources", m, func() g.Node { return sourcesBody(r.Data) })
+	return panel("sources", m, func() g.Node { return sourcesBody(r.Data, r.History, r.At) })
 }
 
 // activityNote is chronyd's activity report in the sources panel's head: how many sources
@@ -55,14 +56,14 @@ var sourcesLegend = legend("sources",
 	[2]string{"Last sample", "The offset of the newest sample, adjusted for frequency changes since; in brackets, as measured; after ±, the error bound of the measurement."},
 )
 
-func sourcesBody(sources []chrony.Source) g.Node {
+func sourcesBody(sources []chrony.Source, h diagnose.History, at time.Time) g.Node {
 	if len(sources) == 0 {
 		return empty("chronyd has no time sources. Add server, pool, peer or refclock lines to chrony.conf.")
 	}
 	return g.Group{
 		Div(Class("table-wrap"), Table(Class("sources"), sourcesHead, TBody(g.Map(sources, func(s chrony.Source) g.Node {
 			key := sourceKey(s)
-			return g.Group{sourceRow(s), detailRow("sources", key, 8)}
+			return g.Group{sourceRow(s, h, at), detailRow("sources", key, 8)}
 		})))),
 		sourcesLegend,
 	}
@@ -128,7 +129,7 @@ func rowStart(s chrony.Source) [2]g.Node {
 
 var rowEnd = g.Raw("</tr>")
 
-func sourceRow(s chrony.Source) g.Node {
+func sourceRow(s chrony.Source, h diagnose.History, at time.Time) g.Node {
 	name := s.Name
 	addr := ""
 	if s.Address.IsValid() && s.Address.String() != name {
@@ -143,23 +144,24 @@ func sourceRow(s chrony.Source) g.Node {
 		pollCell(s.PollLog2).around(textValue("poll", strconv.Itoa(s.PollLog2), Interval(s.Poll().Seconds()))),
 		reachCell.around(reach(s.Reach)),
 		lastCell.around(lastSample(s.LastSampleAgo)),
-		offsetFrame.around(offsetCell(s)),
+		offsetFrame.around(offsetCell(s, h, at)),
 		rowEnd,
 	}
 }
 
 // offsetCell is a source's last sample, "no sample yet" when chronyd has none (where chronyc
-// prints zeros), and for an unreachable source how long it has been so.
-func offsetCell(s chrony.Source) g.Node {
+// prints zeros), and for an unreachable source since when, as far as chronyd's report and
+// the history say.
+func offsetCell(s chrony.Source, h diagnose.History, at time.Time) g.Node {
 	if s.LastSampleAgo == chrony.NeverSampled {
 		return g.Group{noSample,
-			g.Iff(s.Reach == 0 && s.Mode != chrony.ModeRefClock, func() g.Node { return unreachable.around(g.Text(UnreachableFor(s))) })}
+			g.Iff(s.Reach == 0 && s.Mode != chrony.ModeRefClock, func() g.Node { return unreachable.around(g.Text(diagnose.Unreachable(s, h, at))) })}
 	}
 	return g.Group{
 		value("adjusted-offset", s.AdjustedOffsetSeconds, Seconds(s.AdjustedOffsetSeconds, true)),
 		g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, Seconds(s.MeasuredOffsetSeconds, true)), g.Text("]"),
 		g.Text(" ± "), value("error", s.ErrorSeconds, Seconds(s.ErrorSeconds, false)),
-		g.Iff(s.Reach == 0, func() g.Node { return unreachable.around(g.Text(UnreachableFor(s))) }),
+		g.Iff(s.Reach == 0, func() g.Node { return unreachable.around(g.Text(diagnose.Unreachable(s, h, at))) }),
 	}
 }
 
@@ -197,13 +199,7 @@ func reach(r uint8) g.Node { return reachCells[r] }
 
 func drawReach(r uint8) g.Node {
 	octal := strconv.FormatUint(uint64(r), 8)
-	h := Warning
-	switch r {
-	case 0xff:
-		h = Good
-	case 0:
-		h = Bad
-	}
+	h := health(diagnose.ReachTone(r))
 	cells := make([]g.Node, 8)
 	for i := range 8 {
 		on := r&(1<<(7-i)) != 0
@@ -219,17 +215,7 @@ func drawReach(r uint8) g.Node {
 		g.Text(" "), textValue("reach", octal, octal))
 }
 
-func stateHealth(s chrony.Source) Health {
-	switch s.State {
-	case chrony.StateSelected, chrony.StateSelectable:
-		return Good
-	case chrony.StateUnselected:
-		return Neutral
-	case chrony.StateJittery:
-		return Warning
-	}
-	return Bad
-}
+func stateHealth(s chrony.Source) Health { return health(diagnose.SourceTone(s.State)) }
 
 func stateClass(s chrony.SourceState) string {
 	switch s {

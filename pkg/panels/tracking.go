@@ -10,21 +10,14 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
-)
-
-// Health thresholds of the tracking panel, documented in the README.
-const (
-	OffsetGood    = 10e-3  // |system time offset| below this is good
-	OffsetWarning = 100e-3 // below this a warning, at or above it bad
-	UpdateGood    = 20 * time.Minute
-	UpdateWarning = 2 * time.Hour
 )
 
 // TrackingPanel shows whether the clock is right: status, offset, stratum, reference, leap
 // status and the age of the last clock update, then every other tracking field.
 func TrackingPanel(r Result[chrony.Tracking]) g.Node {
-	return panel("tracking", r.meta(), func() g.Node { return trackingBody(r.Data, r.Now, r.Trend) })
+	return panel("tracking", r.meta(), func() g.Node { return trackingBody(r) })
 }
 
 // The tracking panel's boxes and rows, with what each means.
@@ -49,15 +42,16 @@ var (
 	})
 )
 
-func trackingBody(t chrony.Tracking, now time.Time, trend *history.Trend) g.Node {
+func trackingBody(r Result[chrony.Tracking]) g.Node {
+	t, now := r.Data, r.Now
 	return g.Group{
 		Dl(Class("metrics"),
 			syncMetric(t),
-			offsetMetric(t, trend),
+			offsetMetric(t, r.Trend, r.Thresholds),
 			stratumBox.show(Neutral, textValue("stratum", strconv.Itoa(t.Stratum), strconv.Itoa(t.Stratum))),
 			referenceMetric(t),
 			leapMetric(t),
-			lastUpdateMetric(t, now),
+			lastUpdateBox.show(health(diagnose.LastUpdateTone(t, r.At, r.RefPollSeconds, r.Thresholds)), lastUpdateValue(t, now)),
 		),
 		detailsTable.around(
 			refTimeRow.show(refTime("ref-time", t.RefTime)),
@@ -86,17 +80,9 @@ func syncMetric(t chrony.Tracking) g.Node {
 
 // offsetMetric shows chronyc's "System time": how far the clock is ahead of NTP time (fast) or
 // behind it (slow).
-func offsetMetric(t chrony.Tracking, trend *history.Trend) g.Node {
+func offsetMetric(t chrony.Tracking, trend *history.Trend, th diagnose.Thresholds) g.Node {
 	off := t.SystemTimeOffsetSeconds()
-	h := Good
-	switch a := math.Abs(off); {
-	case !t.Synchronised():
-		h = Neutral
-	case a >= OffsetWarning:
-		h = Bad
-	case a >= OffsetGood:
-		h = Warning
-	}
+	h := health(diagnose.OffsetTone(off, t.Synchronised(), th))
 	v := value("system-time", off, fastSlow(Seconds(math.Abs(off), false), off, "fast", "slow"))
 	if trend == nil {
 		return systemTimeBox.show(h, v)
@@ -130,32 +116,7 @@ func referenceMetric(t chrony.Tracking) g.Node {
 }
 
 func leapMetric(t chrony.Tracking) g.Node {
-	return leapBox.show(leapHealth(t.Leap), textValue("leap", t.Leap.String(), t.Leap.String()))
-}
-
-// leapHealth: a leap second announced is worth a look; "not synchronised" is bad.
-func leapHealth(l chrony.LeapStatus) Health {
-	switch l {
-	case chrony.LeapNormal:
-		return Good
-	case chrony.LeapUnsynchronised:
-		return Bad
-	}
-	return Warning
-}
-
-func lastUpdateMetric(t chrony.Tracking, now time.Time) g.Node {
-	return lastUpdateBox.show(lastUpdateHealth(t, now), lastUpdateValue(t, now))
-}
-
-func lastUpdateHealth(t chrony.Tracking, now time.Time) Health {
-	switch age := now.Sub(t.RefTime); {
-	case t.RefTime.IsZero() || age >= UpdateWarning:
-		return Bad
-	case age >= UpdateGood:
-		return Warning
-	}
-	return Good
+	return leapBox.show(health(diagnose.LeapTone(t.Leap)), textValue("leap", t.Leap.String(), t.Leap.String()))
 }
 
 // lastUpdateValue is how long ago the clock was last updated, or "never".

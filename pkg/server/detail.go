@@ -12,12 +12,13 @@ import (
 	g "maragu.dev/gomponents"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
 )
 
 // sourcesView is the sources panel, with chronyd's activity report in its head.
-func sourcesView(ctx context.Context, _ *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
+func sourcesView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
 	w := monitor.Want{Fresh: q.fresh}
 	var act chrony.Activity
 	var actErr error
@@ -25,7 +26,8 @@ func sourcesView(ctx context.Context, _ *Server, m *monitor.Monitor, q query, no
 	wg.Go(func() { act, _, actErr = m.Activity(ctx, w) })
 	data, at, err := m.Sources(ctx, w)
 	wg.Wait()
-	r := panels.Result[[]chrony.Source]{Data: data, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}
+	r := panels.Result[[]chrony.Source]{Data: data, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next,
+		History: s.history.Moments(m.Name())}
 	if actErr == nil {
 		r.Activity = &act
 	}
@@ -46,7 +48,7 @@ func serverView(ctx context.Context, _ *Server, m *monitor.Monitor, q query, now
 		d.Prev, d.PrevAt, d.HavePrev = p.Val, p.At, true
 	}
 	err := d.StatsErr
-	if panels.IsSocketOnly(err) {
+	if diagnose.IsSocketOnly(err) {
 		err = nil // a matter of access, said in the panel; not a failing chronyd
 	}
 	return panels.ServerPanel(panels.Result[panels.ServerData]{Data: d, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}), err
@@ -72,6 +74,7 @@ func (s *Server) handleSource(pick func(*gin.Context) (*monitor.Monitor, bool)) 
 		}
 		now := s.cfg.Now()
 		d, at := readSource(c.Request.Context(), m, key, monitor.Want{Fresh: q.fresh})
+		d.History = s.history.Moments(m.Name())
 		if q.in == "" {
 			q.in = "sources"
 		}
@@ -117,7 +120,7 @@ func readSource(ctx context.Context, m *monitor.Monitor, key string, w monitor.W
 	wg.Go(func() {
 		d.Selection, _, d.SelectionErr = m.Selection(ctx, w)
 		if d.SelectionErr == nil {
-			d.Index = selectionIndex(d.Selection, index, addr, key)
+			d.Index = diagnose.SelectionFor(d.Selection, index, addr, key)
 		}
 	})
 	if d.Source.Mode != chrony.ModeRefClock && addr.IsValid() {
@@ -132,27 +135,6 @@ func readSource(ctx context.Context, m *monitor.Monitor, key string, w monitor.W
 	}
 	wg.Wait()
 	return d, at
-}
-
-// selectionIndex finds the source's row in the selection report: at its index in sources if
-// that row is the same source, else by address or name (sources may have changed between the
-// two reads).
-func selectionIndex(rows []chrony.Selection, index int, addr netip.Addr, key string) int {
-	same := func(r chrony.Selection) bool {
-		if addr.IsValid() {
-			return r.Address == addr
-		}
-		return !r.Address.IsValid() && r.Name == key
-	}
-	if index < len(rows) && same(rows[index]) {
-		return index
-	}
-	for i, r := range rows {
-		if same(r) {
-			return i
-		}
-	}
-	return -1
 }
 
 // reportAccess probes which of chronyd's reports this second-hand can read from m, through
@@ -206,8 +188,8 @@ func reportAccess(ctx context.Context, m *monitor.Monitor) []panels.Access {
 			case err == errNoNTPSource:
 				out[i].Readable, out[i].Unknown, out[i].Reason = false, true, "no NTP source to ask about"
 			case err != nil:
-				out[i].Reason = panels.Explain(err, m.Endpoint()).Title
-				out[i].SocketOnly = panels.IsSocketOnly(err)
+				out[i].Reason = diagnose.Explain(err, m.Endpoint()).Title
+				out[i].SocketOnly = diagnose.IsSocketOnly(err)
 			}
 		})
 	}

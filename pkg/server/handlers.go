@@ -17,6 +17,7 @@ import (
 
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
@@ -34,8 +35,8 @@ func (s *Server) handleIndex() gin.HandlerFunc {
 		for _, m := range s.fleet.Monitors() {
 			rows = append(rows, s.lastSummary(m))
 		}
-		// Worst first from what is known already; the page's script keeps the order as the rows
-		// load.
+		// Worst first from what is known already (the page's title and icon too); the page's
+		// script keeps the order as the rows load.
 		panels.SortSummaries(rows)
 		props := panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}
 		if s.engine != nil {
@@ -48,10 +49,12 @@ func (s *Server) handleIndex() gin.HandlerFunc {
 // lastSummary is a host's row as last read, without asking chronyd: the page shows it at once
 // and the row asks for its fragment as soon as the page loads.
 func (s *Server) lastSummary(m *monitor.Monitor) panels.HostSummary {
-	row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint(), InPage: true, Loading: true, Now: s.cfg.Now()}
+	row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint(), InPage: true, Loading: true, Now: s.cfg.Now(),
+		Thresholds: s.cfg.Thresholds.For(m.Name())}
 	if t, at, err, ok := m.LastTracking(); ok {
 		row.Loading, row.Tracking, row.At, row.TrackingErr = false, t, at, err
 		row.Sources, _, row.SourcesErr, _ = m.LastSources()
+		row.Diagnosis, _ = s.diag.Last(m)
 	}
 	return row
 }
@@ -106,8 +109,14 @@ func (s *Server) renderHostPage(c *gin.Context, m *monitor.Monitor) {
 	if s.fleet.Len() > 1 {
 		hosts = s.fleet.Names()
 	}
+	chrome := s.chrome(c.Request.URL.Path)
+	// The title and icon of what was last read, without asking chronyd; the diagnosis block
+	// updates them when it arrives.
+	if d, ok := s.diag.Last(m); ok {
+		chrome.State = d.State
+	}
 	s.render(c, http.StatusOK, panels.HostPage(panels.HostPageProps{
-		Chrome:   s.chrome(c.Request.URL.Path),
+		Chrome:   chrome,
 		Host:     m.Name(),
 		Hosts:    hosts,
 		Endpoint: m.Endpoint(),
@@ -132,6 +141,7 @@ var panelViews = map[string]struct {
 	view  panelView
 	query []string
 }{
+	"diagnosis":   {diagnosisView, []string{"fresh"}},
 	"tracking":    {trackingView, []string{"fresh"}},
 	"sources":     {sourcesView, []string{"fresh"}},
 	"sourcestats": {view((*monitor.Monitor).SourceStats, panels.SourceStatsPanel), []string{"fresh"}},
@@ -144,7 +154,11 @@ var panelViews = map[string]struct {
 // trackingView is the tracking panel, with the host's last 24 hours when there is history.
 func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
 	t, at, err := m.Tracking(ctx, monitor.Want{Fresh: q.fresh})
-	r := panels.Result[chrony.Tracking]{Data: t, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}
+	r := panels.Result[chrony.Tracking]{Data: t, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next,
+		Thresholds: s.cfg.Thresholds.For(m.Name())}
+	if sources, _, err, ok := m.LastSources(); ok && err == nil {
+		r.RefPollSeconds = diagnose.RefPoll(t, sources)
+	}
 	if trend, ok := s.historyOf(m.Name()).Trend(ctx, m.Name(), now); ok {
 		r.Trend = &trend
 	}
@@ -297,20 +311,24 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(c.Request.Context(), wait)
 		defer cancel()
-		row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint()}
-		row.Tracking, row.At, row.TrackingErr = m.Tracking(ctx, w)
-		if row.TrackingErr == nil {
-			row.Sources, _, row.SourcesErr = m.Sources(ctx, w)
-		}
+		// The row's diagnosis, from the same reads as its cells: tracking and sources as asked,
+		// the rest as the diagnosis reads them (see diagnose.SlowReports).
+		in := s.diag.Gather(ctx, m, w)
+		row := panels.HostSummary{Host: m.Name(), Endpoint: m.Endpoint(), Thresholds: in.Thresholds,
+			Tracking: in.Tracking.Val, At: in.Tracking.At, TrackingErr: in.Tracking.Err,
+			Sources: in.Sources.Val, SourcesErr: in.Sources.Err}
 		row.Now = s.cfg.Now()
 		row.Next = panels.NextRefresh(row.Now, s.cfg.Refresh)
-		if isStillReading(row.TrackingErr) || isStillReading(row.SourcesErr) {
+		if errors.Is(row.TrackingErr, diagnose.ErrNotYet) || errors.Is(row.SourcesErr, diagnose.ErrNotYet) {
 			row.Waiting, row.WaitingSince, row.Next = true, asked, time.Second
+			row.Tracking, row.At, row.TrackingErr, row.Sources, row.SourcesErr = chrony.Tracking{}, time.Time{}, nil, nil, nil
 			if t, at, err, ok := m.LastTracking(); ok {
 				row.Stale, row.Tracking, row.At, row.TrackingErr = true, t, at, err
 				row.Sources, _, row.SourcesErr, _ = m.LastSources()
+				row.Diagnosis, _ = s.diag.Last(m)
 			}
 		} else {
+			row.Diagnosis = s.diag.Judge(in)
 			s.noteResult(m.Name(), "summary", row.TrackingErr)
 		}
 		if trend, ok := s.historyOf(m.Name()).Trend(c.Request.Context(), m.Name(), row.Now); ok {
@@ -319,8 +337,6 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 		s.render(c, http.StatusOK, panels.SummaryRow(row))
 	}
 }
-
-func isStillReading(err error) bool { return err != nil && errors.Is(err, monitor.ErrStillReading) }
 
 // query is what a fragment or probe accepts in its query string.
 type query struct {
@@ -443,7 +459,7 @@ func (s *Server) hostReadiness(ctx context.Context, m *monitor.Monitor) (string,
 	// A probe asks about now: a fresh read, which the monitor still limits to one a second.
 	t, _, err := m.Tracking(ctx, monitor.Want{Fresh: true})
 	if err != nil {
-		x := panels.Explain(err, m.Endpoint())
+		x := diagnose.Explain(err, m.Endpoint())
 		line := m.Name() + ": not ready: " + x.Title
 		if x.Detail != "" {
 			line += ": " + x.Detail
@@ -451,7 +467,7 @@ func (s *Server) hostReadiness(ctx context.Context, m *monitor.Monitor) (string,
 		if x.Fix != "" {
 			line += "\n  fix: " + x.Fix
 		}
-		return line, false
+		return line + "\n" + diagnosisLines(s.diag.Diagnose(ctx, m, monitor.Want{})), false
 	}
 	state := "synchronised"
 	switch {
@@ -460,8 +476,22 @@ func (s *Server) hostReadiness(ctx context.Context, m *monitor.Monitor) (string,
 	case t.RefID == chrony.RefIDLocal:
 		state = "synchronised to its local clock"
 	}
-	return fmt.Sprintf("%s: ready: chronyd at %s answers (%s)\n  access: %s", m.Name(), m.Endpoint(), state,
-		panels.AccessLine(reportAccess(ctx, m))), true
+	return fmt.Sprintf("%s: ready: chronyd at %s answers (%s)\n%s\n  access: %s", m.Name(), m.Endpoint(), state,
+		diagnosisLines(s.diag.Diagnose(ctx, m, monitor.Want{})), panels.AccessLine(reportAccess(ctx, m))), true
+}
+
+// diagnosisLines is a host's diagnosis in /readyz's body: its state, each finding with its
+// id and severity, and what was checked.
+func diagnosisLines(d diagnose.Diagnosis) string {
+	var b strings.Builder
+	b.WriteString("  diagnosis: " + d.State.String())
+	for _, f := range d.Findings {
+		b.WriteString("\n  - " + f.Severity.String() + " " + f.ID + ": " + f.Text)
+	}
+	if len(d.Checked) > 0 {
+		b.WriteString("\n  checked: " + d.Summary())
+	}
+	return b.String()
 }
 
 func (s *Server) handleAsset() gin.HandlerFunc {

@@ -15,17 +15,20 @@ func (s *Server) routes(r router) {
 	r.stream("/history.csv", s.handleCSV(s.rootHost))
 	get("/sources/:address", s.handleSource(s.rootHost))
 	get("/access", s.handleAccess(s.rootHost))
+	get("/diagnosis.json", s.handleDiagnosisJSON(s.rootHost))
 
 	// One host: its page, one htmx fragment per panel (200 with data, or 200 with the panel's
-	// error variant: tracking, sources, sourcestats, rtc, server, history, events), a source's
-	// detail (by address, or a reference clock's ref ID), which reports it can read (the
-	// page footer's note), its row of the overview, and its record as CSV.
+	// error variant: diagnosis, tracking, sources, sourcestats, rtc, server, history, events),
+	// a source's detail (by address, or a reference clock's ref ID), which reports it can read
+	// (the page footer's note), its row of the overview, its diagnosis for scripts, and its
+	// record as CSV.
 	get("/hosts/:host", s.handleHostRedirect())
 	get("/hosts/:host/", s.handleHostPage())
 	get("/hosts/:host/panels/:panel", s.handlePanel(s.namedHost))
 	get("/hosts/:host/sources/:address", s.handleSource(s.namedHost))
 	get("/hosts/:host/access", s.handleAccess(s.namedHost))
 	get("/hosts/:host/summary", s.handleSummary())
+	get("/hosts/:host/diagnosis.json", s.handleDiagnosisJSON(s.namedHost))
 	r.stream("/hosts/:host/history.csv", s.handleCSV(s.namedHost))
 
 	// The hosts of the time-series engine (--prometheus) that second-hand does not read

@@ -20,6 +20,7 @@ import (
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/engine"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
@@ -40,6 +41,8 @@ type Config struct {
 	// are the history of the hosts this second-hand does not record (--prometheus); nil for
 	// none.
 	Engine *engine.Engine
+	// Thresholds are the limits each host's clock is held to, for its diagnosis.
+	Thresholds diagnose.HostThresholds
 	// Budget is how long a request may spend on chronyd in all, waiting in line behind other
 	// requests to the same chronyd included: then it answers with the panel's error. The
 	// client's longest exchange (chrony.Options.MaxWait) when 0; keep it well inside the HTTP
@@ -58,6 +61,7 @@ const DefaultRowWait = 250 * time.Millisecond
 type Server struct {
 	fleet         *monitor.Fleet
 	history       *history.Service
+	diag          diagnose.Gatherer
 	engine        *engine.Engine
 	engineHistory *engine.History
 	metrics       *metricsHandlers
@@ -87,9 +91,13 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 	if cfg.History == nil {
 		cfg.History = history.Open(history.Config{}) // off: no store, no recording
 	}
-	s := &Server{fleet: fleet, history: cfg.History, engine: cfg.Engine, metrics: newMetricsHandlers(fleet, cfg.Engine), cfg: cfg, log: cfg.Logger,
+	diag := diagnose.Gatherer{History: cfg.History.Moments, Thresholds: cfg.Thresholds, Now: cfg.Now, Memo: diagnose.NewMemo()}
+	s := &Server{fleet: fleet, history: cfg.History, diag: diag, engine: cfg.Engine, metrics: newMetricsHandlers(fleet, diag, cfg.Engine), cfg: cfg, log: cfg.Logger,
 		health: panelHealth{failing: map[string]string{}},
 		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
+	}
+	for i, a := range assets.StateIcons {
+		s.assets.StateIcons[i] = a.Name
 	}
 
 	if s.engine != nil {

@@ -1,4 +1,4 @@
-package panels
+package diagnose
 
 import (
 	"testing"
@@ -69,20 +69,6 @@ func TestInterval(t *testing.T) {
 	} {
 		if got := Interval(sec); got != want {
 			t.Errorf("Interval(%g) = %q, want %q", sec, got, want)
-		}
-	}
-}
-
-func TestNextRefresh(t *testing.T) {
-	const r = 10 * time.Second
-	base := time.Unix(1_800_000_000, 0) // a multiple of 10 s
-	for _, tc := range []struct{ after, want time.Duration }{
-		{0, r},                             // on the grid: the next point
-		{3 * time.Second, 7 * time.Second}, // to the next point
-		{9500 * time.Millisecond, 10500 * time.Millisecond}, // too close: the one after
-	} {
-		if got := NextRefresh(base.Add(tc.after), r); got != tc.want {
-			t.Errorf("NextRefresh(%v past the grid) = %v, want %v", tc.after, got, tc.want)
 		}
 	}
 }
