@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/enginelab"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/testkit"
@@ -122,7 +123,11 @@ func makeData(end time.Time) labData {
 		add(t, "chrony_sources_state_info", alpha, 1, append(nas, "source_state", nasState, "source_mode", "client")...)
 		add(t, "chrony_sources_last_sample_offset_seconds", alpha, 5e-6+1e-6*float64(i%3), nas...)
 		add(t, "chrony_sources_last_sample_error_margin_seconds", alpha, 1e-4, nas...)
-		add(t, "chrony_sources_last_sample_age_seconds", alpha, 12, nas...)
+		nasAge := 12.0 // and growing once it stops answering
+		if since >= unreach {
+			nasAge += (since - unreach).Seconds()
+		}
+		add(t, "chrony_sources_last_sample_age_seconds", alpha, nasAge, nas...)
 		add(t, "chrony_sourcestats_samples", alpha, 8, nas...)
 		add(t, "chrony_sources_reachability_ratio", alpha, 1, pi...)
 		add(t, "chrony_sources_state_info", alpha, 1, append(pi, "source_state", piState, "source_mode", "client")...)
@@ -273,6 +278,40 @@ func TestHistoryFromEngines(t *testing.T) {
 				}
 				if !r.HasMaxError || !r.HasPeer {
 					t.Errorf("has max error %v, has peer %v", r.HasMaxError, r.HasPeer)
+				}
+			})
+			t.Run("diagnosis", func(t *testing.T) {
+				r, err := e.HostReport(ctx, "alpha", "alpha")
+				if err != nil {
+					t.Fatal(err)
+				}
+				in := r.Input(lab.URL, now, diagnose.DefaultThresholds())
+				in.History = h.Moments(ctx, "alpha", now)
+				nas := in.History.Sources["192.168.1.10"]
+				if !in.History.Known || nas.Unreachable.Sub(d.start.Add(unreach)).Abs() > 2*EventsRecentStep || nas.State != 1 || !in.History.Silent.IsZero() {
+					t.Errorf("moments %+v; want nas.lan unreachable since %v, chronyd answering", in.History, d.start.Add(unreach))
+				}
+				dg := diagnose.Diagnose(in)
+				// nas.lan stopped answering 20 minutes before the end: a finding, since then.
+				f, ok := dg.Finding(diagnose.IDSourceUnreachable)
+				if !ok || dg.State == diagnose.Unknown {
+					t.Fatalf("diagnosis %s, findings %+v; want nas.lan unreachable", dg.State, dg.Findings)
+				}
+				if want := dg.At.Add(-span + unreach); f.Since.At.Sub(dg.At.Add(-span+unreach)).Abs() > 2*EventsRecentStep+every {
+					t.Errorf("since %v (%s), want about %v", f.Since.At, f.Since.From, want)
+				}
+				var unchecked []string
+				for _, u := range dg.Unchecked {
+					unchecked = append(unchecked, u.What)
+				}
+				if !slices.ContainsFunc(unchecked, func(s string) bool { return strings.Contains(s, "selectdata") }) {
+					t.Errorf("not checked: %v; want the selection report, which the series do not carry", unchecked)
+				}
+				// The overview's row: its tracking judged, its sources not read.
+				f0, _ := e.Fleet(ctx)
+				a, _ := f0.Lookup("alpha")
+				if row := diagnose.Diagnose(a.Input(lab.URL, now, diagnose.DefaultThresholds())); row.State == diagnose.Unknown || !row.Synchronised {
+					t.Errorf("alpha's row: %+v", row)
 				}
 			})
 			t.Run("trend", func(t *testing.T) {
@@ -503,6 +542,18 @@ func TestConfig(t *testing.T) {
 		_, err := New(Config{URL: tc.url, HostLabel: tc.label})
 		if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("New(%q, %q) = %v, want %q", tc.url, tc.label, err, tc.err)
+		}
+	}
+}
+
+func TestRegister(t *testing.T) {
+	for _, tc := range []struct {
+		answered int
+		last     bool
+		want     uint8
+	}{{8, true, 0o377}, {0, false, 0}, {1, true, 1}, {1, false, 2}, {3, false, 0o16}, {7, true, 0o177}, {7, false, 0o376}} {
+		if got := register(tc.answered, tc.last); got != tc.want {
+			t.Errorf("register(%d, %v) = %o, want %o", tc.answered, tc.last, got, tc.want)
 		}
 	}
 }

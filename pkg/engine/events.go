@@ -32,18 +32,27 @@ const (
 // and synchronisation, each source's reachability and state. They are found by the same rules
 // as in this second-hand's own record (history.Events), from what the series say at each step.
 func (h *History) Events(ctx context.Context, host string, now time.Time) (history.EventLog, error) {
+	rec, err := h.record(ctx, host, now)
+	if err != nil {
+		return history.EventLog{}, err
+	}
+	return history.EventLog{Events: history.Events(rec)}, nil
+}
+
+// record is host's record as the series' changes make it (see Events), shared by its events
+// and its diagnosis' moments.
+func (h *History) record(ctx context.Context, host string, now time.Time) (store.History, error) {
 	end := now.Truncate(EventsRecentStep).Add(EventsRecentStep)
 	key := fmt.Sprintf("events|%s|%d", host, end.UnixMilli())
-	ev, err := shared(ctx, h.e, key, h.e.cfg.Reuse, func(ctx context.Context) ([]history.Event, error) {
+	return shared(ctx, h.e, key, h.e.cfg.Reuse, func(ctx context.Context) (store.History, error) {
 		return h.events(ctx, h.label(host), end)
 	})
-	return history.EventLog{Events: ev}, err
 }
 
 // EventQueries is how many queries the events take.
 const EventQueries = 2
 
-func (h *History) events(ctx context.Context, label string, end time.Time) ([]history.Event, error) {
+func (h *History) events(ctx context.Context, label string, end time.Time) (store.History, error) {
 	recentStart := end.Add(-EventsRecent)
 	older := v1.Range{Start: end.Add(-EventsWindow).Truncate(EventsStep), End: recentStart.Truncate(EventsStep).Add(EventsStep), Step: EventsStep}
 	recent := v1.Range{Start: recentStart, End: end, Step: EventsRecentStep}
@@ -54,16 +63,16 @@ func (h *History) events(ctx context.Context, label string, end time.Time) ([]hi
 	b, errB = h.e.ranged(ctx, h.eventsQuery(label, EventsRecentStep), recent)
 	wg.Wait()
 	if errA != nil {
-		return nil, errA
+		return store.History{}, errA
 	}
 	if errB != nil {
-		return nil, errB
+		return store.History{}, errB
 	}
 	// One timeline: the month before from the coarse query, the last day from the fine one.
 	tl := newTimeline()
 	tl.add(a, func(t time.Time) bool { return t.Before(recentStart) }, EventsStep)
 	tl.add(b, func(time.Time) bool { return true }, EventsRecentStep)
-	return history.Events(tl.history()), nil
+	return tl.history(), nil
 }
 
 // eventsQuery asks, per step, what the events are made of: whether chronyd answered every
@@ -162,6 +171,9 @@ func (tl *timeline) history() store.History {
 	}
 	slices.Sort(keys)
 	var h store.History
+	if len(keys) > 0 {
+		h.From, h.To = time.UnixMilli(keys[0]).UTC(), time.UnixMilli(keys[len(keys)-1]).UTC()
+	}
 	var lastSample store.Sample
 	var lastUpdate store.Update
 	points := map[store.Source][]store.SourcePoint{}

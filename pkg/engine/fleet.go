@@ -463,7 +463,12 @@ func (e *Engine) hostReport(ctx context.Context, name, label string) (HostReport
 		}
 	}
 	for _, k := range order {
-		r.SourceList = append(r.SourceList, *sources[k])
+		s := *sources[k]
+		if s.StateName == "" {
+			// No chrony_sources_state_info: nothing says the source is used.
+			s.State, s.StateName = chrony.StateNonselectable, "unknown"
+		}
+		r.SourceList = append(r.SourceList, s)
 	}
 	sort.SliceStable(r.SourceList, func(i, j int) bool { return r.SourceList[i].Name < r.SourceList[j].Name })
 	for _, s := range stats {

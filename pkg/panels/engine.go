@@ -81,6 +81,7 @@ func EngineHostPage(p EngineHostPageProps) g.Node {
 		),
 		engineNote(p, where),
 		Main(ID("main"), Class("panels"),
+			DiagnosisPanel(Result[DiagnosisData]{Loading: true}),
 			TrackingPanel(Result[chrony.Tracking]{Loading: true}),
 			EngineSourcesPanel(Result[engine.HostReport]{Loading: true}),
 			SourceStatsPanel(Result[[]chrony.SourceStats]{Loading: true}),

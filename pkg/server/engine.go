@@ -10,6 +10,7 @@ import (
 	g "maragu.dev/gomponents"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
@@ -66,8 +67,10 @@ func (s *Server) handleEngineHosts() gin.HandlerFunc {
 					d.Polled++
 					continue
 				}
+				th := s.cfg.Thresholds.For(h.Name)
 				row := panels.HostSummary{Host: h.Name, Endpoint: s.engine.URL(), Tracking: h.Tracking, TrackingErr: h.Err(s.engine.URL()),
-					At: h.At, Now: now, InPanel: true, Counted: true, Reachable: h.Reachable, Total: h.Sources}
+					At: h.At, Now: now, InPanel: true, Counted: true, Reachable: h.Reachable, Total: h.Sources,
+					Diagnosis: diagnose.Diagnose(h.Input(s.engine.URL(), now, th)), Thresholds: th}
 				if t, ok := trends[h.Label]; ok {
 					row.Trend = &t
 				}
@@ -130,6 +133,7 @@ var engineViews = map[string]struct {
 	view  func(ctx context.Context, s *Server, h engine.Host, q query, now time.Time, next time.Duration) g.Node
 	query []string
 }{
+	"diagnosis":   {engineDiagnosis, []string{"fresh"}},
 	"tracking":    {engineTracking, []string{"fresh"}},
 	"sources":     {engineSources, []string{"fresh"}},
 	"sourcestats": {engineSourceStats, []string{"fresh"}},
@@ -171,6 +175,31 @@ func (s *Server) report(ctx context.Context, h engine.Host) (engine.HostReport, 
 	}
 	s.noteResult(h.Name, "engine", err)
 	return r, err
+}
+
+// engineDiagnosis is the first block of an engine host's page: its diagnosis from what the
+// series carry (the same rules as for a host read directly), with what they do not carry
+// listed as not checked, and since when from the series' record.
+func engineDiagnosis(ctx context.Context, s *Server, h engine.Host, _ query, now time.Time, next time.Duration) g.Node {
+	d, err := s.engineDiagnose(ctx, h, now)
+	at := d.At
+	if at.IsZero() {
+		at = now
+	}
+	return panels.DiagnosisPanel(panels.Result[panels.DiagnosisData]{Data: panels.DiagnosisData{Diagnosis: d, TitleName: h.Name},
+		Err: err, At: at, Now: now, Endpoint: s.engine.URL(), Next: next})
+}
+
+// engineDiagnose judges an engine host; err is the engine's failure, when nothing could be
+// read of it.
+func (s *Server) engineDiagnose(ctx context.Context, h engine.Host, now time.Time) (diagnose.Diagnosis, error) {
+	r, err := s.engine.HostReport(ctx, h.Name, h.Label)
+	if err != nil {
+		return diagnose.Diagnosis{Host: h.Name}, err
+	}
+	in := r.Input(s.engine.URL(), now, s.cfg.Thresholds.For(h.Name))
+	in.History = s.engineHistory.Moments(ctx, h.Name, now)
+	return diagnose.Diagnose(in), nil
 }
 
 func engineTracking(ctx context.Context, s *Server, h engine.Host, _ query, now time.Time, next time.Duration) g.Node {
@@ -228,4 +257,30 @@ func (s *Server) handleEngineSource(c *gin.Context) {
 				h.Name + " from the series at " + s.engine.URL() + ". To see it, add this host to a second-hand that reaches its chronyd."}}
 	s.render(c, http.StatusOK, panels.SourceDetailFragment(panels.Result[panels.SourceDetail]{Data: d, At: now, Now: now,
 		Endpoint: s.engine.URL(), Next: panels.NextRefresh(now, s.cfg.Refresh)}))
+}
+
+// handleEngineDiagnosisJSON is an engine host's diagnosis for scripts: 200 with it, or 503
+// naming the engine's failure when nothing could be read.
+func (s *Server) handleEngineDiagnosisJSON(c *gin.Context) {
+	h, ok := s.engineHost(c)
+	if !ok {
+		s.unknownHost(c)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	if _, msg := parseQuery(c.Request.URL.RawQuery, "fresh"); msg != "" {
+		c.String(http.StatusBadRequest, msg+"\n")
+		return
+	}
+	d, err := s.engineDiagnose(c.Request.Context(), h, s.cfg.Now())
+	if err != nil {
+		c.String(http.StatusServiceUnavailable, "%s\n", diagnose.Explain(err, s.engine.URL()).Title)
+		return
+	}
+	b, err := d.JSON()
+	if err != nil {
+		c.String(http.StatusInternalServerError, "internal error: the diagnosis could not be written\n")
+		return
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", append(b, '\n'))
 }

@@ -43,10 +43,16 @@ func engineHistory(end time.Time) []enginelab.Series {
 	series("chrony_tracking_root_dispersion_seconds", 1e-3, far...)
 	series("chrony_tracking_max_error_seconds", 3.002e-3, far...)
 	series("chrony_tracking_frequency_ppms", -12.5, far...)
+	ref := enginelab.Series{Metric: "chrony_tracking_reference_timestamp_seconds", Labels: map[string]string{"job": "second-hand", "instance": "127.0.0.1:9", "host": "far"}}
+	for t := end.Add(-10 * time.Minute); t.Before(end); t = t.Add(10 * time.Second) {
+		ref.Points = append(ref.Points, enginelab.Point{T: t, V: float64(t.Add(-5*time.Second).UnixMilli()) / 1000})
+	}
+	out = append(out, ref)
 	series("chrony_sources_reachability_ratio", 1, src...)
 	series("chrony_sources_state_info", 1, append(src, "source_state", "sync", "source_mode", "client")...)
 	series("chrony_sources_last_sample_offset_seconds", 5e-6, src...)
 	series("chrony_sources_last_sample_age_seconds", 12, src...)
+	series("chrony_sources_polling_interval_seconds", 64, src...)
 	series("chrony_sourcestats_samples", 8, src...)
 	series("chrony_up", 0, mute...)
 	return out
@@ -108,6 +114,7 @@ func TestEngineHosts(t *testing.T) {
 	}
 	relativeOnly(t, "/hosts/far/", page.Body.String())
 	for p, want := range map[string]string{
+		"panels/diagnosis":        `data-state="`,
 		"panels/tracking":         `data-field="reference" value="nas.lan"`,
 		"panels/sources":          `data-field="reach-answered" value="8"`,
 		"panels/sourcestats":      `data-field="samples" value="8"`,
@@ -131,6 +138,18 @@ func TestEngineHosts(t *testing.T) {
 	if rec := get(t, fleetHandler(t, nil, monitor.Config{}, Config{Engine: e}), "GET", "/readyz"); rec.Code != 200 ||
 		!strings.Contains(rec.Body.String(), "every host is read from the Prometheus API") {
 		t.Errorf("/readyz with no chronyd read directly: %d %s", rec.Code, rec.Body)
+	}
+	// The diagnosis, from the series: on the page first, for scripts, and as the row's Why.
+	if rec := get(t, h, "GET", "/hosts/far/diagnosis.json"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"host": "far"`) ||
+		!strings.Contains(rec.Body.String(), "selectdata") {
+		t.Errorf("far's diagnosis.json = %d:\n%s", rec.Code, rec.Body)
+	}
+	if rec := get(t, h, "GET", "/hosts/mute/panels/diagnosis"); !strings.Contains(rec.Body.String(), `data-state="failing"`) ||
+		!strings.Contains(rec.Body.String(), "chrony_up 0") {
+		t.Errorf("mute's diagnosis:\n%s", rec.Body)
+	}
+	if !strings.Contains(panel, `<tr id="host-mute" class="host-row status-unreachable state-failing"`) || !strings.Contains(panel, `data-field="why"`) {
+		t.Errorf("the engine's rows have no diagnosis:\n%s", panel)
 	}
 	if rec := get(t, h, "GET", "/hosts/mute/panels/tracking"); !strings.Contains(rec.Body.String(), "chrony_up 0") {
 		t.Errorf("mute's tracking does not say chronyd did not answer:\n%s", rec.Body)
