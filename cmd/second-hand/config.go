@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
-	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -136,8 +136,8 @@ func defaults() config {
 
 		PrometheusLabel:   engine.DefaultHostLabel,
 		PrometheusTimeout: engine.DefaultTimeout,
-		MaxClockError: hostLimit{All: th.MaxClockError},
-		MaxOffset:     hostLimit{All: th.MaxOffset},
+		MaxClockError:     hostLimit{All: th.MaxClockError},
+		MaxOffset:         hostLimit{All: th.MaxOffset},
 	}
 }
 

@@ -25,8 +25,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
-	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/monitor"
 )
 

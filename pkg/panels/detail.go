@@ -16,8 +16,8 @@ import (
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
-	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 )
 
 // SourceDetail is what chronyd says of one source, for its detail fragment: its row of the

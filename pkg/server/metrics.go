@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/metrics"
 	"github.com/second-hand/second-hand/pkg/monitor"
 )

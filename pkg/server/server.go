@@ -19,8 +19,8 @@ import (
 
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
-	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
