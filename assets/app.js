@@ -109,15 +109,15 @@
       // Moving a row takes the focus from what is in it; give it back.
       if (focused && focused !== document.activeElement && body.contains(focused)) focused.focus();
     }
-    var title = fleetTitle(rows);
-    if (document.title !== title) document.title = title;
-    var count = document.getElementById('fleet-count');
-    if (!count) return;
     // The hosts of a time-series engine come sorted in their own panel, all at once; they
     // count too, once they have come.
     var engine = document.getElementById('panel-engine');
     var more = document.getElementById('engine-rows');
     if (more) rows = rows.concat(Array.prototype.slice.call(more.children));
+    var title = fleetTitle(rows);
+    if (document.title !== title) document.title = title;
+    var count = document.getElementById('fleet-count');
+    if (!count) return;
     var known = rows.filter(function (row) { return row.dataset.status !== 'checking'; }).length;
     var synced = rows.filter(function (row) { return row.dataset.status === 'synchronised'; }).length;
     var text = engine && !engine.querySelector('[data-age-ms]') ? 'checking hosts…' :
