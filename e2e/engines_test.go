@@ -132,7 +132,7 @@ func TestEnginesReadSecondHand(t *testing.T) {
 			took := testkit.Eventually(t, time.Minute, string(kind)+"'s hosts synchronised in the overview", func() bool {
 				panel := fetchBody(t, c.url+"/engine/hosts")
 				for _, h := range want {
-					if !strings.Contains(panel, `<tr id="host-`+h+`" class="host-row status-synchronised"`) {
+					if !strings.Contains(panel, `<tr id="host-`+h+`" class="host-row status-synchronised `) {
 						return false
 					}
 				}
@@ -147,7 +147,7 @@ func TestEnginesReadSecondHand(t *testing.T) {
 		// scrape its address.
 		testkit.Eventually(t, time.Minute, "the hosts by instance", func() bool {
 			panel := fetchBody(t, byInstance.url+"/engine/hosts")
-			return strings.Contains(panel, `<tr id="host-gamma" class="host-row status-synchronised"`) &&
+			return strings.Contains(panel, `<tr id="host-gamma" class="host-row status-synchronised `) &&
 				strings.Contains(panel, `id="host-`+strings.ReplaceAll(a.addr, ":", "-")+`"`)
 		})
 		if p := fetchBody(t, byInstance.url+"/hosts/gamma/panels/tracking"); !strings.Contains(p, `data-field="reference" value="127.0.0.1"`) {

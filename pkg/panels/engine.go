@@ -46,7 +46,8 @@ func engineFleetBody(d EngineFleetData) g.Node {
 	}
 	return g.Group{
 		P(Class("engine-note"), g.Text(hosts+" with chrony_up series in the last 24 h at "),
-			Code(g.Text(d.URL)), g.Text(", named by their "), Code(g.Text(d.HostLabel)), g.Text(" label"+also+".")),
+			Code(g.Text(d.URL)), g.Text(", named by their "), Code(g.Text(d.HostLabel)), g.Text(" label"+also+
+				". Their Why judges their tracking; a host's page judges its sources too.")),
 		g.If(len(d.Rows) == 0, empty("No host of its own here: every host with chrony_up series is one this second-hand reads itself, or there is none.")),
 		g.If(len(d.Rows) > 0, Div(Class("table-wrap"), TabIndex("0"), Aria("labelledby", "engine-title"),
 			Table(Class("fleet-table"), fleetHead, TBody(ID("engine-rows"), g.Map(d.Rows, SummaryRow))))),
