@@ -143,7 +143,7 @@ func engineBench(ctx context.Context, bin, dir string, size engineSize, loads in
 	}
 	afterRefresh := engineQueries(direct)
 	host := fmt.Sprintf("h%04d", size.hosts/2)
-	pagePanels := []string{"", "panels/tracking", "panels/sources", "panels/sourcestats", "panels/server", "panels/history", "panels/events"}
+	pagePanels := []string{"", "panels/diagnosis", "panels/tracking", "panels/sources", "panels/sourcestats", "panels/server", "panels/history", "panels/events"}
 	for _, p := range pagePanels {
 		if _, err := fetch(direct + "hosts/" + host + "/" + p); err != nil {
 			return err
@@ -152,8 +152,8 @@ func engineBench(ctx context.Context, bin, dir string, size engineSize, loads in
 	afterHost := engineQueries(direct)
 	add("queries to the engine: the overview's first load (the page and its panel of the engine's hosts)", queriesText(before, afterLoad),
 		"then per refresh of the overview: "+queriesText(afterLoad, afterRefresh)+" (the sparklines' query once a minute); one answer shared by every viewer")
-	add("queries to the engine: a host's page and its six panels", queriesText(afterRefresh, afterHost),
-		"tracking, sources, statistics and serving share one; history 4 (clock and sources' columns, statistics in 2); events 2 (the last day at 10 s, the month at 5 min)")
+	add("queries to the engine: a host's page and its seven panels", queriesText(afterRefresh, afterHost),
+		"diagnosis, tracking, sources, statistics and serving share one (and the diagnosis the events' 2); history 4 (clock and sources' columns, statistics in 2); events 2 (the last day at 10 s, the month at 5 min); the sparkline 1")
 
 	// The overview in chromium through nginx.
 	b, closeBrowser, err := newBenchBrowser()
