@@ -279,6 +279,9 @@ type Status struct {
 	Endpoint string
 	// Retention is how long each level is kept.
 	Retention store.Retention
+	// Engine is the Prometheus API the history is read from (its URL), when it is not this
+	// second-hand's own store.
+	Engine string
 }
 
 // Status is the state of history for host.

@@ -26,7 +26,7 @@ import (
 // handleIndex is the root: the only host's page, or the overview of several.
 func (s *Server) handleIndex() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if m, ok := s.fleet.Single(); ok {
+		if m, ok := s.fleet.Single(); ok && s.engine == nil {
 			s.renderHostPage(c, m)
 			return
 		}
@@ -38,7 +38,11 @@ func (s *Server) handleIndex() gin.HandlerFunc {
 		// Worst first from what is known already (the page's title and icon too); the page's
 		// script keeps the order as the rows load.
 		panels.SortSummaries(rows)
-		s.render(c, http.StatusOK, panels.Overview(panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}))
+		props := panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}
+		if s.engine != nil {
+			props.Engine = s.engine.URL()
+		}
+		s.render(c, http.StatusOK, panels.Overview(props))
 	}
 }
 
@@ -67,6 +71,13 @@ func (s *Server) namedHost(c *gin.Context) (*monitor.Monitor, bool) {
 // links resolve under the host and a proxy's sub-path is kept.
 func (s *Server) handleHostRedirect() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			if h, ok := s.engineHost(c); ok {
+				c.Header("Location", h.Name+"/")
+				c.Status(http.StatusMovedPermanently)
+				return
+			}
+		}
 		m, ok := s.namedHost(c)
 		if !ok {
 			s.unknownHost(c)
@@ -79,6 +90,10 @@ func (s *Server) handleHostRedirect() gin.HandlerFunc {
 
 func (s *Server) handleHostPage() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.renderEngineHostPage(c)
+			return
+		}
 		m, ok := s.namedHost(c)
 		if !ok {
 			s.unknownHost(c)
@@ -144,7 +159,7 @@ func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, n
 	if sources, _, err, ok := m.LastSources(); ok && err == nil {
 		r.RefPollSeconds = diagnose.RefPoll(t, sources)
 	}
-	if trend, ok := s.history.Trend(ctx, m.Name(), now); ok {
+	if trend, ok := s.historyOf(m.Name()).Trend(ctx, m.Name(), now); ok {
 		r.Trend = &trend
 	}
 	return panels.TrackingPanel(r), err
@@ -152,21 +167,31 @@ func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, n
 
 // historyView is the history panel for the range asked (?range=), around a moment (?at=).
 func historyView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	d := panels.HistoryData{Range: q.rng, Status: s.history.Status(m.Name())}
-	if !d.Status.Off {
-		d.View, d.Err = s.history.View(ctx, m.Name(), q.rng, q.at, now)
-	}
-	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: d, At: now, Now: now, Next: next}), nil
+	return historyPanel(ctx, s.historyOf(m.Name()), m.Name(), q, now, next), nil
 }
 
-func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, _ query, now time.Time, next time.Duration) (g.Node, error) {
-	d := panels.EventsData{Status: s.history.Status(m.Name())}
+func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
+	return eventsPanel(ctx, s.historyOf(m.Name()), m.Name(), q, now, next), nil
+}
+
+// historyPanel reads host's history from r, wherever it is kept, and draws it.
+func historyPanel(ctx context.Context, r history.Reader, host string, q query, now time.Time, next time.Duration) g.Node {
+	d := panels.HistoryData{Range: q.rng, Status: r.Status(host)}
+	if !d.Status.Off {
+		d.View, d.Err = r.View(ctx, host, q.rng, q.at, now)
+	}
+	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: d, At: now, Now: now, Next: next})
+}
+
+// eventsPanel lists what happened to host, from r.
+func eventsPanel(ctx context.Context, r history.Reader, host string, _ query, now time.Time, next time.Duration) g.Node {
+	d := panels.EventsData{Status: r.Status(host)}
 	if !d.Status.Off {
 		var l history.EventLog
-		l, d.Err = s.history.Events(ctx, m.Name(), now)
+		l, d.Err = r.Events(ctx, host, now)
 		d.Events, d.NotScannedBefore = l.Events, l.NotScannedBefore
 	}
-	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next}), nil
+	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next})
 }
 
 // hostRequest begins a handler of a host's data: the host the URL names (404 with the list of
@@ -192,6 +217,10 @@ func (s *Server) hostRequest(c *gin.Context, pick func(*gin.Context) (*monitor.M
 // belongs inside the panel.
 func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.handleEnginePanel(c)
+			return
+		}
 		p, known := panelViews[c.Param("panel")]
 		if !known {
 			s.unknownHost(c)
@@ -215,6 +244,11 @@ func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) g
 // whole.
 func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			c.String(http.StatusNotFound, "%s is read from the Prometheus API at %s: export its series there (VictoriaMetrics: /api/v1/export; Prometheus: /api/v1/query_range)\n",
+				c.Param("host"), s.engine.URL())
+			return
+		}
 		m, q, ok := s.hostRequest(c, pick, "range")
 		if !ok {
 			return
@@ -292,7 +326,7 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 			row.Diagnosis = s.diag.Judge(in)
 			s.noteResult(m.Name(), "summary", row.TrackingErr)
 		}
-		if trend, ok := s.history.Trend(c.Request.Context(), m.Name(), row.Now); ok {
+		if trend, ok := s.historyOf(m.Name()).Trend(c.Request.Context(), m.Name(), row.Now); ok {
 			row.Trend = &trend
 		}
 		s.render(c, http.StatusOK, panels.SummaryRow(row))
@@ -383,6 +417,10 @@ func (s *Server) handleReadyz() gin.HandlerFunc {
 			return
 		}
 		hosts := s.fleet.Monitors()
+		if len(hosts) == 0 && q.host == "" && s.engine != nil {
+			c.String(http.StatusOK, "ready: no chronyd read directly; every host is read from the Prometheus API at %s\n", s.engine.URL())
+			return
+		}
 		if q.host != "" {
 			m, ok := s.fleet.Lookup(q.host)
 			if !ok {
