@@ -194,10 +194,14 @@ func againstMain(repo, dir, against string, add func(what, figure, against strin
 			}
 		}
 	}
+	label := against
+	if r := strings.TrimSpace(string(rev)); !strings.HasPrefix(against, r) {
+		label += " (" + r + ")"
+	}
 	median := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
 	for _, r := range []string{"24h", "30d"} {
 		t, m := median(times["this"+r]), median(times["main"+r])
-		add(fmt.Sprintf("history fragment of %s from a month of 8 sources, this version against %s (%s), side by side", r, against, strings.TrimSpace(string(rev))),
+		add(fmt.Sprintf("history fragment of %s from a month of 8 sources, this version against %s, side by side", r, label),
 			fmt.Sprintf("%s, %.0f KB against %s, %.0f KB: %.2fx", ms(t), sizes["this"+r]/1000, ms(m), sizes["main"+r]/1000, t/m),
 			"target ≤ 1.00x (medians of 5 runs, in turn)")
 	}
