@@ -151,6 +151,19 @@ func shared[T any](ctx context.Context, e *Engine, key string, ttl time.Duration
 	}
 }
 
+// fresh is key's answer when it was made less than its reuse window ago and did not fail.
+func fresh[T any](e *Engine, key string) (T, bool) {
+	e.mu.Lock()
+	a, ok := e.answers[key]
+	e.mu.Unlock()
+	v, isT := a.val.(T)
+	if !ok || !isT || a.err != nil || time.Since(a.at) >= a.ttl {
+		var zero T
+		return zero, false
+	}
+	return v, true
+}
+
 // revalidated answers key as shared does, except that once there is an answer it is given at
 // once, however old, while a new one is asked for in the background for the callers after:
 // the overview of a fleet waits for the engine only the first time, and its age says how old

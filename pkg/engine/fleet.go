@@ -527,7 +527,11 @@ func (h *History) Trend(ctx context.Context, host string, now time.Time) (histor
 	return t, ok
 }
 
-// Trends are every host's sparklines, by the host label's value, in one query.
+// Trends are every host's sparklines, by the host label's value, in one query. Within a
+// column, once they have been read, the last answer is given at once while they are read
+// again behind it (as the fleet is): every load of the overview then has its sparklines,
+// instead of one a minute waiting for the query and, when it is slower than a row may wait,
+// coming without them.
 func (e *Engine) Trends(ctx context.Context, now time.Time) (map[string]history.Trend, error) {
 	return e.trends(ctx, "", now)
 }
@@ -539,7 +543,11 @@ func (e *Engine) trends(ctx context.Context, label string, now time.Time) (map[s
 	col := 24 * time.Hour / history.TrendColumns
 	to := now.Truncate(col).Add(col)
 	from := to.Add(-24 * time.Hour)
-	return shared(ctx, e, "trend|"+label+"|"+strconv.FormatInt(to.UnixMilli(), 10), TrendReuse, func(ctx context.Context) (map[string]history.Trend, error) {
+	answer := shared[map[string]history.Trend]
+	if label == "" {
+		answer = revalidated[map[string]history.Trend]
+	}
+	return answer(ctx, e, "trend|"+label+"|"+strconv.FormatInt(to.UnixMilli(), 10), TrendReuse, func(ctx context.Context) (map[string]history.Trend, error) {
 		w, sel := dur(col), e.sel(mSystemTime, label)
 		m, err := e.ranged(ctx, or(tagged("min", "min "+e.by()+" (min_over_time("+sel+"["+w+"]))"), tagged("max", "max "+e.by()+" (max_over_time("+sel+"["+w+"]))")),
 			v1.Range{Start: from.Add(col), End: to, Step: col})
