@@ -77,6 +77,7 @@ func (e *Engine) Fleet(ctx context.Context) (*Fleet, error) {
 var overviewMetrics = []string{mUp, mInfo, mSystemTime, mRootDelay, mRootDisp, mRefTime, mStratum, mLeap, mSrcReach}
 
 func (e *Engine) fleet(ctx context.Context) (*Fleet, error) {
+	defer e.wide()()
 	now := time.Now()
 	var labels []string
 	var lerr error
@@ -548,6 +549,9 @@ func (e *Engine) trends(ctx context.Context, label string, now time.Time) (map[s
 		answer = revalidated[map[string]history.Trend]
 	}
 	return answer(ctx, e, "trend|"+label+"|"+strconv.FormatInt(to.UnixMilli(), 10), TrendReuse, func(ctx context.Context) (map[string]history.Trend, error) {
+		if label == "" {
+			defer e.wide()()
+		}
 		w, sel := dur(col), e.sel(mSystemTime, label)
 		m, err := e.ranged(ctx, or(tagged("min", "min "+e.by()+" (min_over_time("+sel+"["+w+"]))"), tagged("max", "max "+e.by()+" (max_over_time("+sel+"["+w+"]))")),
 			v1.Range{Start: from.Add(col), End: to, Step: col})
