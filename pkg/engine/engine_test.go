@@ -207,6 +207,36 @@ func TestHistoryFromEngines(t *testing.T) {
 				}
 				checkEvents(t, l.Events, d)
 			})
+			t.Run("events shared across a step", func(t *testing.T) {
+				// A page's events panel and its diagnosis, asked a moment apart across the end
+				// of a 10 s step, within the reuse window (an hour here): one read.
+				es, err := New(Config{URL: lab.URL, HostLabel: "host", Timeout: 20 * time.Second, Reuse: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				hs := es.History(nil)
+				if _, err := hs.Events(ctx, "alpha", now.Add(-time.Second)); err != nil {
+					t.Fatal(err)
+				}
+				asked := es.Counts().QueryRange.Load()
+				if asked != EventQueries {
+					t.Fatalf("the events asked %d ranges, want %d", asked, EventQueries)
+				}
+				hs.Moments(ctx, "alpha", now.Add(time.Second))
+				if l, err := hs.Events(ctx, "alpha", now.Add(time.Second)); err != nil || len(l.Events) == 0 {
+					t.Fatalf("the events of the next step: %v, %v", l.Events, err)
+				}
+				if got := es.Counts().QueryRange.Load(); got != asked {
+					t.Errorf("the next step's events and moments asked %d more ranges, want none", got-asked)
+				}
+				// Two steps on, the record is read again.
+				if _, err := hs.Events(ctx, "alpha", now.Add(11*time.Second)); err != nil {
+					t.Fatal(err)
+				}
+				if got := es.Counts().QueryRange.Load(); got != asked+EventQueries {
+					t.Errorf("two steps on, %d more ranges, want %d", got-asked, EventQueries)
+				}
+			})
 			t.Run("fleet", func(t *testing.T) {
 				f, err := e.Fleet(ctx)
 				if err != nil {
