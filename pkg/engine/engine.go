@@ -162,6 +162,14 @@ func shared[T any](ctx context.Context, e *Engine, key string, ttl time.Duration
 	}
 }
 
+// answer is key's answer, however old.
+func (e *Engine) answer(key string) (answer, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.answers[key]
+	return a, ok
+}
+
 // fresh is key's answer when it was made less than its reuse window ago and did not fail.
 func fresh[T any](e *Engine, key string) (T, bool) {
 	e.mu.Lock()
