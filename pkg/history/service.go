@@ -70,7 +70,7 @@ type Service struct {
 // The caches' bounds: a view of 30 days of a host with eight sources is about half a megabyte.
 const (
 	viewCacheBytes   = 8 << 20
-	rolledCacheBytes = 8 << 20 // a host's 1 y part is about 600 KB
+	rolledCacheBytes = 8 << 20 // a host's 90d, 1y and 2y parts are 2.7 MB (warm.go)
 	trendCacheBytes  = 1 << 20
 	eventCacheBytes  = 2 << 20
 	windowCacheBytes = 2 << 20

@@ -24,8 +24,9 @@ const warmAhead = 5 * time.Minute
 
 // warmShare is the part of the summaries' cache the warmer fills at most: the rest is for what
 // requests draw (the 30d view's 5-minute summaries, views around a moment). A host's three
-// parts are about 2 MB (a year's with 8 sources and serving statistics, 600 KB): 6 MB is
-// three hosts' with a column's ahead drawn for one range, and the 1y and 2y parts of more.
+// parts, with 8 sources and serving statistics, are 2.7 MB (the bench's part longterm): 6 MB
+// is every part of one host, of two all but one 90d, of three their 2y and 1y; with more
+// hosts, those of the first.
 const warmShare = rolledCacheBytes * 3 / 4
 
 // Warm draws the summaries' part of hosts' long views as a request at now would ask it (and
