@@ -155,7 +155,7 @@ func SocketFix(report string) string {
 }
 
 // NotAnswering reports whether err means chronyd cannot be read at all: it does not answer (or
-// not in time), its socket refuses second-hand, or second-hand is shutting down. That is the
+// not in time), or its socket refuses second-hand. That is the
 // host's failure, the same for every report, and a page says it once for the host; any other
 // error (a report chronyd refuses, one it gives only on its socket, a reply that makes no sense)
 // is that report's own, and its panel says it.
@@ -169,7 +169,7 @@ func NotAnswering(err error) bool {
 		return false
 	}
 	switch e.Kind {
-	case chrony.KindUnreachable, chrony.KindTimeout, chrony.KindPermission, chrony.KindClosed:
+	case chrony.KindUnreachable, chrony.KindTimeout, chrony.KindPermission:
 		return true
 	}
 	return false

@@ -127,6 +127,10 @@ func FastSlow(v float64) string {
 	return "fast"
 }
 
+// FastSlowPhrase is an offset said in words, its size then its direction, with no sign to read
+// twice: "12.0 µs fast", "1.50 s slow".
+func FastSlowPhrase(v float64) string { return Seconds(math.Abs(v), false) + " " + FastSlow(v) }
+
 // Unit is the one unit of time a table column prints its values in (UI.md: one unit per
 // column), so that the column's values compare at a glance.
 type Unit struct {
@@ -194,30 +198,3 @@ func (u Unit) Number(v float64, signed bool) string {
 
 // Format prints v in the unit, with its name: "+12.30 µs".
 func (u Unit) Format(v float64, signed bool) string { return u.Number(v, signed) + " " + u.Name }
-
-// AgeUnit is the one unit of a column of ages (how long ago): the one Ago would give the oldest
-// of them, so that the column reads in s, min, h or d throughout.
-type AgeUnit struct {
-	Name string
-	Of   time.Duration
-}
-
-// ColumnAgeUnit is the unit of a column of ages.
-func ColumnAgeUnit(ages ...time.Duration) AgeUnit {
-	var oldest time.Duration
-	for _, a := range ages {
-		oldest = max(oldest, a)
-	}
-	switch {
-	case oldest < 120*time.Second:
-		return AgeUnit{"s", time.Second}
-	case oldest < 120*time.Minute:
-		return AgeUnit{"min", time.Minute}
-	case oldest < 48*time.Hour:
-		return AgeUnit{"h", time.Hour}
-	}
-	return AgeUnit{"d", 24 * time.Hour}
-}
-
-// Number is an age in the unit, whole: "12".
-func (u AgeUnit) Number(d time.Duration) string { return strconv.FormatInt(int64(d/u.Of), 10) }

@@ -118,26 +118,10 @@ func TestFastSlow(t *testing.T) {
 	if FastSlow(1e-6) != "fast" || FastSlow(-1e-6) != "slow" || FastSlow(0) != "fast" {
 		t.Error("FastSlow does not follow the sign convention: positive is this clock ahead (fast)")
 	}
-}
-
-func TestColumnAgeUnit(t *testing.T) {
-	for _, tc := range []struct {
-		ages []time.Duration
-		unit string
-		last string // Number of the last age
-	}{
-		{[]time.Duration{3 * time.Second, 90 * time.Second}, "s", "90"},
-		{[]time.Duration{3 * time.Second, 5 * time.Minute}, "min", "5"},
-		{[]time.Duration{time.Second, 3 * time.Hour}, "h", "3"},
-		{[]time.Duration{72 * time.Hour}, "d", "3"},
-		{nil, "s", ""},
-	} {
-		u := ColumnAgeUnit(tc.ages...)
-		if u.Name != tc.unit {
-			t.Errorf("%v: unit %s, want %s", tc.ages, u.Name, tc.unit)
-		}
-		if len(tc.ages) > 0 && u.Number(tc.ages[len(tc.ages)-1]) != tc.last {
-			t.Errorf("%v: %s", tc.ages, u.Number(tc.ages[len(tc.ages)-1]))
-		}
+	if got := FastSlowPhrase(-1.5); got != "1.50 s slow" {
+		t.Errorf("FastSlowPhrase(-1.5) = %q, want 1.50 s slow", got)
+	}
+	if got := FastSlowPhrase(12e-6); got != "12.0 µs fast" {
+		t.Errorf("FastSlowPhrase(12e-6) = %q, want 12.0 µs fast", got)
 	}
 }

@@ -613,7 +613,7 @@ func (j *judge) thresholds() {
 	}
 	if math.Abs(off) > th.MaxOffset.Seconds() {
 		j.add(Finding{ID: IDOffsetHigh, Severity: Warn,
-			Text:     fmt.Sprintf("The system clock is %s %s: more than %s.", Seconds(math.Abs(off), false), FastSlow(off), Seconds(th.MaxOffset.Seconds(), false)),
+			Text:     fmt.Sprintf("The system clock is %s: more than %s.", FastSlowPhrase(off), Seconds(th.MaxOffset.Seconds(), false)),
 			Evidence: []Evidence{secs("system time offset", off), secs("threshold (--max-offset)", th.MaxOffset.Seconds())},
 			Since:    j.aboveSince(func(s Sample) float64 { return math.Abs(s.OffsetSeconds) }, th.MaxOffset.Seconds()),
 			Fix:      "chronyd slews the clock back slowly; after a large step (a resume, a new RTC) this passes. If it stays, let chronyd step it (makestep 1 3 in chrony.conf) and check that no other program sets the clock."})

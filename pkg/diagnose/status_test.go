@@ -22,7 +22,7 @@ func TestNotAnswering(t *testing.T) {
 		{"unreachable", e(chrony.KindUnreachable), true},
 		{"timeout", e(chrony.KindTimeout), true},
 		{"permission denied on the socket", e(chrony.KindPermission), true},
-		{"shutting down", e(chrony.KindClosed), true},
+		{"shutting down (second-hand's own)", e(chrony.KindClosed), false},
 		{"the request's budget ended", budget, true},
 		{"refused (socket-only over UDP)", &chrony.Error{Kind: chrony.KindNotAuthorised, Op: "selectdata", Addr: "udp://127.0.0.1:323"}, false},
 		{"an error status", e(chrony.KindStatus), false},

@@ -29,7 +29,7 @@ type HistoryData struct {
 	// NoSelect are the sources with the noselect option (by key), as chronyd's selection
 	// report says: their offsets start hidden, as a falseticker's do. Empty when it is not read.
 	NoSelect map[string]bool
-	Err  error // the record could not be read
+	Err      error // the record could not be read
 }
 
 // HistoryPanel draws a host's history over one of the ranges, switched without a page load:

@@ -164,9 +164,8 @@ func panel(spec Spec, m meta, body func() g.Node) g.Node {
 		),
 		Div(Class("panel-body"),
 			g.Iff(m.loading, func() g.Node { return loadingLine }),
-			g.Iff(m.stale, func() g.Node { return staleNote(m) }),
+			g.Iff(down, func() g.Node { return downLine(m) }),
 			g.Iff(m.stale, func() g.Node { return Div(Class("stale-values"), body()) }),
-			g.Iff(!m.stale && down, func() g.Node { return notAnswering }),
 			g.Iff(!m.stale && !down && !m.loading && m.err != nil, func() g.Node { return errorBox(m.err, m.endpoint) }),
 			g.Iff(!m.loading && m.err == nil, body),
 		),
@@ -175,16 +174,26 @@ func panel(spec Spec, m meta, body func() g.Node) g.Node {
 
 var (
 	loadingLine = static(P(Class("loading"), g.Text("Loading…")))
-	// notAnswering is a panel's one line while chronyd does not answer and it has no values to
-	// keep: the diagnosis block says why and what to do, once for the host.
-	notAnswering = static(P(Class("host-down"), Data("field", "not-answering"),
-		g.Text("chronyd is not answering, and nothing was read from it before: the diagnosis says why and what to do.")))
 )
 
-// staleNote is the line over a panel's last values while chronyd does not answer.
-func staleNote(m meta) g.Node {
-	return P(Class("host-down"), Data("field", "stale"),
-		g.Text("chronyd is not answering: these are the values read at "+m.at.UTC().Format("15:04:05")+" UTC ("+diagnose.AgoPhrase(m.now.Sub(m.at))+")."))
+// downLine is a panel's compact inline error while chronyd does not answer at all: what its
+// own request met, in one line, and then either the age of the last values it keeps (greyed
+// under it) or that it has none. The host's failure, since when and the fix, is said once, in
+// the diagnosis block; so this line is no alert of its own.
+func downLine(m meta) g.Node {
+	x := diagnose.Explain(m.err, m.endpoint)
+	what := x.Title
+	if x.Detail != "" {
+		what += " (" + x.Detail + ")"
+	}
+	kept := "Nothing was read from it before; the diagnosis above says why and what to do."
+	if m.stale {
+		kept = "Showing the values read at " + m.at.UTC().Format("15:04:05") + " UTC (" + diagnose.AgoPhrase(m.now.Sub(m.at)) +
+			"), greyed; the diagnosis above says what to do."
+	}
+	return P(Class("host-down"), Data("field", "not-answering"),
+		Span(Class("sym"), Aria("hidden", "true"), g.Text(Bad.Symbol()+" ")),
+		g.Text(what+". "+kept))
 }
 
 // Spec is a panel of a host's page: its id (the element's id is panel-ID, its fragment's URL

@@ -23,7 +23,7 @@ func rtcBody(r chrony.RTC) g.Node {
 		return rtcOff
 	}
 	return Dl(Class("metrics"),
-		rtcOffsetBox.show(Neutral, value("rtc-fast", r.FastSeconds, Seconds(r.FastSeconds, true)+" "+diagnose.FastSlow(r.FastSeconds))),
+		rtcOffsetBox.show(Neutral, value("rtc-fast", r.FastSeconds, diagnose.FastSlowPhrase(r.FastSeconds))),
 		rtcGainBox.show(Neutral, value("rtc-gain", r.GainRatePPM, gainsLoses(r.GainRatePPM))),
 		rtcRefTimeBox.show(Neutral, refTime("rtc-ref-time", r.RefTime)),
 		rtcSamplesBox.show(Neutral, textValue("rtc-samples", strconv.Itoa(r.Samples), strconv.Itoa(r.Samples))),

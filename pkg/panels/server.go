@@ -118,10 +118,10 @@ func serverBody(r Result[ServerData]) g.Node {
 func dropHealth(n uint64) Health { return health(diagnose.DropTone(n)) }
 
 // clientsHead is the clients table's head, with the units of its interval and age columns.
-func clientsHead(interval diagnose.Unit, au diagnose.AgeUnit) g.Node {
+func clientsHead(interval diagnose.Unit) g.Node {
 	return THead(Tr(clientsHeadStart,
 		columnHead("cl-int", "Int ("+interval.Name+")", "The average interval between its requests", true),
-		columnHead("cl-last", "Last ("+au.Name+" ago)", "How long ago its last NTP request came", true)))
+		columnHead("cl-last", "Last", "How long ago its last NTP request came", true)))
 }
 
 var clientsHeadStart = static(g.Group{
@@ -142,24 +142,20 @@ func clientsTable(d ServerData, endpoint string, now time.Time) g.Node {
 		caption = plural(len(clients), "client", "clients")
 	}
 	var intervals []float64
-	var ages []time.Duration
 	for _, c := range shown {
 		if c.HasNTPInterval {
 			intervals = append(intervals, math.Ldexp(1, c.NTPIntervalLog2))
 		}
-		if c.LastNTPAgo != chrony.NeverSampled {
-			ages = append(ages, c.LastNTPAgo)
-		}
 	}
-	iu, au := diagnose.ColumnUnit(intervals...), diagnose.ColumnAgeUnit(ages...)
+	iu := diagnose.ColumnUnit(intervals...)
 	return Div(Class("clients"), H3(g.Text("Clients")),
 		g.If(len(clients) == 0, P(Class("empty"), g.Text("No client in chronyd's log."))),
-		g.If(len(clients) > 0, Div(Class("table-wrap"), Table(Class("clients-table"), Caption(g.Text(caption)), clientsHead(iu, au),
+		g.If(len(clients) > 0, Div(Class("table-wrap"), Table(Class("clients-table"), Caption(g.Text(caption)), clientsHead(iu),
 			TBody(g.Map(shown, func(c chrony.ClientAccess) g.Node {
 				last := "never"
 				lastRaw := "4294967295"
 				if c.LastNTPAgo != chrony.NeverSampled {
-					last, lastRaw = au.Number(c.LastNTPAgo), strconv.FormatInt(int64(c.LastNTPAgo/time.Second), 10)
+					last, lastRaw = ago(c.LastNTPAgo), strconv.FormatInt(int64(c.LastNTPAgo/time.Second), 10)
 				}
 				interval, intervalRaw := "–", "-"
 				if c.HasNTPInterval {

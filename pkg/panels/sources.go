@@ -39,8 +39,8 @@ func activityNote(a chrony.Activity) g.Node {
 
 // sourcesHead is the table's head; the last column's unit is that of its values, one for all.
 // It is rendered once per unit.
-func sourcesHead(u diagnose.Unit, au diagnose.AgeUnit) g.Node {
-	if h, ok := sourcesHeads.Load(u.Name + "/" + au.Name); ok {
+func sourcesHead(u diagnose.Unit) g.Node {
+	if h, ok := sourcesHeads.Load(u.Name); ok {
 		return h.(g.Node)
 	}
 	h := static(THead(Tr(
@@ -50,10 +50,10 @@ func sourcesHead(u diagnose.Unit, au diagnose.AgeUnit) g.Node {
 		columnHead("src-stratum", "Stratum", "The source's distance from a reference clock", true),
 		columnHead("src-poll", "Poll", "How often chronyd asks the source for the time", true),
 		columnHead("src-reach", "Reach", "The last 8 polls, newest on the right: filled when answered; chronyc prints them as an octal number", false),
-		columnHead("src-last", "Last ("+au.Name+" ago)", "How long ago the last sample was received, in "+au.Name, true),
+		columnHead("src-last", "Last", "How long ago the last sample was received", true),
 		columnHead("src-offset", "Last sample ("+u.Name+")", "Offset of the last sample: adjusted [as measured] ± error bound, in "+u.Name+" (+ this clock ahead of the source)", true),
 	)))
-	sourcesHeads.Store(u.Name+"/"+au.Name, h)
+	sourcesHeads.Store(u.Name, h)
 	return h
 }
 
@@ -72,20 +72,18 @@ func sourcesBody(sources []chrony.Source, h diagnose.History, at time.Time) g.No
 		return empty("chronyd has no time sources. Add server, pool, peer or refclock lines to chrony.conf.")
 	}
 	var vals []float64
-	var ages []time.Duration
 	for _, s := range sources {
 		if s.Sampled() {
 			vals = append(vals, s.AdjustedOffsetSeconds, s.MeasuredOffsetSeconds, s.ErrorSeconds)
-			ages = append(ages, s.LastSampleAgo)
 		}
 	}
-	u, au := diagnose.ColumnUnit(vals...), diagnose.ColumnAgeUnit(ages...)
+	u := diagnose.ColumnUnit(vals...)
 	return g.Group{
 		Div(Class("table-wrap"), Table(Class("sources"), Data("roving", "button.source-toggle"), Aria("describedby", "sources-keys"),
-			sourcesHead(u, au), TBody(g.Map(indices(len(sources)), func(i int) g.Node {
+			sourcesHead(u), TBody(g.Map(indices(len(sources)), func(i int) g.Node {
 				s := sources[i]
 				key := sourceKey(s)
-				return g.Group{sourceRow(s, h, at, u, au, firstToggle(sources, i)), detailRow("sources", key, 8)}
+				return g.Group{sourceRow(s, h, at, u, firstToggle(sources, i)), detailRow("sources", key, 8)}
 			})))),
 		sourcesKeys,
 		sourcesLegend,
@@ -178,7 +176,7 @@ func firstToggle(sources []chrony.Source, i int) bool {
 var sourcesKeys = static(P(ID("sources-keys"), Class("visually-hidden"),
 	g.Text("A source's name opens its detail under its row; the arrow keys go from one source's name to the next.")))
 
-func sourceRow(s chrony.Source, h diagnose.History, at time.Time, u diagnose.Unit, au diagnose.AgeUnit, first bool) g.Node {
+func sourceRow(s chrony.Source, h diagnose.History, at time.Time, u diagnose.Unit, first bool) g.Node {
 	name := s.Name
 	addr := ""
 	if s.Address.IsValid() && s.Address.String() != name {
@@ -192,7 +190,7 @@ func sourceRow(s chrony.Source, h diagnose.History, at time.Time, u diagnose.Uni
 		stratumCell.around(sourceStratum(s)),
 		pollCell(s.PollLog2).around(textValue("poll", strconv.Itoa(s.PollLog2), Interval(s.Poll().Seconds()))),
 		reachCell.around(reach(s.Reach)),
-		lastCell(au).around(lastSample(s.LastSampleAgo, au)),
+		lastCell.around(lastSample(s.LastSampleAgo)),
 		offsetFrame(u).around(offsetCell(s, h, at, u)),
 		rowEnd,
 	}
@@ -212,7 +210,9 @@ func offsetCell(s chrony.Source, h diagnose.History, at time.Time, u diagnose.Un
 		value("adjusted-offset", s.AdjustedOffsetSeconds, u.Number(s.AdjustedOffsetSeconds, true)),
 		g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, u.Number(s.MeasuredOffsetSeconds, true)), g.Text("]"),
 		g.Text(" ± "), value("error", s.ErrorSeconds, u.Number(s.ErrorSeconds, false)),
-		g.Iff(s.Reach == 0, func() g.Node { return g.Group{g.Text(" "), unreachable.around(g.Text(diagnose.UnreachableBrief(s, h, at)))} }),
+		g.Iff(s.Reach == 0, func() g.Node {
+			return g.Group{g.Text(" "), unreachable.around(g.Text(diagnose.UnreachableBrief(s, h, at)))}
+		}),
 	}
 }
 
@@ -239,25 +239,16 @@ func sourceKey(s chrony.Source) string {
 	return s.Name
 }
 
-func lastSample(d time.Duration, au diagnose.AgeUnit) g.Node {
+// lastSample is how long ago: an age is read as one, "12 s ago", "3 min ago", not in a
+// column's unit (a 12 s age is not "0 min").
+func lastSample(d time.Duration) g.Node {
 	if d == chrony.NeverSampled {
 		return Span(Class("empty-value"), textValue("last-sample", "never", "never"))
 	}
-	return value("last-sample", d.Seconds(), au.Number(d))
+	return value("last-sample", d.Seconds(), ago(d))
 }
 
-// lastCells are the frames of the last sample's age, by unit: its label on a phone's card names
-// the unit.
-var lastCells sync.Map
-
-func lastCell(au diagnose.AgeUnit) frame {
-	if f, ok := lastCells.Load(au.Name); ok {
-		return f.(frame)
-	}
-	f := framed(func(hole g.Node) g.Node { return Td(Class("num c-last"), Data("label", "Last ("+au.Name+" ago)"), hole) })
-	lastCells.Store(au.Name, f)
-	return f
-}
+var lastCell = framed(func(hole g.Node) g.Node { return Td(Class("num c-last"), Data("label", "Last"), hole) })
 
 // reachCells holds the drawing of each of the 256 values of the register, made once.
 var reachCells = func() (cells [256]g.Node) {

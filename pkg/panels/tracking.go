@@ -107,7 +107,7 @@ func offsetMetric(t chrony.Tracking, trend *history.Trend, th diagnose.Threshold
 	}
 	off := t.SystemTimeOffsetSeconds()
 	h := health(diagnose.OffsetTone(off, true, th))
-	v := value("system-time", off, Seconds(off, true)+" "+diagnose.FastSlow(off))
+	v := value("system-time", off, diagnose.FastSlowPhrase(off))
 	if trend == nil {
 		return systemTimeBox.show(h, v)
 	}

@@ -111,7 +111,9 @@ func readTracking(ctx context.Context, s *Server, m *monitor.Monitor, q query, n
 	t, at, err := m.Tracking(ctx, w)
 	r := stale(panels.Result[chrony.Tracking]{Data: t, Err: err, At: at, Thresholds: s.cfg.Thresholds.For(m.Name())}, m.GoodTracking)
 	if err == nil {
-		r.Diagnosis = s.diag.Judge(s.diag.Gather(ctx, m, w))
+		// The tracking just read, and the other reports as the diagnosis block reads them: no
+		// second tracking request.
+		r.Diagnosis = s.diag.Judge(s.diag.Gather(ctx, m, monitor.Want{Since: at}))
 	}
 	if sources, _, err, ok := m.LastSources(); ok && err == nil {
 		r.RefPollSeconds = diagnose.RefPoll(r.Data, sources)
