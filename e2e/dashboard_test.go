@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/second-hand/second-hand/pkg/chronylab"
@@ -356,6 +357,27 @@ func checkHistory(t *testing.T, b *browser) {
 		t.Errorf("readout after pointing at the chart: %q", readout)
 	}
 	t.Logf("readout: %s", readout)
+	// The readout sits by the pointer, over the plot, not under the chart.
+	o := eval[box](t, b, `(function () { const r = document.querySelector('#panel-history figure.chart-offset .readout').getBoundingClientRect();
+		return {X: r.left, Y: r.top, W: r.width, H: r.height}; })()`)
+	if o.W == 0 || o.Y < r.Y || o.Y > r.Y+r.H || o.X > r.X+2 || o.X+o.W < r.X-2 {
+		t.Errorf("the readout at %+v is not by the pointer at %.0f,%.0f over the plot", o, r.X, r.Y+r.H/2)
+	}
+	// With the keyboard: the chart takes the focus, and the arrows move the readout's column.
+	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
+	b.do(t, chromedp.Focus(chromedp.CSS(`#panel-history figure.chart-offset svg.chart-svg`)), chromedp.KeyEvent(kb.Home))
+	first := eval[string](t, b, `document.querySelector('#panel-history .chart-offset .readout.on').textContent`)
+	b.do(t, chromedp.KeyEvent(kb.End))
+	if last := eval[string](t, b, `document.querySelector('#panel-history .chart-offset .readout.on').textContent`); first == "" || last == first {
+		t.Errorf("the arrow keys do not move the readout: %q then %q", first, last)
+	}
+	// The percentile tables are folded; the sources' chart has a switch per source.
+	if eval[bool](t, b, `document.getElementById('history-stats').open`) {
+		t.Error("the statistics tables are open by default")
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#panel-history .chart-sources .series-toggle').length`); n == 0 {
+		t.Error("the sources' chart has no switches in its legend")
+	}
 }
 
 // checkSourceDetail: clicking a source's name opens its detail under its row, the detail stays

@@ -154,27 +154,25 @@ func column(v history.View, t time.Time) int {
 	return min(max(i, 0), history.Columns-1)
 }
 
-// valueTicks are round values across [lo, hi]: 1, 2 or 5 times a power of ten apart, three to
-// six of them.
+// valueTicks are round values across [lo, hi]: 1, 2 or 5 times a power of ten apart, the
+// coarsest such step that gives three of them or more (so at most eight).
 func valueTicks(lo, hi float64) []float64 {
 	if !(hi > lo) || math.IsInf(hi-lo, 0) {
 		return nil
 	}
-	raw := (hi - lo) / 4
-	pow := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := pow * 10
-	for _, m := range []float64{1, 2, 5} {
-		if m*pow >= raw {
-			step = m * pow
+	pow := math.Pow(10, math.Floor(math.Log10(hi-lo)))
+	var out []float64
+	for _, step := range []float64{5 * pow, 2 * pow, pow, pow / 2, pow / 5, pow / 10} {
+		out = out[:0]
+		for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+			if math.Abs(v) < step*1e-9 {
+				v = 0
+			}
+			out = append(out, v)
+		}
+		if len(out) >= 3 {
 			break
 		}
-	}
-	var out []float64
-	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		if math.Abs(v) < step*1e-9 {
-			v = 0
-		}
-		out = append(out, v)
 	}
 	return out
 }
