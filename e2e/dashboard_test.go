@@ -128,6 +128,21 @@ func TestDashboardThroughNginx(t *testing.T) {
 
 	t.Run("history", func(t *testing.T) { checkHistory(t, b) })
 
+	// Read at a glance: the page's height with every panel present, and its stops of the
+	// keyboard's (issue 18's targets: 2,000 px at 1280 px, 5,000 px at 360 px, 30 stops).
+	t.Run("page height and tab stops", func(t *testing.T) {
+		b.waitFor(t, "every panel loaded", `document.querySelectorAll('main [data-panel]').length >= 8 && !document.querySelector('main .loading')`, time.Minute)
+		wide := eval[int](t, b, `document.documentElement.scrollHeight`)
+		stops := tabStops(t, b)
+		b.do(t, chromedp.EmulateViewport(360, 900))
+		narrow := eval[int](t, b, `document.documentElement.scrollHeight`)
+		b.do(t, chromedp.EmulateViewport(1280, 1000))
+		t.Logf("page height %d px at 1280 px, %d px at 360 px; %d tab stops", wide, narrow, stops)
+		if wide > 2000 || narrow > 5000 || stops > 30 {
+			t.Errorf("page height %d px at 1280 px (target 2000), %d px at 360 px (target 5000), %d tab stops (target 30)", wide, narrow, stops)
+		}
+	})
+
 	t.Run("chronyd stops and comes back", func(t *testing.T) {
 		ctx := context.Background()
 		stop := 5 * time.Second
