@@ -126,7 +126,7 @@
   var summaries = {};
   function summaryOf(el) {
     // A panel kept stale while chronyd does not answer says nothing new: the diagnosis says it.
-    if (el.classList.contains('is-stale') || el.dataset.error === 'not-answering') return summaries[el.id] || '';
+    if (el.classList.contains('is-stale') || el.dataset.failed === 'not-answering') return summaries[el.id] || '';
     var diag = el.querySelector('[data-field=diagnosis-state]');
     if (diag) {
       var head = el.querySelector('[data-field=headline]');

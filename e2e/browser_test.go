@@ -180,7 +180,7 @@ func (b *browser) waitAfterClick(t *testing.T, what, js string, timeout time.Dur
 }
 
 // panelJS reads a panel as the page shows it: its fields by data-field (the value of <data>,
-// the datetime of <time>, else the text), its table rows, its error (data-error: its one line
+// the datetime of <time>, else the text), its table rows, its error (data-failed: its one line
 // while chronyd does not answer, or its own error), whether it is loading, and whether its
 // values are the last ones kept while chronyd does not answer.
 const panelJS = `(function (id) {
@@ -194,7 +194,7 @@ const panelJS = `(function (id) {
     tr.querySelectorAll('[data-field]').forEach(e => { r[e.dataset.field] = val(e); });
     return r;
   }).filter(r => Object.keys(r).length > 0);
-  const err = p.dataset.error ? p.querySelector('.panel-error, .host-down') : null;
+  const err = p.dataset.failed ? p.querySelector('.panel-error, .host-down') : null;
   return {fields, rows, error: err ? err.textContent.trim() : '', loading: !!p.querySelector('.loading'),
           stale: p.classList.contains('is-stale'), body: p.querySelector('.panel-body').textContent.trim().length};
 })`

@@ -152,7 +152,7 @@ func TestDashboardThroughNginx(t *testing.T) {
 		// Each panel must show its error within one refresh plus the timeout of a request; the
 		// bound here adds slack for a loaded machine, and the measured time is logged.
 		bound := s.refresh + s.maxWait + 10*time.Second
-		took := b.waitFor(t, "every panel's error", allPanels(`p.dataset.error === 'not-answering'`), bound)
+		took := b.waitFor(t, "every panel's error", allPanels(`p.dataset.failed === 'not-answering'`), bound)
 		t.Logf("every panel showed its error %v after chronyd stopped (refresh %v, timeout %v)", took.Round(time.Millisecond), s.refresh, s.maxWait)
 		// One banner: the diagnosis; each panel keeps its last values, greyed, with their age
 		// and one line of its own, no alert box.
@@ -189,7 +189,7 @@ func TestDashboardThroughNginx(t *testing.T) {
 		if err := s.chronyd.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		took = b.waitFor(t, "every panel to recover", allPanels(`!p.dataset.error && !p.classList.contains('is-stale') && p.querySelector('[data-age-ms]')`), time.Minute)
+		took = b.waitFor(t, "every panel to recover", allPanels(`!p.dataset.failed && !p.classList.contains('is-stale') && p.querySelector('[data-age-ms]')`), time.Minute)
 		t.Logf("every panel recovered %v after chronyd was started again", took.Round(time.Millisecond))
 		b.waitFor(t, "the diagnosis to recover", `document.getElementById('panel-diagnosis').dataset.state !== 'failing' && !document.title.startsWith('✕')`, time.Minute)
 	})

@@ -153,7 +153,7 @@ func panel(spec Spec, m meta, body func() g.Node) g.Node {
 	}
 	return Section(ID("panel-"+spec.ID), Class(classes), Data("panel", spec.ID), Aria("labelledby", spec.ID+"-title"),
 		g.If(m.next > 0, Data("next-ms", strconv.FormatInt(m.next.Milliseconds(), 10))),
-		g.If(errKind != "", Data("error", errKind)),
+		g.If(errKind != "", Data("failed", errKind)),
 		m.attrs,
 		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Header(Class("panel-head"),

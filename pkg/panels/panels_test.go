@@ -175,7 +175,7 @@ func TestErrorVariant(t *testing.T) {
 			[]string{"Unexpected reply from udp://127.0.0.1:123", "truncated reply", "command port"}},
 	} {
 		html := render(t, TrackingPanel(Result[chrony.Tracking]{Err: tc.err, At: at, Now: now, Endpoint: "udp://127.0.0.1:323"}))
-		mustContain(t, html, append(tc.want, `role="alert"`, "Fix: ", "failed 3 s ago", `data-error="report"`)...)
+		mustContain(t, html, append(tc.want, `role="alert"`, "Fix: ", "failed 3 s ago", `data-failed="report"`)...)
 		mustNotContain(t, html, "metrics", "host-down")
 	}
 }
@@ -197,7 +197,7 @@ func TestNotAnswering(t *testing.T) {
 		{&chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking", Addr: "auto"}, "chronyd is not answering at auto."},
 	} {
 		html := render(t, TrackingPanel(Result[chrony.Tracking]{Err: tc.err, At: at, Now: now, Endpoint: "udp://127.0.0.1:323"}))
-		mustContain(t, html, tc.want, "Nothing was read from it before", `data-error="not-answering"`, "failed 3 s ago")
+		mustContain(t, html, tc.want, "Nothing was read from it before", `data-failed="not-answering"`, "failed 3 s ago")
 		mustNotContain(t, html, `role="alert"`, "Fix: ", "stale-values", `data-field="stratum"`)
 	}
 }
@@ -210,7 +210,7 @@ func TestStaleValues(t *testing.T) {
 	src := []chrony.Source{{Name: "time.lan", Address: netip.MustParseAddr("192.0.2.10"), Mode: chrony.ModeServer, State: chrony.StateSelected,
 		Stratum: 2, PollLog2: 6, Reach: 0o377, LastSampleAgo: 12 * time.Second, AdjustedOffsetSeconds: -4.8e-7}}
 	html := render(t, SourcesPanel(Result[[]chrony.Source]{Data: src, Err: down, Stale: true, At: read, Now: now}))
-	mustContain(t, html, "panel-sources is-stale", `data-error="not-answering"`, `data-word="stale: read"`, "stale: read 70 s ago",
+	mustContain(t, html, "panel-sources is-stale", `data-failed="not-answering"`, `data-word="stale: read"`, "stale: read 70 s ago",
 		"did not answer the sources request", "Showing the values read at 19:58:53 UTC (70 s ago)",
 		`<div class="stale-values">`, `value="time.lan">time.lan<`)
 	mustNotContain(t, html, `role="alert"`, "Fix: ", "Nothing was read")

@@ -87,7 +87,7 @@ func TestStaleWhileNotAnswering(t *testing.T) {
 		panel, value string
 	}{{"tracking", `data-field="stratum" value="2"`}, {"sources", `value="time.lan">time.lan<`}} {
 		body := get(t, h, "GET", "/panels/"+tc.panel).Body.String()
-		for _, want := range []string{" is-stale", `data-error="not-answering"`, "did not answer the " + tc.panel + " request",
+		for _, want := range []string{" is-stale", `data-failed="not-answering"`, "did not answer the " + tc.panel + " request",
 			"Showing the values read at", `<div class="stale-values">`, tc.value} {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s while chronyd does not answer lacks %q:\n%s", tc.panel, want, body)
@@ -99,14 +99,14 @@ func TestStaleWhileNotAnswering(t *testing.T) {
 	}
 	// The RTC report failed for its own reason before: it has no values to keep, and its own
 	// error stands in full.
-	if body := get(t, h, "GET", "/panels/rtc").Body.String(); !strings.Contains(body, `data-error="report"`) || !strings.Contains(body, `role="alert"`) ||
+	if body := get(t, h, "GET", "/panels/rtc").Body.String(); !strings.Contains(body, `data-failed="report"`) || !strings.Contains(body, `role="alert"`) ||
 		strings.Contains(body, "is-stale") {
 		t.Errorf("rtc, failing for its own reason:\n%s", body)
 	}
 	down.Store(false)
 	for _, p := range []string{"tracking", "sources"} {
 		body := get(t, h, "GET", "/panels/"+p).Body.String()
-		if strings.Contains(body, "is-stale") || strings.Contains(body, `data-error="`) || strings.Contains(body, "stale-values") {
+		if strings.Contains(body, "is-stale") || strings.Contains(body, `data-failed="`) || strings.Contains(body, "stale-values") {
 			t.Errorf("%s once chronyd answers again:\n%s", p, body)
 		}
 	}

@@ -147,7 +147,7 @@ func TestOneFailingPanel(t *testing.T) {
 			t.Errorf("%s = %d, want 200 whatever chronyd says", tc.path, rec.Code)
 		}
 		body := rec.Body.String()
-		hasError := strings.Contains(body, `data-error="`)
+		hasError := strings.Contains(body, `data-failed="`)
 		if hasError != tc.failing {
 			t.Errorf("%s: error shown = %v, want %v", tc.path, hasError, tc.failing)
 		}
