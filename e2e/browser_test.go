@@ -223,8 +223,9 @@ func allPanels(cond string) string {
 // reload clicks a panel's reload button and waits until the panel has been replaced.
 func reload(t *testing.T, b *browser, id string) {
 	t.Helper()
-	eval[chromedp.Void](t, b, `document.getElementById('panel-`+id+`').dataset.e2eOld = '1'`)
-	b.do(t, chromedp.Click(chromedp.CSS("#panel-"+id+" button.reload")))
+	// Marked and clicked in one step: a refresh that replaces the panel between finding the
+	// button and clicking it would leave a click on a node that is gone.
+	eval[chromedp.Void](t, b, `(function () { const p = document.getElementById('panel-`+id+`'); p.dataset.e2eOld = '1'; p.querySelector('button.reload').click(); })()`)
 	b.waitFor(t, id+" to reload", `!document.getElementById('panel-`+id+`').dataset.e2eOld`, 15*time.Second)
 }
 

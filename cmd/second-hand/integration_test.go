@@ -327,8 +327,8 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 			// with their age and one line saying what its request met: no alert of its own.
 			for _, p := range panelNames {
 				page := until(t, in.url+"/panels/"+p, p+" to show its error", alert)
-				if !strings.Contains(page, "chronyd is not answering at "+tc.addr) || !strings.Contains(page, `data-failed="not-answering"`) ||
-					!strings.Contains(page, " is-stale") || !strings.Contains(page, "Showing the values read at") ||
+				if !strings.Contains(page, `data-failed="not-answering"`) ||
+					!strings.Contains(page, " is-stale") || !strings.Contains(page, "showing the values read at") ||
 					!strings.Contains(page, `<div class="stale-values">`) || strings.Contains(page, `role="alert"`) {
 					t.Errorf("%s with chronyd stopped:\n%s", p, page)
 				}

@@ -184,16 +184,15 @@ func downLine(m meta) g.Node {
 	x := diagnose.Explain(m.err, m.endpoint)
 	what := x.Title
 	if x.Detail != "" {
-		what += " (" + x.Detail + ")"
+		what = "Not answering (" + x.Detail + ")"
 	}
-	kept := "Nothing was read from it before; the diagnosis above says why and what to do."
+	kept := ": nothing read from it yet."
 	if m.stale {
-		kept = "Showing the values read at " + m.at.UTC().Format("15:04:05") + " UTC (" + diagnose.AgoPhrase(m.now.Sub(m.at)) +
-			"), greyed; the diagnosis above says what to do."
+		kept = ": showing the values read at " + m.at.UTC().Format("15:04:05") + " UTC (" + diagnose.AgoPhrase(m.now.Sub(m.at)) + ")."
 	}
 	return P(Class("host-down"), Data("field", "not-answering"),
 		Span(Class("sym"), Aria("hidden", "true"), g.Text(Bad.Symbol()+" ")),
-		g.Text(what+". "+kept))
+		g.Text(what+kept))
 }
 
 // Spec is a panel of a host's page: its id (the element's id is panel-ID, its fragment's URL

@@ -88,7 +88,7 @@ func TestStaleWhileNotAnswering(t *testing.T) {
 	}{{"tracking", `data-field="stratum" value="2"`}, {"sources", `value="time.lan">time.lan<`}} {
 		body := get(t, h, "GET", "/panels/"+tc.panel).Body.String()
 		for _, want := range []string{" is-stale", `data-failed="not-answering"`, "did not answer the " + tc.panel + " request",
-			"Showing the values read at", `<div class="stale-values">`, tc.value} {
+			"showing the values read at", `<div class="stale-values">`, tc.value} {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s while chronyd does not answer lacks %q:\n%s", tc.panel, want, body)
 			}

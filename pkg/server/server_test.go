@@ -151,8 +151,8 @@ func TestOneFailingPanel(t *testing.T) {
 		if hasError != tc.failing {
 			t.Errorf("%s: error shown = %v, want %v", tc.path, hasError, tc.failing)
 		}
-		if tc.failing && !strings.Contains(body, "chronyd is not answering at udp://127.0.0.1:323 (connection refused)") {
-			t.Errorf("%s: the error does not name the address:\n%s", tc.path, body)
+		if tc.failing && !strings.Contains(body, "Not answering (connection refused)") {
+			t.Errorf("%s: the error does not say what the request met:\n%s", tc.path, body)
 		}
 		if rec.Header().Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: Cache-Control = %q, want no-store", tc.path, rec.Header().Get("Cache-Control"))
