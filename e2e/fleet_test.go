@@ -162,9 +162,9 @@ func TestFleetThroughNginx(t *testing.T) {
 		// Its page: every panel shows the error. The other host's page: none.
 		for host, failing := range map[string]bool{"chronyd2": true, "chronyd": false} {
 			b.do(t, chromedp.Navigate(s.url+"hosts/"+host+"/"))
-			cond := `p.querySelector('[data-age-ms]') && !p.querySelector('[role=alert]')`
+			cond := `p.querySelector('[data-age-ms]') && !p.dataset.failed`
 			if failing {
-				cond = `p.querySelector('[role=alert]')`
+				cond = `p.dataset.failed === 'not-answering'`
 			}
 			b.waitFor(t, fmt.Sprintf("%s's panels (failing: %v)", host, failing), allPanels(cond), bound)
 		}
