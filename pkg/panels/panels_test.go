@@ -64,7 +64,9 @@ func TestTrackingPanel(t *testing.T) {
 		`data-field="reference" value="time.lan">time.lan<`, `>127.0.0.1<`, "ref ID 7F000001",
 		`data-field="stratum" value="3">3<`, ">Normal<", ">11 s ago<",
 		`>3.500 ppm slow<`, `>+877 ns<`, `>12.3 ms<`, `>64 s<`,
-		"updated 3 s ago", `hx-trigger="panel-refresh"`)
+		"updated 3 s ago", `hx-trigger="panel-refresh"`,
+		// The maximum clock error, as the overview has it: |offset| + root dispersion + root delay / 2.
+		`data-field="max-error" value="0.007062">7.06 ms<`)
 	mustNotContain(t, html, "load,", `role="alert"`)
 }
 
@@ -291,7 +293,9 @@ func TestOverview(t *testing.T) {
 		"did not answer the tracking request", `data-field="sources-reachable" value="1"`, `data-field="sources-total" value="2"`,
 		`data-field="max-error" value="0.002012"`, `data-rank="0"`, `data-status="not synchronised"`, `data-state="failing"`,
 		`data-field="why" value="no-sources">Not synchronised: chronyd has no time sources.<`,
-		`data-field="why" value="no-redundancy">Only one usable source`, "<title>✕ 2 of 7 failing · second-hand</title>")
+		`data-field="why" value="no-redundancy">Only one usable source`, "<title>✕ 2 of 7 failing · second-hand</title>",
+		">Last clock update<")
+	mustNotContain(t, html, ">Updated<")
 	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`, "style=")
 	rows = slices.DeleteFunc(rows, func(r HostSummary) bool { return r.Loading })
 	if html := render(t, Overview(OverviewProps{Chrome: chrome, Rows: rows})); !strings.Contains(html, "3 of 6 hosts synchronised") {
