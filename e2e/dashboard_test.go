@@ -369,7 +369,7 @@ func checkHistory(t *testing.T, b *browser) {
 	// Point at the last column of the offset chart that has a sample: the line's last point
 	// (the newest column may have none yet).
 	type box struct{ X, Y, W, H float64 }
-	r := eval[box](t, b, `(function () { const f = document.querySelector('#panel-history figure.chart-offset'), s = f.querySelector('svg');
+	r := eval[box](t, b, `(function () { const f = document.querySelector('#panel-history figure.chart-offset'), s = f.querySelector('svg.chart-svg');
 		s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect();
 		const xs = Array.from((f.querySelector('path.line').getAttribute('d') || '').matchAll(/[ML]([-\d.]+)/g), m => Number(m[1]));
 		const last = Math.max(...xs), cols = Number(f.dataset.cols);

@@ -276,7 +276,10 @@ func summaryCells(s HostSummary, st Status) g.Node {
 	// "synchronised".
 	word, tone := diagnose.Status(t, s.Diagnosis)
 	statusHealth := health(tone)
-	dash := func(field string) g.Node { return Td(Class("num"), unknownValue(field, "unknown")) }
+	// Unknown, in the same cells as the values: labelled on a phone's card like them.
+	dash := func(class, label, field string) g.Node {
+		return Td(Class(class), Data("label", label), unknownValue(field, "unknown"))
+	}
 	cells := g.Group{
 		Td(withHealth("status-cell", statusHealth),
 			Span(Class("sym"), Aria("hidden", "true"), g.Text(statusHealth.Symbol()+" ")),
@@ -293,7 +296,8 @@ func summaryCells(s HostSummary, st Status) g.Node {
 			Td(Class("ref c-minor"), Data("label", "Reference"), textValue("reference", t.Reference(), t.Reference())),
 		)
 	} else {
-		cells = append(cells, dash("system-time"), dash("max-error"), dash("stratum"), Td(unknownValue("reference", "none")))
+		cells = append(cells, dash("num c-offset", "Offset", "system-time"), dash("num c-max-error", "Max error", "max-error"),
+			dash("num c-minor", "Stratum", "stratum"), Td(Class("ref c-minor"), Data("label", "Reference"), unknownValue("reference", "none")))
 	}
 	leap := health(diagnose.LeapTone(t.Leap))
 	cells = append(cells,

@@ -294,7 +294,9 @@ func TestOverview(t *testing.T) {
 		`data-field="max-error" value="0.002012"`, `data-rank="0"`, `data-status="not synchronised"`, `data-state="failing"`,
 		`data-field="why" value="no-sources">Not synchronised: chronyd has no time sources.<`,
 		`data-field="why" value="no-redundancy">Only one usable source`, "<title>✕ 2 of 7 failing · second-hand</title>",
-		">Last clock update<")
+		">Last clock update<",
+		// An unsynchronised host's unknowns are labelled like values on a phone's card.
+		`<td class="num c-offset" data-label="Offset"><span class="empty-value"><data data-field="system-time" value="">unknown</data>`)
 	mustNotContain(t, html, ">Updated<")
 	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`, "style=")
 	rows = slices.DeleteFunc(rows, func(r HostSummary) bool { return r.Loading })
