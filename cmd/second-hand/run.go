@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/server"
@@ -56,7 +57,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	// lets the heap grow to twice what it was; the GC works a little harder instead. GOMEMLIMIT
 	// overrides it.
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit(len(cfg.Hosts)))
+		debug.SetMemoryLimit(memoryLimit(len(cfg.Hosts), cfg.Prometheus != ""))
 	}
 	chronyOpts := chrony.Options{Timeout: cfg.Timeout, Retries: cfg.Retries, Logger: logger}
 	var hosts []monitor.Host
@@ -87,12 +88,30 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	defer stopRecording()
 	hist.Start(recordCtx, fleet)
 
+	var eng *engine.Engine
+	if cfg.Prometheus != "" {
+		if eng, err = engine.New(engine.Config{URL: cfg.Prometheus, HostLabel: cfg.PrometheusLabel, Timeout: cfg.PrometheusTimeout,
+			Reuse: cfg.Reuse, Logger: logger}); err != nil {
+			return usageError{fmt.Errorf("invalid value %q for --prometheus (SECOND_HAND_PROMETHEUS): %v", cfg.Prometheus, err)}
+		}
+		// Say at once whether the engine answers; the page says so too, in the panels that
+		// need it, and asks again at each refresh.
+		go func() {
+			n, err := eng.Ping(ctx)
+			if err != nil {
+				logger.Warn("the Prometheus API does not answer yet; the panels that need it say so and ask again", "url", cfg.Prometheus, "error", err)
+				return
+			}
+			logger.Info("reading hosts from the Prometheus API", "url", cfg.Prometheus, "host_label", cfg.PrometheusLabel, "hosts", n)
+		}()
+	}
+
 	// A request of the page may spend on chronyd what one exchange may take at most (with the
 	// defaults 1 + 2 + 4 = 7 s), waiting in line behind other requests to the same chronyd
 	// included; then it answers with the panel's error. The write timeout leaves it 10 s more
 	// to render and send that answer, so that no answer is cut off. Exports extend their own.
 	budget := chronyOpts.MaxWait()
-	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Thresholds: cfg.thresholds()}
+	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Thresholds: cfg.thresholds(), Engine: eng}
 	// On loopback the page answers only for its own names (DNS rebinding); beyond loopback, the
 	// names given if any.
 	if listensOnLoopback(cfg.Listen) || len(cfg.AllowedHosts) > 0 {
@@ -114,7 +133,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	logger.Info("second-hand serving", "version", versionString(), "url", "http://"+ln.Addr().String()+"/", "hosts", len(cfg.Hosts),
 		"refresh", cfg.Refresh, "reuse", cfg.Reuse, "timeout", cfg.Timeout, "retries", cfg.Retries,
-		"history", historyNote(cfg))
+		"history", historyNote(cfg), "prometheus", engineNote(cfg))
 	if h.listening != nil {
 		h.listening(ln.Addr())
 	}
@@ -136,6 +155,13 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	return errors.Join(fleet.Close(), hist.Close())
 }
 
+func engineNote(cfg config) string {
+	if cfg.Prometheus == "" {
+		return "none"
+	}
+	return cfg.Prometheus + " (hosts by their " + cfg.PrometheusLabel + " label)"
+}
+
 // writeMargin is how long a request has to write its answer beyond its budget for chronyd.
 const writeMargin = 10 * time.Second
 
@@ -147,8 +173,15 @@ func historyNote(cfg config) string {
 }
 
 // memoryLimit is the soft limit for n hosts: the page's own few MB, and a little per host for
-// its client and its reports.
-func memoryLimit(hosts int) int64 { return 18<<20 + int64(hosts)*(64<<10) }
+// its client and its reports; with an engine, room for its answers (the latest values of a
+// thousand hosts are a few MB of JSON).
+func memoryLimit(hosts int, engine bool) int64 {
+	limit := 18<<20 + int64(hosts)*(64<<10)
+	if engine {
+		limit += 16 << 20
+	}
+	return limit
+}
 
 // healthcheck asks the second-hand listening at listen for /healthz, for Docker's HEALTHCHECK,
 // which has no shell or curl in the image.

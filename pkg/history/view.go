@@ -382,30 +382,80 @@ func (b *builder) view() View {
 	for i, a := range all {
 		statsOfAcc[a] = stats[i]
 	}
+	part := func(a *acc) Part { return Part{Cols: a.cols, Stats: statsOfAcc[a]} }
+	p := Parts{Offset: part(&b.off), MaxError: part(&b.bound), Frequency: part(&b.freq), Skew: part(&b.skew), RMSOffset: part(&b.rms),
+		RootDelay: part(&b.delay), RootDispersion: part(&b.disp)}
+	for _, sa := range b.sources {
+		sp := SourcePart{Name: sa.name, Key: sa.src.Address, Falseticker: sa.known && chrony.SourceState(sa.state) == chrony.StateFalseticker}
+		if sp.Key == "" {
+			sp.Key = sa.src.Name
+		}
+		if len(sa.samples.vals) > 0 {
+			sp.Samples = part(&sa.samples)
+		}
+		sp.Reach, _ = sa.reach.finish()
+		p.Sources = append(p.Sources, sp)
+	}
+	v.Charts = Charts(p)
+	for _, a := range all {
+		a.release()
+	}
+	return v
+}
 
+// Parts are what a view's charts are drawn from, wherever the history is read (the store, or
+// a time-series engine): each series' columns and its statistics over the range.
+type Parts struct {
+	Offset, MaxError, Frequency, Skew, RMSOffset, RootDelay, RootDispersion Part
+	Sources                                                                 []SourcePart
+}
+
+// Part is one series: its columns (nil when it has no values) and its statistics.
+type Part struct {
+	Cols  []Col
+	Stats Stats
+}
+
+// SourcePart is one source: its samples' offsets with their error bars (Lo, Hi), and its
+// reachability (nil when not known).
+type SourcePart struct {
+	Name    string
+	Samples Part
+	Reach   []ReachCell
+	// Key is the source's address, or a reference clock's name: the page's key of it.
+	Key string
+	// Falseticker: chronyd marked it so at its last point in the range; its offsets start
+	// hidden, so that they do not flatten the others'.
+	Falseticker bool
+}
+
+// Charts draws the charts of a view from its parts: the offset in the band of the maximum
+// clock error, frequency, skew, RMS offset, root delay and dispersion, the sources' offsets,
+// their reachability.
+func Charts(p Parts) []Chart {
 	// The system time offset, in the band of the maximum clock error. The usual scale holds
 	// the offsets' 1st to 99th percentile, around zero; the band is clipped to it (a bound of
 	// seconds at chronyd's start would flatten the rest), the full scale holds everything.
 	offset := Chart{ID: "offset", Title: "System time offset", Unit: "s", Symmetric: true,
-		Help:   "How far the system clock was from NTP time at each sample, inside the band of the maximum clock error (|offset| + root dispersion + root delay / 2).",
-		Series: []Series{{Name: "offset", Cols: b.off.cols, Stats: statsOfAcc[&b.off]}, {Name: "max error", Stats: statsOfAcc[&b.bound]}},
-		Band:   b.bound.cols}
-	lim := math.Max(absMax(b.off.cols), offset.Series[1].Stats.P99)
+		Help:   "How far the system clock was from NTP time at each sample (positive: ahead), inside the band of the maximum clock error: |offset| + root dispersion + root delay / 2.",
+		Series: []Series{{Name: "offset", Cols: p.Offset.Cols, Stats: p.Offset.Stats}, {Name: "max error", Stats: p.MaxError.Stats}},
+		Band:   p.MaxError.Cols}
+	lim := math.Max(absMax(p.Offset.Cols), p.MaxError.Stats.P99)
 	offset.Min, offset.Max = -lim, lim
-	st := offset.Series[0].Stats
+	st := p.Offset.Stats
 	usual := math.Max(math.Abs(st.P1), math.Abs(st.P99)) * 1.1
 	if st.N == 0 || usual <= 0 {
 		usual = lim
 	}
 	offset.Lo, offset.Hi = -usual, usual
-	v.Charts = append(v.Charts, offset,
-		lineChart(statsOfAcc, "frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (+ fast).",
-			false, []string{"frequency"}, &b.freq),
-		lineChart(statsOfAcc, "skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", true, []string{"skew"}, &b.skew),
-		lineChart(statsOfAcc, "rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", true, []string{"RMS offset"}, &b.rms),
-		lineChart(statsOfAcc, "root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
-			true, []string{"root delay", "root dispersion"}, &b.delay, &b.disp),
-	)
+	charts := []Chart{offset,
+		lineChart("frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (positive: fast).",
+			false, []string{"frequency"}, p.Frequency),
+		lineChart("skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", true, []string{"skew"}, p.Skew),
+		lineChart("rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", true, []string{"RMS offset"}, p.RMSOffset),
+		lineChart("root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
+			true, []string{"root delay", "root dispersion"}, p.RootDelay, p.RootDispersion),
+	}
 
 	// Each source's samples with their error bars, and its reachability. The usual scale holds
 	// the 1st to 99th percentile of the sources chronyd uses, with their usual error bars; the
@@ -416,25 +466,25 @@ func (b *builder) view() View {
 		Help: "For each source, whether it answered all (full), some (half) or none (empty) of its last 8 polls."}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	var errs []float64
-	for _, sa := range b.sources {
-		if len(sa.samples.vals) > 0 {
+	for _, sp := range p.Sources {
+		if sp.Samples.Cols != nil {
 			var own []float64
-			for _, c := range sa.samples.cols {
+			for _, c := range sp.Samples.Cols {
 				if c.Has {
 					lo, hi = math.Min(lo, c.Min), math.Max(hi, c.Max)
 					errs = append(errs, c.Hi-c.Max, c.Min-c.Lo)
 					own = append(own, c.Hi-c.Max, c.Min-c.Lo)
 				}
 			}
-			key := sa.src.Address
+			key := sp.Key
 			if key == "" {
-				key = sa.src.Name
+				key = sp.Name
 			}
-			sources.Series = append(sources.Series, Series{Name: sa.name, Key: key, Cols: sa.samples.cols, Stats: statsOfAcc[&sa.samples],
-				Errors: true, Hidden: sa.known && chrony.SourceState(sa.state) == chrony.StateFalseticker, ErrP50: quantile(own, 0.5)})
+			sources.Series = append(sources.Series, Series{Name: sp.Name, Key: key, Cols: sp.Samples.Cols, Stats: sp.Samples.Stats,
+				Errors: true, Hidden: sp.Falseticker, ErrP50: quantile(own, 0.5)})
 		}
-		if cells, ok := sa.reach.finish(); ok {
-			reach.Strips = append(reach.Strips, Strip{Name: sa.name, Cells: cells})
+		if sp.Reach != nil {
+			reach.Strips = append(reach.Strips, Strip{Name: sp.Name, Cells: sp.Reach})
 		}
 	}
 	if len(sources.Series) > 0 {
@@ -445,11 +495,7 @@ func (b *builder) view() View {
 			sources.Lo, sources.Hi = l, h
 		}
 	}
-	v.Charts = append(v.Charts, sources, reach)
-	for _, a := range all {
-		a.release()
-	}
-	return v
+	return append(charts, sources, reach)
 }
 
 // acc gathers a series: its columns, and every value for its statistics.
@@ -548,21 +594,20 @@ func sourceLabel(s store.Source) string {
 
 // lineChart is a chart of series, its full scale all their values, its usual scale their 1st
 // to 99th percentile; a quantity that cannot be negative keeps its scale at zero or above.
-func lineChart(stats map[*acc]Stats, id, title, unit, help string, nonNegative bool, names []string, series ...*acc) Chart {
+func lineChart(id, title, unit, help string, nonNegative bool, names []string, series ...Part) Chart {
 	c := Chart{ID: id, Title: title, Unit: unit, Help: help, NonNegative: nonNegative}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	plo, phi := math.Inf(1), math.Inf(-1)
-	for i, a := range series {
-		for _, col := range a.cols {
+	for i, p := range series {
+		for _, col := range p.Cols {
 			if col.Has {
 				lo, hi = math.Min(lo, col.Min), math.Max(hi, col.Max)
 			}
 		}
-		st := stats[a]
-		if st.N > 0 {
+		if st := p.Stats; st.N > 0 {
 			plo, phi = math.Min(plo, st.P1), math.Max(phi, st.P99)
 		}
-		c.Series = append(c.Series, Series{Name: names[i], Cols: a.cols, Stats: st})
+		c.Series = append(c.Series, Series{Name: names[i], Cols: p.Cols, Stats: p.Stats})
 	}
 	c.Min, c.Max = pad(lo, hi)
 	c.Lo, c.Hi = pad(plo, phi)
@@ -642,11 +687,23 @@ type Trend struct {
 	From, To time.Time // what the columns span: from the record's start, at most 24 hours back
 }
 
-// Span says what the trend spans: "last 14 min", "last 24 h".
-func (t Trend) Span() string { return "last " + diagnose.Ago(t.To.Sub(t.From)) }
+// Span says what the trend spans: "last 14 min", "last 24 h" (what an engine's trend, which
+// does not say, always spans).
+func (t Trend) Span() string {
+	if t.From.IsZero() {
+		return "last 24 h"
+	}
+	return "last " + diagnose.Ago(t.To.Sub(t.From))
+}
 
 // TrendColumns is how many columns a trend has: a quarter of an hour each.
 const TrendColumns = 96
+
+// TrendOf is the sparkline of columns of the system time offset, on a scale around zero.
+func TrendOf(cols []Col) Trend {
+	lim := absMax(cols)
+	return Trend{Cols: cols, Min: -lim, Max: lim}
+}
 
 // Trend is host's sparkline for the 24 hours to now, or from the start of its record when that
 // is later (a fresh install's first minutes are drawn across the whole sparkline, not as a tick
@@ -689,10 +746,9 @@ func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend,
 					a.cols[i].Broken = true
 				}
 			}
-			t.Cols = a.cols
+			t = TrendOf(a.cols)
+			t.From, t.To = from, now
 			a.release()
-			lim := absMax(t.Cols)
-			t.Min, t.Max = -lim, lim
 		}
 		s.trends.put(host, stm, t, int64(unsafe.Sizeof(t))+int64(len(t.Cols))*int64(unsafe.Sizeof(Col{})))
 		return t, nil

@@ -61,6 +61,8 @@ func eventsBody(d EventsData, now time.Time) g.Node {
 	}
 	shown := d.Events[:min(len(d.Events), limit)]
 	return g.Group{
+		g.If(d.Status.Engine != "", P(Class("engine-note"), g.Text("From the changes in the series at "), Code(g.Text(d.Status.Engine)),
+			g.Text(", each at the end of the step it happened in: 10 s in the last day, 5 min before."))),
 		g.If(len(shown) == 0, empty("Nothing happened in the part of the record read so far.")),
 		g.If(len(shown) > 0, Ol(Class("events"), g.Map(indices(len(shown)), func(i int) g.Node { return eventItem(shown[i], now, i) }))),
 		g.If(!d.All && len(d.Events) > limit, P(Class("more"), A(ID("events-all"), Href("#panel-events"), hx.Get("panels/events?all=1"), hx.Target("closest section"),

@@ -2,6 +2,7 @@ package panels
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,14 +52,19 @@ func HistoryPanel(r Result[HistoryData]) g.Node {
 		q = append(q, "scale=full")
 	}
 	m.query = strings.Join(q, "&")
-	m.controls = historyTools(rng, r.Data.View.At, r.Data.Full)
+	m.controls = historyTools(rng, r.Data.View.At, r.Data.Full, r.Data.Status.Engine != "")
 	return panel(HistorySpec, m, func() g.Node { return historyBody(r.Data) })
 }
 
 // historyTools are the range buttons, each reloading the panel with its range, the switch
 // between the usual and the full scale, and the CSV of the range shown: one toolbar, one stop
-// of the keyboard's (arrows go from one to the next).
-func historyTools(current history.Range, at time.Time, full bool) g.Node {
+// of the keyboard's (arrows go from one to the next). History read from an engine has the
+// longer ranges too (it may keep years), and no CSV (the engine exports its own).
+func historyTools(current history.Range, at time.Time, full, engine bool) g.Node {
+	ranges := history.Ranges
+	if engine {
+		ranges = append(slices.Clip(ranges), history.LongRanges...)
+	}
 	scaleQ := ""
 	if full {
 		scaleQ = "&scale=full"
@@ -68,7 +74,7 @@ func historyTools(current history.Range, at time.Time, full bool) g.Node {
 		fullQ = ""
 	}
 	return Div(Class("history-tools"), Role("toolbar"), Aria("label", "History: range and scale"), Data("roving", ""),
-		g.Map(history.Ranges, func(r history.Range) g.Node {
+		g.Map(ranges, func(r history.Range) g.Node {
 			pressed := r.Name == current.Name && at.IsZero()
 			tabindex := "-1"
 			if pressed || (!at.IsZero() && r.Name == current.Name) {
@@ -83,7 +89,7 @@ func historyTools(current history.Range, at time.Time, full bool) g.Node {
 			hx.Sync("closest section:drop"), Aria("describedby", "tip-history-scale"), Span(Class("has-tip"), g.Text("Full scale"),
 				Span(ID("tip-history-scale"), Class("tip"), Role("tooltip"),
 					g.Text("Each chart to all of its values. Otherwise from the 1st to the 99th percentile, values beyond marked at its edge.")))),
-		A(ID("csv-history"), Class("csv"), TabIndex("-1"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV")),
+		g.If(!engine, A(ID("csv-history"), Class("csv"), TabIndex("-1"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV"))),
 	)
 }
 
@@ -92,6 +98,9 @@ func historyBody(d HistoryData) g.Node {
 	var notices []g.Node
 	if st.Off {
 		return empty("History is off: second-hand was started with --sample 0. Start it with --sample 16s (the default) to record.")
+	}
+	if st.Engine != "" {
+		notices = append(notices, engineHistoryNote(st))
 	}
 	if st.Notice != "" {
 		notices = append(notices, P(Class("notice health-warn"), Role("status"), g.Text(st.Notice)))
@@ -118,6 +127,9 @@ func historyBody(d HistoryData) g.Node {
 		return g.Group(notices)
 	}
 	v := d.View
+	if v.Points == 0 && st.Engine != "" {
+		return g.Group(append(notices, empty("The engine has no series of this host's clock in the last "+d.Range.Name+".")))
+	}
 	if v.Points == 0 {
 		return g.Group(append(notices, damageNote(v.Damaged), empty("Nothing recorded in the last "+d.Range.Name+" yet: second-hand records every sample from now on, "+
 			"and `second-hand import` reads chronyd's own statistics logs for the time before.")))

@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"cmp"
 	"html"
 	"io"
 	"strconv"
@@ -56,9 +57,11 @@ type meta struct {
 	loading  bool
 	stale    bool // the body is the last good read, shown greyed while chronyd does not answer
 	next     time.Duration
+	url      string // the panel's own address, when it is not panels/ID
 	query    string // the panel's own query ("range=24h"), kept by its refresh and its reload
 	controls g.Node // more of the panel's head: the history's range switch
 	quiet    bool   // a panel with nothing to show, drawn in one line, with no reload button
+	readFrom string // what the data was read from, for the age's title; chronyd when empty
 	attrs    g.Node // more attributes of the panel's section
 }
 
@@ -131,6 +134,9 @@ func panel(spec Spec, m meta, body func() g.Node) g.Node {
 		trigger = "load, panel-refresh"
 	}
 	url, reloadButton := "panels/"+spec.ID, spec.reloadButton()
+	if m.url != "" {
+		url, reloadButton = m.url, newReloadButton(spec, m.url+"?fresh=1")
+	}
 	if m.query != "" {
 		url += "?" + m.query
 		reloadButton = newReloadButton(spec, url+"&fresh=1")
@@ -214,6 +220,8 @@ var (
 	ServerSpec      = Spec{ID: "server", Title: "Serving time", Query: []string{"fresh"}}
 	RTCSpec         = Spec{ID: "rtc", Title: "RTC", Query: []string{"fresh"}}
 	HistorySpec     = Spec{ID: "history", Title: "History", Query: []string{"fresh", "range", "at", "scale"}}
+	// EngineSpec is the overview's block of the hosts known only from a time-series engine.
+	EngineSpec = Spec{ID: "engine", Title: "From the Prometheus API", Query: []string{"fresh"}}
 )
 
 // The parts of a panel's head that never change, rendered once per panel.
@@ -256,7 +264,7 @@ func status(m meta) g.Node {
 		word = "failed"
 	}
 	return Span(Class("age"), Data("age-ms", strconv.FormatInt(age.Milliseconds(), 10)), Data("word", word),
-		Title("read from chronyd at "+m.at.UTC().Format("2006-01-02 15:04:05 MST")),
+		Title("read from "+cmp.Or(m.readFrom, "chronyd")+" at "+m.at.UTC().Format("2006-01-02 15:04:05 MST")),
 		g.Text(agePhrase(word, age)))
 }
 

@@ -13,6 +13,10 @@ import (
 // ?fresh=1 reads chronyd anew, as the reload button does.
 func (s *Server) handleDiagnosisJSON(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.handleEngineDiagnosisJSON(c)
+			return
+		}
 		m, q, ok := s.hostRequest(c, pick, "fresh")
 		if !ok {
 			return

@@ -26,7 +26,7 @@ import (
 // handleIndex is the root: the only host's page, or the overview of several.
 func (s *Server) handleIndex() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if m, ok := s.fleet.Single(); ok {
+		if m, ok := s.fleet.Single(); ok && s.engine == nil {
 			s.renderHostPage(c, m)
 			return
 		}
@@ -38,7 +38,11 @@ func (s *Server) handleIndex() gin.HandlerFunc {
 		// Worst first from what is known already (the page's title and icon too); the page's
 		// script keeps the order as the rows load.
 		panels.SortSummaries(rows)
-		s.render(c, http.StatusOK, panels.Overview(panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}))
+		props := panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}
+		if s.engine != nil {
+			props.Engine = s.engine.URL()
+		}
+		s.render(c, http.StatusOK, panels.Overview(props))
 	}
 }
 
@@ -67,6 +71,13 @@ func (s *Server) namedHost(c *gin.Context) (*monitor.Monitor, bool) {
 // links resolve under the host and a proxy's sub-path is kept.
 func (s *Server) handleHostRedirect() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			if h, ok := s.engineHost(c); ok {
+				c.Header("Location", h.Name+"/")
+				c.Status(http.StatusMovedPermanently)
+				return
+			}
+		}
 		m, ok := s.namedHost(c)
 		if !ok {
 			s.unknownHost(c)
@@ -79,6 +90,10 @@ func (s *Server) handleHostRedirect() gin.HandlerFunc {
 
 func (s *Server) handleHostPage() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.renderEngineHostPage(c)
+			return
+		}
 		m, ok := s.namedHost(c)
 		if !ok {
 			s.unknownHost(c)
@@ -136,6 +151,10 @@ func (s *Server) hostRequest(c *gin.Context, pick func(*gin.Context) (*monitor.M
 // belongs inside the panel.
 func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.handleEnginePanel(c)
+			return
+		}
 		p, known := hostPanelByID[c.Param("panel")]
 		if !known {
 			s.unknownHost(c)
@@ -159,6 +178,11 @@ func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) g
 // whole.
 func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			c.String(http.StatusNotFound, "%s is read from the Prometheus API at %s: export its series there (VictoriaMetrics: /api/v1/export; Prometheus: /api/v1/query_range)\n",
+				c.Param("host"), s.engine.URL())
+			return
+		}
 		m, q, ok := s.hostRequest(c, pick, "range")
 		if !ok {
 			return
@@ -236,7 +260,7 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 			row.Diagnosis = s.diag.Judge(in)
 			s.noteResult(m.Name(), "summary", row.TrackingErr)
 		}
-		if trend, ok := s.history.Trend(c.Request.Context(), m.Name(), row.Now); ok {
+		if trend, ok := s.historyOf(m.Name()).Trend(c.Request.Context(), m.Name(), row.Now); ok {
 			row.Trend = &trend
 		}
 		s.render(c, http.StatusOK, panels.SummaryRow(row))
@@ -292,9 +316,9 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 		case "host":
 			q.host = v
 		case "range":
-			r, ok := history.ParseRange(v)
+			r, ok := history.ParseLongRange(v)
 			if !ok {
-				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d"
+				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d (or 90d or 1y, of history read from Prometheus)"
 			}
 			q.rng, q.chosen = r, true
 		case "scale":
@@ -342,6 +366,10 @@ func (s *Server) handleReadyz() gin.HandlerFunc {
 			return
 		}
 		hosts := s.fleet.Monitors()
+		if len(hosts) == 0 && q.host == "" && s.engine != nil {
+			c.String(http.StatusOK, "ready: no chronyd read directly; every host is read from the Prometheus API at %s\n", s.engine.URL())
+			return
+		}
 		if q.host != "" {
 			m, ok := s.fleet.Lookup(q.host)
 			if !ok {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/metrics"
 	"github.com/second-hand/second-hand/pkg/monitor"
 )
@@ -20,10 +21,13 @@ type metricsHandlers struct {
 	byHost map[string]http.Handler
 }
 
-func newMetricsHandlers(fleet *monitor.Fleet, diag diagnose.Gatherer) *metricsHandlers {
+func newMetricsHandlers(fleet *monitor.Fleet, diag diagnose.Gatherer, e *engine.Engine) *metricsHandlers {
 	opts := promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}
 	process := prometheus.NewRegistry()
 	process.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if e != nil {
+		process.MustRegister(metrics.EngineCollector{E: e})
+	}
 	hosts := metrics.NewHosts(diag, fleet.Monitors()...)
 	h := &metricsHandlers{all: promhttp.HandlerFor(prometheus.Gatherers{process, hosts}, opts), byHost: map[string]http.Handler{}}
 	for _, host := range hosts {

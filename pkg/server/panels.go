@@ -118,7 +118,7 @@ func readTracking(ctx context.Context, s *Server, m *monitor.Monitor, q query, n
 	if sources, _, err, ok := m.LastSources(); ok && err == nil {
 		r.RefPollSeconds = diagnose.RefPoll(r.Data, sources)
 	}
-	if trend, ok := s.history.Trend(ctx, m.Name(), now); ok {
+	if trend, ok := s.historyOf(m.Name()).Trend(ctx, m.Name(), now); ok {
 		r.Trend = &trend
 	}
 	return r, err
@@ -197,25 +197,36 @@ func readDiagnosis(ctx context.Context, s *Server, m *monitor.Monitor, q query, 
 // readEvents is what happened to the host, paired (an outage with its end) and marked as still
 // going on where the record's moments say so; the latest few, or all with ?all=1.
 func readEvents(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time) (panels.Result[panels.EventsData], error) {
-	d := panels.EventsData{Status: s.history.Status(m.Name()), All: q.all}
-	if !d.Status.Off {
-		var l history.EventLog
-		l, d.Err = s.history.Events(ctx, m.Name(), now)
-		d.Events, d.NotScannedBefore = history.Pair(l.Events, s.history.Moments(m.Name())), l.NotScannedBefore
+	return panels.Result[panels.EventsData]{Data: eventsData(ctx, s.historyOf(m.Name()), m.Name(), q, now), At: now}, nil
+}
+
+// eventsData is what happened to host, from r, wherever its history is kept; paired, and open
+// where the store's moments say it goes on (an engine's history has none: nothing is open).
+func eventsData(ctx context.Context, r history.Reader, host string, q query, now time.Time) panels.EventsData {
+	d := panels.EventsData{Status: r.Status(host), All: q.all}
+	if d.Status.Off {
+		return d
 	}
-	return panels.Result[panels.EventsData]{Data: d, At: now}, nil
+	var l history.EventLog
+	l, d.Err = r.Events(ctx, host, now)
+	var moments diagnose.History
+	if mr, ok := r.(interface{ Moments(string) diagnose.History }); ok {
+		moments = mr.Moments(host)
+	}
+	d.Events, d.NotScannedBefore = history.Pair(l.Events, moments), l.NotScannedBefore
+	return d
+}
+
+// eventsPanel lists what happened to host, from r (an engine host's page).
+func eventsPanel(ctx context.Context, r history.Reader, host string, q query, now time.Time, next time.Duration) g.Node {
+	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: eventsData(ctx, r, host, q, now), At: now, Now: now, Next: next})
 }
 
 // readHistory is the host's record over the range asked (?range=), else the smallest that holds
 // it, around a moment (?at=), to the usual or the full scale (?scale=full).
 func readHistory(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time) (panels.Result[panels.HistoryData], error) {
-	rng := q.rng
-	if !q.chosen {
-		rng = s.history.DefaultRange(m.Name(), now)
-	}
-	d := panels.HistoryData{Range: rng, Chosen: q.chosen, Full: q.full, Status: s.history.Status(m.Name())}
+	d := historyData(ctx, s.historyOf(m.Name()), m.Name(), q, now)
 	if !d.Status.Off {
-		d.View, d.Err = s.history.View(ctx, m.Name(), rng, q.at, now)
 		// The noselect sources, from the selection report the diagnosis reads (once a minute):
 		// none over UDP, where chronyd gives it only on its socket.
 		if rows, _, err := m.Selection(ctx, monitor.Want{Since: now.Add(-diagnose.SlowReports)}); err == nil {
@@ -228,4 +239,32 @@ func readHistory(ctx context.Context, s *Server, m *monitor.Monitor, q query, no
 		}
 	}
 	return panels.Result[panels.HistoryData]{Data: d, At: now}, nil
+}
+
+// historyData is host's history from r, wherever it is kept, over the range asked, else the
+// smallest that holds the record where r knows it (the store; an engine's history opens on
+// the default range).
+func historyData(ctx context.Context, r history.Reader, host string, q query, now time.Time) panels.HistoryData {
+	d := panels.HistoryData{Range: q.rng, Chosen: q.chosen, Full: q.full, Status: r.Status(host)}
+	if _, short := history.ParseRange(q.rng.Name); q.chosen && !short && d.Status.Engine == "" {
+		// The store's ranges end at 30 days; the longer ones are an engine's.
+		d.Range = history.Ranges[len(history.Ranges)-1]
+	}
+	if !q.chosen {
+		d.Range = history.DefaultRange
+		if rr, ok := r.(interface {
+			DefaultRange(string, time.Time) history.Range
+		}); ok {
+			d.Range = rr.DefaultRange(host, now)
+		}
+	}
+	if !d.Status.Off {
+		d.View, d.Err = r.View(ctx, host, d.Range, q.at, now)
+	}
+	return d
+}
+
+// historyPanel draws host's history from r (an engine host's page).
+func historyPanel(ctx context.Context, r history.Reader, host string, q query, now time.Time, next time.Duration) g.Node {
+	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: historyData(ctx, r, host, q, now), At: now, Now: now, Next: next})
 }

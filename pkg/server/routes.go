@@ -31,6 +31,10 @@ func (s *Server) routes(r router) {
 	get("/hosts/:host/diagnosis.json", s.handleDiagnosisJSON(s.namedHost))
 	r.stream("/hosts/:host/history.csv", s.handleCSV(s.namedHost))
 
+	// The hosts of the time-series engine (--prometheus) that second-hand does not read
+	// itself: the overview's panel of them, one fragment for them all.
+	get("/engine/hosts", s.handleEngineHosts())
+
 	// Prometheus: every host in chrony_exporter's names, and second-hand's own (?host=NAME: one).
 	get("/metrics", s.handleMetrics())
 
