@@ -119,7 +119,7 @@ func TestFleetThroughNginx(t *testing.T) {
 		b.waitAfterClick(t, "chronyd2's page", `location.pathname.endsWith('/chrony/hosts/chronyd2/') && !!document.getElementById('panel-tracking')`, 15*time.Second)
 		b.waitFor(t, "its four panels", allPanels(`p.querySelector('[data-age-ms]') && !p.querySelector('.loading')`), 30*time.Second)
 		matchChronyc(t, b, s.chronyd2)
-		if got := eval[string](t, b, `document.querySelector('.hosts a[aria-current]').textContent`); got != "chronyd2" {
+		if got := eval[string](t, b, `document.querySelector('.hosts [aria-current]').textContent`); got != "chronyd2" {
 			t.Errorf("the host links mark %q as this page", got)
 		}
 		// Back to the overview by its link.

@@ -188,8 +188,10 @@ var (
 // the diagnosis block; so this line is no alert of its own.
 func downLine(m meta) g.Node {
 	x := diagnose.Explain(m.err, m.endpoint)
+	// The error's own words when they are short ("connection refused"); else its title ("chronyd
+	// at ... did not answer in 7 s"), the paragraph that explains it being the banner's.
 	what := x.Title
-	if x.Detail != "" {
+	if x.Detail != "" && len(x.Detail) <= 160 {
 		what = "Not answering (" + x.Detail + ")"
 	}
 	kept := ": nothing read from it yet."
