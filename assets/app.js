@@ -100,6 +100,9 @@
 
   function sortFleet() {
     var body = document.getElementById('fleet-rows');
+    var engine = document.getElementById('panel-engine');
+    // A host's page: its title and icon are its diagnosis', not an overview's.
+    if (!body && !engine) return;
     var rows = body ? Array.prototype.slice.call(body.children) : [];
     var sorted = rows.slice().sort(compareRows);
     var moved = sorted.some(function (row, i) { return row !== rows[i]; });
@@ -111,7 +114,6 @@
     }
     // The hosts of a time-series engine come sorted in their own panel, all at once; they
     // count too, once they have come.
-    var engine = document.getElementById('panel-engine');
     var more = document.getElementById('engine-rows');
     if (more) rows = rows.concat(Array.prototype.slice.call(more.children));
     var title = fleetTitle(rows);

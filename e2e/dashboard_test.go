@@ -157,8 +157,10 @@ func TestDashboardThroughNginx(t *testing.T) {
 		// One banner: the diagnosis; each panel keeps its last values, greyed, with their age
 		// and one line of its own, no alert box.
 		for _, id := range panelIDs {
-			p := readPanel(t, b, id)
-			if p.Body == 0 || !strings.Contains(p.Error, "chronyd") || !p.Stale || len(p.Fields) < 2 {
+			// Waited for, not read once: while htmx settles a swap, the old attributes stand.
+			b.waitFor(t, id+" stale, with its values", `(function (p) { return p && p.dataset.failed === 'not-answering' && p.classList.contains('is-stale') && `+
+				`!!p.querySelector('.stale-values [data-field]'); })(document.getElementById('panel-`+id+`'))`, bound)
+			if p := readPanel(t, b, id); p.Body == 0 || p.Error == "" || len(p.Fields) < 2 {
 				t.Errorf("%s with chronyd stopped: %+v", id, p)
 			}
 		}
