@@ -23,6 +23,9 @@ import (
 // The drawing's coordinates: one unit per column across, chartH units down.
 const chartH = 1000
 
+// chartBridge is how many empty columns in a row a chart's line joins over (see linePath).
+const chartBridge = 3
+
 // scale is the values a chart shows, bottom to top.
 type scale struct{ lo, hi float64 }
 
@@ -111,7 +114,7 @@ func chart(v history.View, c history.Chart, o chartOptions) g.Node {
 		}
 		shapes = append(shapes, g.El("g", Class(cls), Data("series", strconv.Itoa(i)),
 			g.If(s.Errors, g.El("path", Class("errbars s"+k), g.Attr("d", errorPath(s.Cols, sc.y)))),
-			g.El("path", Class("line s"+k), Data("name", s.Name), g.Attr("d", linePath(s.Cols, sc.y))),
+			g.El("path", Class("line s"+k), Data("name", s.Name), g.Attr("d", linePath(s.Cols, sc.y, chartBridge))),
 			g.El("path", Class("beyond s"+k), g.Attr("d", beyondPath(s.Cols, sc)))))
 	}
 	if !v.At.IsZero() {
@@ -286,16 +289,22 @@ func xAxis(v history.View, ticks []time.Time) g.Node {
 }
 
 // linePath draws a series' columns as one zigzag from each column's greatest value to its
-// least, joined to the next column, broken where a column is empty or a gap falls in it.
-func linePath(cols []history.Col, y func(float64) int) string {
+// least, joined to the next column with values, broken where a gap falls (chronyd not
+// answering) or where more than bridge columns in a row are empty: columns narrower than the
+// sampling (an hour's are 7.5 s, samples come every 16 s) leave one empty in two, which is no
+// hole in the record.
+func linePath(cols []history.Col, y func(float64) int, bridge int) string {
 	var b strings.Builder
-	open := false
+	open, last := false, -1
 	for i, c := range cols {
-		if !c.Has || c.Broken {
+		if c.Broken {
 			open = false
-			if !c.Has {
-				continue
-			}
+		}
+		if !c.Has {
+			continue
+		}
+		if i-last-1 > bridge {
+			open = false
 		}
 		cmd := "L"
 		if !open {
@@ -305,7 +314,7 @@ func linePath(cols []history.Col, y func(float64) int) string {
 		if lo := y(c.Min); lo != y(c.Max) {
 			b.WriteString("V" + strconv.Itoa(lo))
 		}
-		open = !c.Broken
+		open, last = !c.Broken, i
 	}
 	return b.String()
 }
@@ -514,5 +523,5 @@ func Trend(t history.Trend) g.Node {
 	label := "System time offset over the " + t.Span() + ": from " + Seconds(t.Min, true) + " to " + Seconds(t.Max, true)
 	return g.El("svg", Class("trend"), g.Attr("viewBox", "0 0 "+strconv.Itoa(len(t.Cols))+" 20"), g.Attr("preserveAspectRatio", "none"),
 		Role("img"), Aria("label", label), g.El("title", g.Text(label)),
-		g.El("path", Class("line"), g.Attr("d", linePath(t.Cols, y))))
+		g.El("path", Class("line"), g.Attr("d", linePath(t.Cols, y, len(t.Cols)))))
 }

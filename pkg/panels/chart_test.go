@@ -134,3 +134,32 @@ func TestValueTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestLinePathJoinsOverSampling: columns narrower than the sampling leave one empty in two,
+// which the line joins over; a longer hole, or a gap of chronyd's, breaks it.
+func TestLinePathJoinsOverSampling(t *testing.T) {
+	at := func(i ...int) []history.Col {
+		cols := make([]history.Col, 20)
+		for _, k := range i {
+			cols[k] = history.Col{Has: true, Min: 1, Max: 1}
+		}
+		return cols
+	}
+	y := func(float64) int { return 5 }
+	for _, tc := range []struct {
+		name string
+		cols []history.Col
+		want string
+	}{
+		{"one empty in two", at(0, 2, 4), "M0 5L2 5L4 5"},
+		{"a hole of 5", at(0, 6), "M0 5M6 5"},
+		{"a gap", func() []history.Col { c := at(0, 2); c[1].Broken = true; return c }(), "M0 5M2 5"},
+	} {
+		if got := linePath(tc.cols, y, chartBridge); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if got := linePath(at(0, 19), y, 20); got != "M0 5L19 5" {
+		t.Errorf("a sparkline joins over everything but a gap: %q", got)
+	}
+}
