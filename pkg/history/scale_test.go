@@ -6,7 +6,8 @@ import (
 )
 
 // TestRangeFor: the history opens on the smallest range that holds the record, so that a fresh
-// install does not show its few minutes as a sliver at the right of 24 hours.
+// install does not show its few minutes as a sliver at the right of 24 hours; up to 30 days
+// (the summaries' longer ranges are a click away).
 func TestRangeFor(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -14,7 +15,7 @@ func TestRangeFor(t *testing.T) {
 		want     string
 	}{
 		{14 * time.Minute, "1h"}, {time.Hour, "1h"}, {61 * time.Minute, "6h"}, {7 * time.Hour, "24h"},
-		{3 * 24 * time.Hour, "7d"}, {20 * 24 * time.Hour, "30d"}, {90 * 24 * time.Hour, "30d"},
+		{3 * 24 * time.Hour, "7d"}, {20 * 24 * time.Hour, "30d"}, {90 * 24 * time.Hour, "30d"}, {800 * 24 * time.Hour, "30d"},
 	} {
 		if got := RangeFor(now.Add(-tc.recorded), now); got.Name != tc.want {
 			t.Errorf("%v recorded: %s, want %s", tc.recorded, got.Name, tc.want)

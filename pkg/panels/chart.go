@@ -231,14 +231,19 @@ func yAxis(c history.Chart, sc scale, ticks []float64, signed bool) g.Node {
 		}))
 }
 
-// axisFormatter prints a chart's values in one unit for all (the ticks' unit for seconds, ppm
-// with the decimals the step needs), signed where the chart can be negative.
+// axisFormatter prints a chart's values in one unit for all (the ticks' unit for seconds; ppm,
+// rates (/s), shares (%) and counts with the decimals the step needs), signed where the chart
+// can be negative.
 func axisFormatter(c history.Chart, ticks []float64, signed bool) func(float64) string {
-	if c.Unit == "ppm" {
+	if c.Unit != "s" {
 		decimals := 3
 		if len(ticks) > 1 {
 			step := math.Abs(ticks[1] - ticks[0])
 			decimals = min(max(int(math.Ceil(-math.Log10(step)+0.001)), 0), 3)
+		}
+		suffix := ""
+		if c.Unit != "" {
+			suffix = " " + c.Unit
 		}
 		return func(v float64) string {
 			s := strconv.FormatFloat(v, 'f', decimals, 64)
@@ -248,7 +253,7 @@ func axisFormatter(c history.Chart, ticks []float64, signed bool) func(float64) 
 			if strings.Trim(s, "+-0.") == "" {
 				s = "0"
 			}
-			return s + " ppm"
+			return s + suffix
 		}
 	}
 	u := diagnose.ColumnUnit(ticks...)
@@ -294,7 +299,7 @@ func xAxis(v history.View, ticks []time.Time) g.Node {
 // sampling (an hour's are 7.5 s, samples come every 16 s) leave one empty in two, which is no
 // hole in the record.
 func linePath(cols []history.Col, y func(float64) int, bridge int) string {
-	var b strings.Builder
+	var p pathWriter
 	open, last := false, -1
 	for i, c := range cols {
 		if c.Broken {
@@ -306,51 +311,54 @@ func linePath(cols []history.Col, y func(float64) int, bridge int) string {
 		if i-last-1 > bridge {
 			open = false
 		}
-		cmd := "L"
-		if !open {
-			cmd = "M"
+		if open {
+			p.lineTo(i, y(c.Max))
+		} else {
+			p.moveTo(i, y(c.Max))
 		}
-		b.WriteString(cmd + strconv.Itoa(i) + " " + strconv.Itoa(y(c.Max)))
 		if lo := y(c.Min); lo != y(c.Max) {
-			b.WriteString("V" + strconv.Itoa(lo))
+			p.vertTo(lo)
 		}
 		open, last = !c.Broken, i
 	}
-	return b.String()
+	return p.String()
 }
 
 // errorPath draws each column's error bar: from its lowest bound to its highest.
 func errorPath(cols []history.Col, y func(float64) int) string {
-	var b strings.Builder
+	var p pathWriter
 	for i, c := range cols {
 		if c.Has {
-			b.WriteString("M" + strconv.Itoa(i) + " " + strconv.Itoa(y(c.Hi)) + "V" + strconv.Itoa(y(c.Lo)))
+			p.moveTo(i, y(c.Hi))
+			p.vertTo(y(c.Lo))
 		}
 	}
-	return b.String()
+	return p.String()
 }
 
 // beyondPath marks the columns with values beyond the scale, at the edge they are beyond: a
 // short stroke at the top or the bottom.
 func beyondPath(cols []history.Col, sc scale) string {
-	var b strings.Builder
+	var p pathWriter
 	for i, c := range cols {
 		if !c.Has {
 			continue
 		}
 		if c.Max > sc.hi {
-			b.WriteString("M" + strconv.Itoa(i) + " 0V60")
+			p.moveTo(i, 0)
+			p.vertTo(60)
 		}
 		if c.Min < sc.lo {
-			b.WriteString("M" + strconv.Itoa(i) + " " + strconv.Itoa(chartH-60) + "V" + strconv.Itoa(chartH))
+			p.moveTo(i, chartH-60)
+			p.vertTo(chartH)
 		}
 	}
-	return b.String()
+	return p.String()
 }
 
 // bandPath draws ±the maximum clock error around zero, as one shape per run of columns.
 func bandPath(cols []history.Col, y func(float64) int) string {
-	var b strings.Builder
+	var p pathWriter
 	for i := 0; i < len(cols); {
 		if !cols[i].Has {
 			i++
@@ -360,18 +368,68 @@ func bandPath(cols []history.Col, y func(float64) int) string {
 		for j < len(cols) && cols[j].Has && (j == i || !cols[j].Broken) {
 			j++
 		}
-		b.WriteString("M" + strconv.Itoa(i) + " " + strconv.Itoa(y(cols[i].Max)))
+		p.moveTo(i, y(cols[i].Max))
 		for k := i; k < j; k++ {
-			b.WriteString("L" + strconv.Itoa(k+1) + " " + strconv.Itoa(y(cols[k].Max)))
+			p.lineTo(k+1, y(cols[k].Max))
 		}
 		for k := j - 1; k >= i; k-- {
-			b.WriteString("L" + strconv.Itoa(k+1) + " " + strconv.Itoa(y(-cols[k].Max)))
+			p.lineTo(k+1, y(-cols[k].Max))
 		}
-		b.WriteString("L" + strconv.Itoa(i) + " " + strconv.Itoa(y(-cols[i].Max)) + "Z")
+		p.lineTo(i, y(-cols[i].Max))
+		p.close()
 		i = j
 	}
-	return b.String()
+	return p.String()
 }
+
+// pathWriter writes an SVG path with its first point absolute and every other relative to the
+// one before: most steps of a chart are one column across and a few units up or down, so a
+// month's or a year's charts are a third smaller than with absolute points. The page's script
+// (columnsOf) reads both.
+type pathWriter struct {
+	b            strings.Builder
+	x, y, x0, y0 int
+	started      bool
+}
+
+func (p *pathWriter) point(abs, rel byte, x, y int) {
+	if !p.started {
+		p.b.WriteByte(abs)
+		p.b.WriteString(strconv.Itoa(x) + " " + strconv.Itoa(y))
+		p.started = true
+	} else {
+		p.b.WriteByte(rel)
+		p.b.WriteString(strconv.Itoa(x - p.x))
+		if y-p.y >= 0 {
+			p.b.WriteByte(' ')
+		}
+		p.b.WriteString(strconv.Itoa(y - p.y))
+	}
+	p.x, p.y = x, y
+}
+
+// moveTo starts a subpath at (x, y).
+func (p *pathWriter) moveTo(x, y int) {
+	p.point('M', 'm', x, y)
+	p.x0, p.y0 = x, y
+}
+
+// lineTo draws to (x, y).
+func (p *pathWriter) lineTo(x, y int) { p.point('L', 'l', x, y) }
+
+// vertTo draws straight up or down to y.
+func (p *pathWriter) vertTo(y int) {
+	p.b.WriteString("v" + strconv.Itoa(y-p.y))
+	p.y = y
+}
+
+// close closes the subpath: the point is its start again.
+func (p *pathWriter) close() {
+	p.b.WriteByte('z')
+	p.x, p.y = p.x0, p.y0
+}
+
+func (p *pathWriter) String() string { return p.b.String() }
 
 // reachChart draws a strip per source: each column full (answered all of its last 8 polls),
 // half (some) or empty (none).
@@ -473,15 +531,24 @@ func statsTable(c history.Chart) g.Node {
 		}
 	}
 	signed := !c.NonNegative && c.Min < 0
-	unit := c.Unit
-	format := func(v float64, signed bool) string { return PPM(v, signed)[:len(PPM(v, signed))-4] }
+	in, format := statsUnit(c.Unit)
 	if c.Unit == "s" {
 		u := diagnose.ColumnUnit(all...)
-		unit, format = u.Name, u.Number
+		in, format = "in "+u.Name, u.Number
+	}
+	caption := c.Title + " over the range"
+	if in != "" {
+		caption += ", " + in
+	}
+	for _, s := range c.Series {
+		if s.Stats.Approx {
+			caption += approxNote
+			break
+		}
 	}
 	return Div(Class("table-wrap"), TabIndex("0"), Aria("label", c.Title+" statistics"),
 		Table(Class("stats"),
-			Caption(g.Text(c.Title+" over the range, in "+unit)),
+			Caption(g.Text(caption)),
 			statsHead,
 			TBody(g.Map(c.Series, func(s history.Series) g.Node {
 				st := s.Stats
@@ -497,6 +564,47 @@ func statsTable(c history.Chart) g.Node {
 					Td(Class("num"), textValue("n", strconv.Itoa(st.N), strconv.Itoa(st.N))))
 			})),
 		))
+}
+
+// statsUnit is how a statistics table of a chart's unit (other than seconds, which take the
+// table's own unit) says its unit in the caption and prints its numbers: ppm as everywhere,
+// rates with three significant figures or so, shares to a tenth of a percent, counts whole
+// (their means and deviations to a tenth).
+func statsUnit(unit string) (string, func(float64, bool) string) {
+	signedText := func(s string, v float64, signed bool) string {
+		if signed && v > 0 {
+			return "+" + s
+		}
+		return s
+	}
+	switch unit {
+	case "ppm":
+		return "in ppm", func(v float64, signed bool) string { return strings.TrimSuffix(PPM(v, signed), " ppm") }
+	case "/s":
+		return "per second", func(v float64, signed bool) string {
+			decimals := 3
+			switch a := math.Abs(v); {
+			case a >= 99.95:
+				decimals = 0
+			case a >= 9.995:
+				decimals = 1
+			case a >= 0.9995:
+				decimals = 2
+			}
+			return signedText(strconv.FormatFloat(v, 'f', decimals, 64), v, signed)
+		}
+	case "%":
+		return "in %", func(v float64, signed bool) string { return signedText(strconv.FormatFloat(v, 'f', 1, 64), v, signed) }
+	case "":
+		return "", func(v float64, signed bool) string {
+			decimals := 0
+			if v != math.Trunc(v) {
+				decimals = 1
+			}
+			return signedText(strconv.FormatFloat(v, 'f', decimals, 64), v, signed)
+		}
+	}
+	return "in " + unit, func(v float64, signed bool) string { return signedText(strconv.FormatFloat(v, 'g', 4, 64), v, signed) }
 }
 
 var statsHead = static(THead(Tr(

@@ -99,7 +99,7 @@ func TestCharts(t *testing.T) {
 		t.Errorf("the sources' usual scale is not the healthy sources' µs: %q", y)
 	}
 	mustContain(t, src, `class="series s3 off"`, `aria-pressed="false"`, "(falseticker)", `class="series s0"`)
-	if !regexp.MustCompile(`class="beyond s0" d="M100 0V60"`).MatchString(src) {
+	if !regexp.MustCompile(`class="beyond s0" d="M100 0v60"`).MatchString(src) {
 		t.Errorf("the spike beyond the scale is not marked at the top edge:\n%s", src)
 	}
 	mustContain(t, html, `<details id="history-stats" class="stats-fold">`, `id="history-scale"`, `hx-get="panels/history?range=1h&amp;scale=full"`)
@@ -151,15 +151,67 @@ func TestLinePathJoinsOverSampling(t *testing.T) {
 		cols []history.Col
 		want string
 	}{
-		{"one empty in two", at(0, 2, 4), "M0 5L2 5L4 5"},
-		{"a hole of 5", at(0, 6), "M0 5M6 5"},
-		{"a gap", func() []history.Col { c := at(0, 2); c[1].Broken = true; return c }(), "M0 5M2 5"},
+		{"one empty in two", at(0, 2, 4), "M0 5l2 0l2 0"},
+		{"a hole of 5", at(0, 6), "M0 5m6 0"},
+		{"a gap", func() []history.Col { c := at(0, 2); c[1].Broken = true; return c }(), "M0 5m2 0"},
 	} {
 		if got := linePath(tc.cols, y, chartBridge); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
-	if got := linePath(at(0, 19), y, 20); got != "M0 5L19 5" {
+	if got := linePath(at(0, 19), y, 20); got != "M0 5l19 0" {
 		t.Errorf("a sparkline joins over everything but a gap: %q", got)
+	}
+}
+
+// TestServingChartsAndApproximateStatistics: the serving charts (issue 20) are drawn like the
+// clock's, in their own units (rates per second, shares in %, counts) with no sign, their
+// statistics in those units; a range that reaches the summaries says its percentiles are
+// approximate; every range, to 2 y, is a button, and the paths are written relative.
+func TestServingChartsAndApproximateStatistics(t *testing.T) {
+	v := chartView()
+	v.Range = history.Ranges[len(history.Ranges)-1]
+	v.To = v.From.Add(v.Range.D)
+	cols := func(f func(i int) float64) []history.Col {
+		out := make([]history.Col, history.Columns)
+		for i := range out {
+			out[i] = history.Col{Has: true, Min: f(i), Max: f(i)}
+		}
+		return out
+	}
+	approx := history.Stats{N: 9000, Min: 1.5, P1: 2, P5: 2.5, P50: 4.25, P95: 7, P99: 7.5, Max: 8, Mean: 4.5, StdDev: 1.25, Approx: true}
+	served := history.Chart{ID: "served", Title: "NTP requests served", Unit: "/s", NonNegative: true, Min: 0, Max: 8.5, Lo: 1.5, Hi: 8,
+		Series: []history.Series{{Name: "requests", Cols: cols(func(i int) float64 { return 2 + float64(i%12)/2 }), Stats: approx}}}
+	shares := history.Chart{ID: "shares", Title: "Authenticated and interleaved requests", Unit: "%", NonNegative: true, Min: 0, Max: 50, Lo: 0, Hi: 50,
+		Series: []history.Series{{Name: "authenticated", Cols: cols(func(i int) float64 { return float64(i % 50) }),
+			Stats: history.Stats{N: 10, Min: 0, P1: 0, P50: 25, P99: 49, Max: 49, Mean: 24.5, StdDev: 14.4}}}}
+	clients := history.Chart{ID: "clients", Title: "Clients", Unit: "", NonNegative: true, Min: 0, Max: 12, Lo: 0, Hi: 12,
+		Series: []history.Series{{Name: "in the log", Cols: cols(func(i int) float64 { return float64(i % 12) }),
+			Stats: history.Stats{N: 10, Min: 0, P1: 0, P50: 6, P99: 11, Max: 11, Mean: 5.5, StdDev: 3.5}}}}
+	v.Charts = append(v.Charts, served, shares, clients)
+	html := render(t, HistoryPanel(Result[HistoryData]{Data: HistoryData{View: v, Range: v.Range, Chosen: true}, At: at, Now: now}))
+	for id, suffix := range map[string]string{"served": " /s", "shares": " %", "clients": ""} {
+		labels := axisLabels(figure(t, html, id), "y-axis")
+		if len(labels) < 3 {
+			t.Errorf("%s: value ticks %v", id, labels)
+		}
+		for _, l := range labels {
+			if !strings.HasSuffix(l, suffix) || strings.HasPrefix(l, "+") || strings.HasPrefix(l, "-") ||
+				suffix == "" && strings.ContainsAny(l, "sµ%p") {
+				t.Errorf("%s: tick %q, want an unsigned number ending %q", id, l, suffix)
+			}
+		}
+		mustContain(t, figure(t, html, id), `class="line s0"`)
+	}
+	mustContain(t, html, "NTP requests served over the range, per second; percentiles approximate, within 4.4 %",
+		"Authenticated and interleaved requests over the range, in %<", "Clients over the range<",
+		`id="range-90d"`, `id="range-1y"`, `id="range-2y"`, `aria-pressed="true" tabindex="0" hx-get="panels/history?range=2y"`)
+	if regexp.MustCompile(`class="line s0"[^>]* d="M\d+ \d+[ML]`).MatchString(html) {
+		t.Errorf("a line's path is written absolute after its first point")
+	}
+	for _, c := range []string{"Authenticated and interleaved requests over the range, in %", "Clients over the range"} {
+		if strings.Contains(html, c+"; percentiles approximate") {
+			t.Errorf("%q: said approximate with exact statistics", c)
+		}
 	}
 }

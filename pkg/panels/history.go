@@ -2,7 +2,7 @@ package panels
 
 import (
 	"errors"
-	"slices"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +11,7 @@ import (
 	hx "maragu.dev/gomponents-htmx"
 	. "maragu.dev/gomponents/html"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -58,13 +59,10 @@ func HistoryPanel(r Result[HistoryData]) g.Node {
 
 // historyTools are the range buttons, each reloading the panel with its range, the switch
 // between the usual and the full scale, and the CSV of the range shown: one toolbar, one stop
-// of the keyboard's (arrows go from one to the next). History read from an engine has the
-// longer ranges too (it may keep years), and no CSV (the engine exports its own).
+// of the keyboard's (arrows go from one to the next). The ranges are the same for the store,
+// whose summaries reach years, and an engine; history read from an engine has no CSV (the
+// engine exports its own).
 func historyTools(current history.Range, at time.Time, full, engine bool) g.Node {
-	ranges := history.Ranges
-	if engine {
-		ranges = append(slices.Clip(ranges), history.LongRanges...)
-	}
 	scaleQ := ""
 	if full {
 		scaleQ = "&scale=full"
@@ -74,7 +72,7 @@ func historyTools(current history.Range, at time.Time, full, engine bool) g.Node
 		fullQ = ""
 	}
 	return Div(Class("history-tools"), Role("toolbar"), Aria("label", "History: range and scale"), Data("roving", ""),
-		g.Map(ranges, func(r history.Range) g.Node {
+		g.Map(history.Ranges, func(r history.Range) g.Node {
 			pressed := r.Name == current.Name && at.IsZero()
 			tabindex := "-1"
 			if pressed || (!at.IsZero() && r.Name == current.Name) {
@@ -150,8 +148,25 @@ func historyBody(d HistoryData) g.Node {
 			return n
 		})),
 		statsTables(v),
+		servingNote(st),
 	}
 }
+
+// servingNote says why a host's serving history is not recorded when chronyd refuses its
+// server statistics (a socket-only report), as the other socket-only parts do.
+func servingNote(st history.Status) g.Node {
+	if st.ServerErr == nil || !diagnose.IsSocketOnly(st.ServerErr) {
+		return nil
+	}
+	x := diagnose.Explain(st.ServerErr, st.Endpoint)
+	return Div(Class("access-note"), Data("access", "socket-only"), Data("field", "serving-history"),
+		P(g.Text("Serving history (NTP requests, drops, NTS-KE, clients over time) is not recorded: "+x.Title+".")),
+		P(Class("error-fix"), Strong(g.Text("To record it: ")), g.Text(x.Fix)))
+}
+
+// approxNote is what a statistics table says when its range reaches into the rollups.
+var approxNote = fmt.Sprintf("; percentiles approximate, within %.1f %%: merged from the 5-minute and hourly summaries "+
+	"(count, min, max, mean and std dev exact)", 100*store.HistError)
 
 func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 

@@ -272,7 +272,7 @@ type query struct {
 	fresh bool          // fresh=1: read chronyd now (the reload button)
 	since time.Time     // since=UNIX_MS: a read finished since then will do (a row that was waiting)
 	host  string        // host=NAME: one host (/readyz)
-	rng   history.Range // range=1h|6h|24h|7d|30d: the history's range, 24h by default
+	rng   history.Range // range=1h|6h|24h|7d|30d|90d|1y|2y: the history's range
 	// chosen is true when range was given: else the history panel shows the smallest range
 	// that holds the record.
 	chosen bool
@@ -316,9 +316,9 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 		case "host":
 			q.host = v
 		case "range":
-			r, ok := history.ParseLongRange(v)
+			r, ok := history.ParseRange(v)
 			if !ok {
-				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d (or 90d or 1y, of history read from Prometheus)"
+				return q, "bad request: range must be 1h, 6h, 24h, 7d, 30d, 90d, 1y or 2y"
 			}
 			q.rng, q.chosen = r, true
 		case "scale":

@@ -246,10 +246,6 @@ func readHistory(ctx context.Context, s *Server, m *monitor.Monitor, q query, no
 // the default range).
 func historyData(ctx context.Context, r history.Reader, host string, q query, now time.Time) panels.HistoryData {
 	d := panels.HistoryData{Range: q.rng, Chosen: q.chosen, Full: q.full, Status: r.Status(host)}
-	if _, short := history.ParseRange(q.rng.Name); q.chosen && !short && d.Status.Engine == "" {
-		// The store's ranges end at 30 days; the longer ones are an engine's.
-		d.Range = history.Ranges[len(history.Ranges)-1]
-	}
 	if !q.chosen {
 		d.Range = history.DefaultRange
 		if rr, ok := r.(interface {
