@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/history"
 )
 
@@ -214,4 +215,12 @@ func TestServingChartsAndApproximateStatistics(t *testing.T) {
 			t.Errorf("%q: said approximate with exact statistics", c)
 		}
 	}
+
+	// Over UDP the serving history is not recorded: said in one line, pointing at the serving
+	// time panel's fix rather than saying it again.
+	mustNotContain(t, html, `data-field="serving-history"`)
+	refused := &chrony.Error{Kind: chrony.KindNotAuthorised, Op: "server statistics", Addr: "udp://ntp.lan:323", Status: chrony.StatusUnauth}
+	udp := render(t, HistoryPanel(Result[HistoryData]{Data: HistoryData{View: v, Range: v.Range, Status: history.Status{ServerErr: refused, Endpoint: "udp://ntp.lan:323"}}, At: at, Now: now}))
+	mustContain(t, udp, `<p class="range-note access-line" data-access="socket-only" data-field="serving-history">`, "only on its Unix socket", `href="#panel-server"`)
+	mustNotContain(t, udp, `role="alert"`, "To record it", "chrony.conf")
 }

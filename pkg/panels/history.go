@@ -152,16 +152,16 @@ func historyBody(d HistoryData) g.Node {
 	}
 }
 
-// servingNote says why a host's serving history is not recorded when chronyd refuses its
-// server statistics (a socket-only report), as the other socket-only parts do.
+// servingNote says, in one line, why a host's serving history is not recorded when chronyd
+// refuses its server statistics (a socket-only report), as the other socket-only parts do; the
+// fix is the serving time panel's, said there once.
 func servingNote(st history.Status) g.Node {
 	if st.ServerErr == nil || !diagnose.IsSocketOnly(st.ServerErr) {
 		return nil
 	}
-	x := diagnose.Explain(st.ServerErr, st.Endpoint)
-	return Div(Class("access-note"), Data("access", "socket-only"), Data("field", "serving-history"),
-		P(g.Text("Serving history (NTP requests, drops, NTS-KE, clients over time) is not recorded: "+x.Title+".")),
-		P(Class("error-fix"), Strong(g.Text("To record it: ")), g.Text(x.Fix)))
+	return P(Class("range-note access-line"), Data("access", "socket-only"), Data("field", "serving-history"),
+		g.Text("Serving history (NTP requests, drops, NTS-KE, clients over time) is not recorded: chronyd gives its server statistics only on its Unix socket. How to read them: "),
+		A(Href("#panel-server"), g.Text("Serving time")), g.Text("."))
 }
 
 // approxNote is what a statistics table says when its range reaches into the rollups.
