@@ -100,6 +100,9 @@
 
   function sortFleet() {
     var body = document.getElementById('fleet-rows');
+    var engine = document.getElementById('panel-engine');
+    // A host's page: its title and icon are its diagnosis', not an overview's.
+    if (!body && !engine) return;
     var rows = body ? Array.prototype.slice.call(body.children) : [];
     var sorted = rows.slice().sort(compareRows);
     var moved = sorted.some(function (row, i) { return row !== rows[i]; });
@@ -111,7 +114,6 @@
     }
     // The hosts of a time-series engine come sorted in their own panel, all at once; they
     // count too, once they have come.
-    var engine = document.getElementById('panel-engine');
     var more = document.getElementById('engine-rows');
     if (more) rows = rows.concat(Array.prototype.slice.call(more.children));
     var title = fleetTitle(rows);
@@ -130,6 +132,8 @@
   // back, the clock's status when it changes; not every refresh of every value.
   var summaries = {};
   function summaryOf(el) {
+    // A panel kept stale while chronyd does not answer says nothing new: the diagnosis says it.
+    if (el.classList.contains('is-stale') || el.dataset.failed === 'not-answering') return summaries[el.id] || '';
     var diag = el.querySelector('[data-field=diagnosis-state]');
     if (diag) {
       var head = el.querySelector('[data-field=headline]');
@@ -164,17 +168,19 @@
   // shows a column's time and values, read back from the drawing and the chart's scale.
   function fmtSeconds(v) {
     var a = Math.abs(v), unit = 's', scale = 1;
-    if (a < 999.5e-9) { unit = 'ns'; scale = 1e9; } else if (a < 999.5e-6) { unit = 'us'; scale = 1e6; } else if (a < 999.5e-3) { unit = 'ms'; scale = 1e3; }
+    if (a < 999.5e-9) { unit = 'ns'; scale = 1e9; } else if (a < 999.5e-6) { unit = 'µs'; scale = 1e6; } else if (a < 999.5e-3) { unit = 'ms'; scale = 1e3; }
     var x = a * scale;
     var s = unit === 'ns' ? x.toFixed(0) : x < 9.995 ? x.toFixed(2) : x < 99.95 ? x.toFixed(1) : x.toFixed(0);
     return (v < 0 ? '-' : '+') + s + ' ' + unit;
   }
-  function fmt(v, unit) {
-    if (unit === 'ppm') return (v < 0 ? '' : '+') + v.toFixed(3) + ' ppm';
+  // Signed where the chart's values can be negative (data-signed), as the server prints them;
+  // rates, shares and counts (the serving charts) are never negative.
+  function fmt(v, unit, signed) {
     if (unit === '/s') return v.toPrecision(3) + ' /s';
     if (unit === '%') return v.toFixed(1) + ' %';
     if (unit === '') return v.toFixed(0);
-    return fmtSeconds(v);
+    var s = unit === 'ppm' ? (v < 0 ? '' : '+') + v.toFixed(3) + ' ppm' : fmtSeconds(v);
+    return signed || v < 0 ? s : s.replace(/^\+/, '');
   }
   function utc(ms) { return new Date(ms).toISOString().slice(0, 16).replace('T', ' '); }
 
@@ -202,10 +208,10 @@
     if (!svg || svg.dataset.ready) return;
     svg.dataset.ready = '1';
     var d = fig.dataset, n = Number(d.cols), h = Number(d.h), lo = Number(d.min), hi = Number(d.max);
-    var from = Number(d.from), to = Number(d.to);
+    var from = Number(d.from), to = Number(d.to), signed = d.signed === 'true';
     var value = function (y) { return hi - y / h * (hi - lo); };
     var lines = Array.prototype.map.call(svg.querySelectorAll('path.line'), function (p) {
-      return {name: p.dataset.name, cols: columnsOf(p)};
+      return {name: p.dataset.name, cols: columnsOf(p), group: p.closest('g.series')};
     });
     var band = svg.querySelector('path.band'), bandCols = band ? columnsOf(band) : null;
     var cursor = svg.querySelector('path.cursor'), out = fig.querySelector('.readout');
@@ -218,26 +224,83 @@
       var parts = [];
       lines.forEach(function (l) {
         var col = l.cols[current];
-        if (!col) return;
-        var a = fmt(value(col.top), d.unit), b = fmt(value(col.bottom), d.unit);
+        if (!col || (l.group && l.group.classList.contains('off'))) return;
+        var a = fmt(value(col.top), d.unit, signed), b = fmt(value(col.bottom), d.unit, signed);
         parts.push(l.name + ' ' + (a === b ? a : b + ' to ' + a));
       });
-      if (bandCols && bandCols[current + 1]) parts.push('max error ±' + fmt(value(bandCols[current + 1].top), d.unit).slice(1));
+      if (bandCols && bandCols[current + 1]) parts.push('max error ±' + fmt(value(bandCols[current + 1].top), d.unit, false));
       out.textContent = utc(t0) + '–' + utc(t1).slice(11) + ' UTC: ' + (parts.length ? parts.join('; ') : 'nothing recorded');
+      // Next to the column: on its right in the left half, on its left in the right half.
+      var x = (current + 0.5) / n;
+      out.classList.toggle('left', x > 0.5);
+      out.style.left = (x * 100) + '%';
+      out.classList.add('on');
     }
+    function hide() { cursor.classList.remove('on'); out.classList.remove('on'); }
     svg.addEventListener('pointermove', function (e) {
       var r = svg.getBoundingClientRect();
       show(Math.floor((e.clientX - r.left) / r.width * n));
     });
+    svg.addEventListener('pointerleave', function () { if (document.activeElement !== svg) hide(); });
     svg.addEventListener('keydown', function (e) {
       var step = {ArrowLeft: -1, ArrowRight: 1, PageUp: -n / 10, PageDown: n / 10}[e.key];
       if (e.key === 'Home') show(0);
       else if (e.key === 'End') show(n - 1);
       else if (step) show(Math.round((current < 0 ? n - 1 : current) + step));
+      else if (e.key === 'ArrowUp' || e.key === 'ArrowDown') moveChart(svg, e.key === 'ArrowDown' ? 1 : -1);
       else return;
       e.preventDefault();
     });
-    svg.addEventListener('focus', function () { if (current < 0) show(n - 1); });
+    svg.addEventListener('focus', function () { if (current < 0) show(n - 1); else show(current); });
+    svg.addEventListener('blur', hide);
+  }
+
+  // The charts are one stop of the keyboard's: up and down go to the chart above or below.
+  function moveChart(svg, by) {
+    var all = Array.prototype.slice.call(document.querySelectorAll('.charts svg.chart-svg'));
+    var next = all[all.indexOf(svg) + by];
+    if (!next) return;
+    all.forEach(function (c) { c.setAttribute('tabindex', c === next ? '0' : '-1'); });
+    next.focus();
+  }
+
+  // A toolbar (the history's range and scale, the sources shown in a chart) is one stop of the
+  // keyboard's: the arrows, Home and End go from one of its controls to the next.
+  document.addEventListener('keydown', function (e) {
+    var bar = e.target.closest && e.target.closest('[data-roving]');
+    if (!bar || e.target === bar) return;
+    var items = Array.prototype.slice.call(bar.querySelectorAll(bar.dataset.roving || 'button, a[href]'));
+    var i = items.indexOf(e.target);
+    if (i < 0) return;
+    var j = {ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: items.length - 1}[e.key];
+    if (j === undefined) return;
+    j = (j + items.length) % items.length;
+    items.forEach(function (it, k) { it.setAttribute('tabindex', k === j ? '0' : '-1'); });
+    items[j].focus();
+    e.preventDefault();
+  });
+
+  // A chart's legend shows or hides a source's offsets (those chronyd does not use start
+  // hidden); the choice is kept when the panel refreshes.
+  var shown = {};
+  function showSeries(t, on) {
+    t.setAttribute('aria-pressed', on ? 'true' : 'false');
+    var fig = t.closest('figure');
+    var g = fig && fig.querySelector('g.series[data-series="' + t.dataset.series + '"]');
+    if (g) g.classList.toggle('off', !on);
+  }
+  document.addEventListener('click', function (e) {
+    var t = e.target.closest && e.target.closest('.series-toggle');
+    if (!t) return;
+    var on = t.getAttribute('aria-pressed') !== 'true';
+    shown[t.closest('figure').dataset.chart + '/' + t.dataset.name] = on;
+    showSeries(t, on);
+  });
+  function keepShown(root) {
+    root.querySelectorAll('.series-toggle').forEach(function (t) {
+      var on = shown[t.closest('figure').dataset.chart + '/' + t.dataset.name];
+      if (on !== undefined) showSeries(t, on);
+    });
   }
 
   function setupCharts(root) {
@@ -320,7 +383,7 @@
     openDetails = [];
     if (elt && elt.dataset && elt.dataset.panel && elt.id) arrived(elt);
     if (elt && elt.querySelectorAll) syncToggles(elt);
-    if (elt && elt.querySelectorAll) setupCharts(elt);
+    if (elt && elt.querySelectorAll) { keepShown(elt); setupCharts(elt); }
     sortFleet();
     tick();
   });

@@ -128,16 +128,32 @@ func checkKeyboard(t *testing.T, b *browser, wants map[string]string) {
 			t.Errorf("focus on %s shows no focus ring (outline %s)", s.Desc, s.Outline)
 		}
 	}
+	// A control in a toolbar or a table whose items are one stop of the keyboard's
+	// ([data-roving]: the arrows go from one to the next) is reached when one of its group is.
+	type control struct {
+		Desc  string   `json:"desc"`
+		Group []string `json:"group"`
+	}
 	for what, sel := range wants {
-		descs := eval[[]string](t, b, `Array.from(document.querySelectorAll('`+sel+`')).filter(e => e.offsetParent !== null).map(e =>
-			e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '[' + (e.getAttribute('aria-label') || e.getAttribute('href') ||
-			e.getAttribute('data-detail') || e.getAttribute('hx-get') || e.textContent.trim().slice(0, 40)) + ']')`)
-		if len(descs) == 0 {
+		controls := eval[[]control](t, b, `(function () {
+			const desc = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '[' + (e.getAttribute('aria-label') || e.getAttribute('href') ||
+				e.getAttribute('data-detail') || e.getAttribute('hx-get') || e.textContent.trim().slice(0, 40)) + ']';
+			return Array.from(document.querySelectorAll('`+sel+`')).filter(e => e.offsetParent !== null).map(e => {
+				const bar = e.closest('[data-roving]');
+				const group = bar ? Array.from(bar.querySelectorAll(bar.dataset.roving || 'button, a[href]')).map(desc) : [];
+				return {desc: desc(e), group: group};
+			});
+		})()`)
+		if len(controls) == 0 {
 			t.Errorf("the page has no %s (%s)", what, sel)
 		}
-		for _, d := range descs {
-			if !reached[d] {
-				t.Errorf("%s %s is not reached with Tab", what, d)
+		for _, c := range controls {
+			ok := reached[c.Desc]
+			for _, d := range c.Group {
+				ok = ok || reached[d]
+			}
+			if !ok {
+				t.Errorf("%s %s is not reached with Tab", what, c.Desc)
 			}
 		}
 	}
@@ -146,7 +162,18 @@ func checkKeyboard(t *testing.T, b *browser, wants map[string]string) {
 			t.Logf("stop: %s (%s)", s.Desc, s.Outline)
 		}
 	}
-	t.Logf("keyboard: %d stops with Tab, each with a focus ring", len(stops))
+	t.Logf("keyboard: %d stops with Tab (%d distinct), each with a focus ring", len(stops), len(reached))
+}
+
+// tabStops is how many distinct places Tab reaches on the page.
+func tabStops(t *testing.T, b *browser) int {
+	t.Helper()
+	total := eval[int](t, b, `document.querySelectorAll('a[href], button, [tabindex="0"]').length`)
+	seen := map[string]bool{}
+	for _, s := range keyboardWalk(t, b, total+20) {
+		seen[s.Desc] = true
+	}
+	return len(seen)
 }
 
 // pressEnterOn focuses the element matched by sel and presses Enter.

@@ -180,7 +180,9 @@ func (b *browser) waitAfterClick(t *testing.T, what, js string, timeout time.Dur
 }
 
 // panelJS reads a panel as the page shows it: its fields by data-field (the value of <data>,
-// the datetime of <time>, else the text), its table rows, its error and whether it is loading.
+// the datetime of <time>, else the text), its table rows, its error (data-failed: its one line
+// while chronyd does not answer, or its own error), whether it is loading, and whether its
+// values are the last ones kept while chronyd does not answer.
 const panelJS = `(function (id) {
   const p = document.getElementById('panel-' + id);
   if (!p) return null;
@@ -192,9 +194,9 @@ const panelJS = `(function (id) {
     tr.querySelectorAll('[data-field]').forEach(e => { r[e.dataset.field] = val(e); });
     return r;
   }).filter(r => Object.keys(r).length > 0);
-  const err = p.querySelector('[role=alert]');
+  const err = p.dataset.failed ? p.querySelector('.panel-error, .host-down') : null;
   return {fields, rows, error: err ? err.textContent.trim() : '', loading: !!p.querySelector('.loading'),
-          body: p.querySelector('.panel-body').textContent.trim().length};
+          stale: p.classList.contains('is-stale'), body: p.querySelector('.panel-body').textContent.trim().length};
 })`
 
 type panelView struct {
@@ -202,6 +204,7 @@ type panelView struct {
 	Rows    []map[string]string `json:"rows"`
 	Error   string              `json:"error"`
 	Loading bool                `json:"loading"`
+	Stale   bool                `json:"stale"`
 	Body    int                 `json:"body"`
 }
 
@@ -220,8 +223,9 @@ func allPanels(cond string) string {
 // reload clicks a panel's reload button and waits until the panel has been replaced.
 func reload(t *testing.T, b *browser, id string) {
 	t.Helper()
-	eval[chromedp.Void](t, b, `document.getElementById('panel-`+id+`').dataset.e2eOld = '1'`)
-	b.do(t, chromedp.Click(chromedp.CSS("#panel-"+id+" button.reload")))
+	// Marked and clicked in one step: a refresh that replaces the panel between finding the
+	// button and clicking it would leave a click on a node that is gone.
+	eval[chromedp.Void](t, b, `(function () { const p = document.getElementById('panel-`+id+`'); p.dataset.e2eOld = '1'; p.querySelector('button.reload').click(); })()`)
 	b.waitFor(t, id+" to reload", `!document.getElementById('panel-`+id+`').dataset.e2eOld`, 15*time.Second)
 }
 

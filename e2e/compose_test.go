@@ -90,7 +90,7 @@ func TestComposeFile(t *testing.T) {
 				for _, p := range panelIDs {
 					for {
 						code, page := get(t, base+"/chrony/hosts/"+host+"/panels/"+p)
-						ok := code == 200 && !strings.Contains(page, `role="alert"`) && strings.Contains(page, `hx-swap-oob="true">`+endpoint+"<")
+						ok := code == 200 && !strings.Contains(page, `data-failed="`) && strings.Contains(page, `hx-swap-oob="true">`+endpoint+"<")
 						if ok {
 							break
 						}

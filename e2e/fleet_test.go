@@ -119,7 +119,7 @@ func TestFleetThroughNginx(t *testing.T) {
 		b.waitAfterClick(t, "chronyd2's page", `location.pathname.endsWith('/chrony/hosts/chronyd2/') && !!document.getElementById('panel-tracking')`, 15*time.Second)
 		b.waitFor(t, "its four panels", allPanels(`p.querySelector('[data-age-ms]') && !p.querySelector('.loading')`), 30*time.Second)
 		matchChronyc(t, b, s.chronyd2)
-		if got := eval[string](t, b, `document.querySelector('.hosts a[aria-current]').textContent`); got != "chronyd2" {
+		if got := eval[string](t, b, `document.querySelector('.hosts [aria-current]').textContent`); got != "chronyd2" {
 			t.Errorf("the host links mark %q as this page", got)
 		}
 		// Back to the overview by its link.
@@ -162,9 +162,9 @@ func TestFleetThroughNginx(t *testing.T) {
 		// Its page: every panel shows the error. The other host's page: none.
 		for host, failing := range map[string]bool{"chronyd2": true, "chronyd": false} {
 			b.do(t, chromedp.Navigate(s.url+"hosts/"+host+"/"))
-			cond := `p.querySelector('[data-age-ms]') && !p.querySelector('[role=alert]')`
+			cond := `p.querySelector('[data-age-ms]') && !p.dataset.failed`
 			if failing {
-				cond = `p.querySelector('[role=alert]')`
+				cond = `p.dataset.failed === 'not-answering'`
 			}
 			b.waitFor(t, fmt.Sprintf("%s's panels (failing: %v)", host, failing), allPanels(cond), bound)
 		}

@@ -72,7 +72,7 @@ func agree(t *testing.T, what string, read func() ([][]string, error), fetch fun
 	t.Helper()
 	diffs := chronylab.Consistent(50, read, func() (string, error) {
 		page := fetch()
-		if strings.Contains(page, `role="alert"`) {
+		if strings.Contains(page, `data-failed="`) {
 			return "", fmt.Errorf("%s shows an error:\n%s", what, page)
 		}
 		return page, nil

@@ -79,7 +79,7 @@ func helperAutoUDP() error {
 		if err != nil {
 			return err
 		}
-		if strings.Contains(page, `role="alert"`) {
+		if strings.Contains(page, `data-failed="`) {
 			return fmt.Errorf("%s panel failed with auto as nobody:\n%s\n%s", p, page, log.String())
 		}
 		if !strings.Contains(page, `hx-swap-oob="true">udp://127.0.0.1:323<`) {

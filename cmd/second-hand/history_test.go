@@ -201,7 +201,7 @@ func TestStoppedChronydIsAGapAndAnEvent(t *testing.T) {
 	if !strings.Contains(gap["gap_error"], "chronyd is not answering at "+lab.Monitored.UDPAddress()) {
 		t.Errorf("gap = %v", gap)
 	}
-	events := until(t, in.url+"/panels/events", "the events panel to tell", func(p string) bool { return strings.Contains(p, "chronyd not answering from") })
+	events := until(t, in.url+"/panels/events", "the events panel to tell", func(p string) bool { return strings.Contains(p, "chronyd not answering for") })
 	if !strings.Contains(events, `class="event event-silent health-bad"`) || !strings.Contains(events, "show in the charts") {
 		t.Errorf("events panel:\n%s", events)
 	}

@@ -44,7 +44,7 @@ func consistent(t *testing.T, d *chronylab.Daemon, base, panel, report string, v
 		func() ([][]string, error) { return readChronyc(d, report) },
 		func() (string, error) {
 			page := fragment(t, base, panel)
-			if strings.Contains(page, `role="alert"`) {
+			if strings.Contains(page, `data-failed="`) {
 				return "", fmt.Errorf("%s panel shows an error:\n%s", panel, page)
 			}
 			return page, nil
@@ -74,7 +74,7 @@ func checkPanels(t *testing.T, d *chronylab.Daemon, base string) {
 		t.Fatalf("chronyc rtcdata = %q, want 513", out)
 	}
 	page := fragment(t, base, "rtc")
-	if f := testkit.Fields(t, page); f["rtc"] != "disabled" || strings.Contains(page, `role="alert"`) {
+	if f := testkit.Fields(t, page); f["rtc"] != "disabled" || strings.Contains(page, `data-failed="`) {
 		t.Errorf("RTC panel = %v, want RTC tracking not enabled, and no error", f)
 	}
 }
@@ -190,9 +190,14 @@ func TestThreeHosts(t *testing.T) {
 		}
 		checkSummary(t, d, in, name)
 		checkPanels(t, d, in.url+"/hosts/"+name)
-		if code, page := fetch(t, in.url+"/hosts/"+name+"/"); code != 200 || !strings.Contains(page, `href="../../hosts/synced/"`) ||
-			!strings.Contains(page, `<a href="../../">all hosts</a>`) {
-			t.Errorf("hosts/%s/ = %d, or it does not link the overview and the other hosts", name, code)
+		code, page := fetch(t, in.url+"/hosts/"+name+"/")
+		if code != 200 || !strings.Contains(page, `<a href="../../">all hosts</a>`) || !strings.Contains(page, `<strong aria-current="page">`+name+`</strong>`) {
+			t.Errorf("hosts/%s/ = %d, or it does not link the overview and mark itself", name, code)
+		}
+		for other := range daemons {
+			if other != name && !strings.Contains(page, `href="../../hosts/`+other+`/"`) {
+				t.Errorf("hosts/%s/ does not link %s", name, other)
+			}
 		}
 	}
 	// The root's fragments belong to a single host; with three, they are not found.
@@ -289,8 +294,9 @@ func checkSummary(t *testing.T, d *chronylab.Daemon, in *instance, name string) 
 	}
 }
 
-// TestChronydStopsAndComesBack: with chronyd stopped every panel shows its inline error and
-// the page still loads; when chronyd is back, every panel recovers by itself.
+// TestChronydStopsAndComesBack: with chronyd stopped the diagnosis says so once, every panel
+// keeps its last values, greyed, with a one-line inline error, and the page still loads; when
+// chronyd is back, every panel recovers by itself, fresh.
 func TestChronydStopsAndComesBack(t *testing.T) {
 	lab := startLab(t, chronylab.Options{})
 	for _, tc := range []struct{ name, addr string }{
@@ -300,7 +306,7 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := start(t, "--chrony", tc.addr, "--timeout", "200ms", "--sample", "1s")
 			for _, p := range panelNames {
-				if page := fragment(t, in.url, p); strings.Contains(page, `role="alert"`) {
+				if page := fragment(t, in.url, p); strings.Contains(page, `data-failed="`) {
 					t.Fatalf("%s shows an error before chronyd stopped", p)
 				}
 			}
@@ -317,11 +323,21 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 			if err := lab.Monitored.Stop(); err != nil {
 				t.Fatal(err)
 			}
+			// One banner (the diagnosis block), and each panel keeps its last values, greyed,
+			// with their age and one line saying what its request met: no alert of its own.
 			for _, p := range panelNames {
 				page := until(t, in.url+"/panels/"+p, p+" to show its error", alert)
-				if !strings.Contains(page, "chronyd is not answering at "+tc.addr) {
+				if !strings.Contains(page, `data-failed="not-answering"`) ||
+					!strings.Contains(page, " is-stale") || !strings.Contains(page, "showing the values read at") ||
+					!strings.Contains(page, `<div class="stale-values">`) || strings.Contains(page, `role="alert"`) {
 					t.Errorf("%s with chronyd stopped:\n%s", p, page)
 				}
+			}
+			if f := testkit.Fields(t, fragment(t, in.url, "tracking")); f["stratum"] == "" || f["reference"] == "" {
+				t.Errorf("the tracking panel lost its last values: %v", f)
+			}
+			if f := testkit.Fields(t, fragment(t, in.url, "sources")); f["name"] == "" {
+				t.Errorf("the sources panel lost its last values: %v", f)
 			}
 			if code, page := fetch(t, in.url+"/"); code != 200 || !strings.Contains(page, `id="panel-tracking"`) {
 				t.Errorf("page with chronyd stopped = %d", code)
@@ -343,7 +359,10 @@ func TestChronydStopsAndComesBack(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, p := range panelNames {
-				until(t, in.url+"/panels/"+p, p+" to recover after chronyd came back", func(page string) bool { return !alert(page) })
+				page := until(t, in.url+"/panels/"+p, p+" to recover after chronyd came back", func(page string) bool { return !alert(page) })
+				if strings.Contains(page, "is-stale") || strings.Contains(page, "stale-values") {
+					t.Errorf("%s is still stale after chronyd came back:\n%s", p, page)
+				}
 			}
 			if code, _ := fetch(t, in.url+"/readyz"); code != http.StatusOK {
 				t.Errorf("readyz after chronyd came back = %d, want 200", code)
@@ -377,7 +396,7 @@ func TestOneFailingReport(t *testing.T) {
 	in := start(t, "--chrony", fake.Addr)
 	for _, p := range panelNames {
 		page := fragment(t, in.url, p)
-		failing := strings.Contains(page, `role="alert"`)
+		failing := strings.Contains(page, `data-failed="`)
 		if failing != (p == "sourcestats") {
 			t.Errorf("%s: error shown = %v:\n%s", p, failing, page)
 		}
@@ -425,14 +444,18 @@ func TestUnprivileged(t *testing.T) {
 	lab := startLab(t, chronylab.Options{})
 	in := startProcess(t, asNobody, "--chrony", lab.Monitored.UDPAddress())
 	for _, p := range panelNames {
-		if page := fragment(t, in.url, p); strings.Contains(page, `role="alert"`) {
+		if page := fragment(t, in.url, p); strings.Contains(page, `data-failed="`) {
 			t.Errorf("%s as nobody over UDP:\n%s", p, page)
 		}
 	}
 	in = startProcess(t, asNobody, "--chrony", lab.Monitored.SocketAddress())
+	// Every report is refused alike: the panels say so in a line, the diagnosis what to do.
 	page := fragment(t, in.url, "tracking")
-	if !strings.Contains(page, "Permission denied on chronyd&#39;s socket") || !strings.Contains(page, "udp://127.0.0.1:323") {
+	if !strings.Contains(page, "permission denied") || !strings.Contains(page, `data-failed="not-answering"`) {
 		t.Errorf("tracking as nobody over the socket:\n%s", page)
+	}
+	if page := fragment(t, in.url, "diagnosis"); !strings.Contains(page, "Permission denied on chronyd&#39;s socket") || !strings.Contains(page, "udp://127.0.0.1:323") {
+		t.Errorf("the diagnosis as nobody over the socket:\n%s", page)
 	}
 	if m, _ := filepath.Glob(filepath.Join(lab.Monitored.Dir, "second-hand.*")); len(m) != 0 {
 		t.Errorf("left %v", m)

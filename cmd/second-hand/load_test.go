@@ -54,7 +54,7 @@ func viewer(ctx context.Context, urls []string, refresh time.Duration, served *a
 				}
 				body, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || strings.Contains(string(body), `role="alert"`) {
+				if err != nil || resp.StatusCode != 200 || strings.Contains(string(body), `data-failed="`) {
 					errs <- fmt.Errorf("%s: %d %v", u, resp.StatusCode, err)
 					return
 				}

@@ -215,5 +215,6 @@ func until(t *testing.T, url, what string, cond func(page string) bool) string {
 	return page
 }
 
-// alert reports whether a fragment shows an error.
-func alert(page string) bool { return strings.Contains(page, `role="alert"`) }
+// alert reports whether a fragment is a panel that failed (data-failed: chronyd not answering,
+// or its own report's error).
+func alert(page string) bool { return strings.Contains(page, `data-failed="`) }

@@ -40,6 +40,19 @@ type SelectionLab struct {
 // StartSelection makes and starts the selection lab in dir (a new temporary directory when
 // empty), its chronyd from image when one is given (see Config.Image).
 func StartSelection(ctx context.Context, dir, image string) (*SelectionLab, error) {
+	return StartSelectionWith(ctx, SelectionOptions{Dir: dir, Image: image})
+}
+
+// SelectionOptions shape a selection lab.
+type SelectionOptions struct {
+	Dir, Image string // as StartSelection's
+	// Peer adds a seventh source: a symmetric peer (127.0.0.5) that never answers.
+	Peer bool
+}
+
+// StartSelectionWith makes and starts a selection lab as opts say.
+func StartSelectionWith(ctx context.Context, opts SelectionOptions) (*SelectionLab, error) {
+	dir, image := opts.Dir, opts.Image
 	l := &SelectionLab{Dir: dir, GoodAddr: "127.0.0.1", NTSAddr: "127.0.0.2", FalseAddr: "127.0.0.4", NoSelectAddr: "127.0.0.6", DeadAddr: "127.0.0.3"}
 	if l.Dir == "" {
 		d, err := os.MkdirTemp("", "chronylab-selection-")
@@ -48,11 +61,15 @@ func StartSelection(ctx context.Context, dir, image string) (*SelectionLab, erro
 		}
 		l.Dir, l.ownDir = d, true
 	}
-	ports, err := freePorts(7)
+	ports, err := freePorts(8)
 	if err != nil {
 		return nil, err
 	}
 	good, nts, ntsKE, falsePort, noselect, dead, cmd := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6]
+	peer := ""
+	if opts.Peer {
+		peer = fmt.Sprintf("peer 127.0.0.5 port %d\n", ports[7])
+	}
 	cert, key, err := selfSignedCert(l.Dir, l.NTSAddr)
 	if err != nil {
 		return nil, err
@@ -82,8 +99,8 @@ server %s port %d noselect %s
 server %s port %d %s
 refclock SHM 0 refid GPS
 ntstrustedcerts %s
-`, l.GoodAddr, good, poll, l.NTSAddr, nts, ntsKE, poll, l.FalseAddr, falsePort, poll, l.NoSelectAddr, noselect, poll,
-		l.DeadAddr, dead, poll, cert)
+%s`, l.GoodAddr, good, poll, l.NTSAddr, nts, ntsKE, poll, l.FalseAddr, falsePort, poll, l.NoSelectAddr, noselect, poll,
+		l.DeadAddr, dead, poll, cert, peer)
 	if l.Monitored, err = NewDaemon(l.Dir, "monitored", Config{Conf: conf, CmdPort: cmd, Image: image}); err != nil {
 		return nil, err
 	}

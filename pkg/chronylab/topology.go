@@ -142,3 +142,18 @@ func freePorts(n int) ([]int, error) {
 	}
 	return out, nil
 }
+
+// StartUnsynchronised starts a chronyd in dir/name that never synchronises: its only source is
+// a server on a loopback port nobody answers. It answers commands on its socket and on a UDP
+// port of 127.0.0.1.
+func StartUnsynchronised(ctx context.Context, dir, name string) (*Daemon, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	d, err := NewDaemon(dir, name, Config{Conf: fmt.Sprintf("server 127.0.0.3 port %d iburst minpoll 0 maxpoll 0\n", ports[0]), CmdPort: ports[1]})
+	if err != nil {
+		return nil, err
+	}
+	return d, d.Start(ctx)
+}

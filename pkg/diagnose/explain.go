@@ -165,3 +165,24 @@ func SocketFix(report string) string {
 		"With chrony 4.7 or later, chronyd can instead answer it over UDP: add \"opencommands " + OpenCommands + " " + report +
 		"\" to chrony.conf (the directive replaces chronyd's list, so it repeats the commands open by default), with cmdallow for this host."
 }
+
+// NotAnswering reports whether err means chronyd cannot be read at all: it does not answer (or
+// not in time), or its socket refuses second-hand. That is the
+// host's failure, the same for every report, and a page says it once for the host; any other
+// error (a report chronyd refuses, one it gives only on its socket, a reply that makes no sense)
+// is that report's own, and its panel says it.
+func NotAnswering(err error) bool {
+	var b *chrony.BudgetError
+	if errors.As(err, &b) {
+		return true
+	}
+	var e *chrony.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Kind {
+	case chrony.KindUnreachable, chrony.KindTimeout, chrony.KindPermission:
+		return true
+	}
+	return false
+}

@@ -64,6 +64,7 @@ func (g Gatherer) Gather(ctx context.Context, m *monitor.Monitor, w monitor.Want
 	in := g.base(m)
 	in.Tracking = report(m.Tracking(ctx, w))
 	if in.Tracking.Err != nil {
+		in.Unanswered = unanswered(m)
 		return in
 	}
 	slow := monitor.Want{Fresh: w.Fresh, Since: in.Now.Add(-SlowReports)}
@@ -116,10 +117,21 @@ func (g Gatherer) Last(m *monitor.Monitor) (Diagnosis, bool) {
 	}
 	in := g.base(m)
 	in.Tracking = Report[chrony.Tracking]{Val: t, At: at, Err: err}
+	if err != nil {
+		in.Unanswered = unanswered(m)
+	}
 	if s, sat, serr, ok := m.LastSources(); ok {
 		in.Sources = Report[[]chrony.Source]{Val: s, At: sat, Err: serr}
 	}
 	return Diagnose(in), true // not through the memo: it holds the whole diagnoses
+}
+
+// unanswered is when m's reads of tracking began to fail, if none has answered since.
+func unanswered(m *monitor.Monitor) time.Time {
+	if o, ok := m.TrackingOutage(); ok && o.Open {
+		return o.From
+	}
+	return time.Time{}
 }
 
 func (g Gatherer) base(m *monitor.Monitor) Input {

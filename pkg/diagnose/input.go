@@ -35,6 +35,10 @@ type Input struct {
 
 	History    History
 	Thresholds Thresholds
+	// Unanswered is when this second-hand's reads of tracking began to fail, with none
+	// answered since (its monitor's outage); zero while chronyd answers. It says since when
+	// chronyd is silent when the history does not.
+	Unanswered time.Time
 }
 
 // Report is one report: its value when read without error, when it was read, and its error.

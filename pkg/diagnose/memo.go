@@ -27,6 +27,7 @@ type memoKey struct {
 	ntpN, authN                                               int
 	history                                                   uint64
 	historyKnown                                              bool
+	unanswered                                                time.Time
 	thresholds                                                Thresholds
 }
 
@@ -36,7 +37,8 @@ func NewMemo() *Memo { return &Memo{last: map[string]memoEntry{}} }
 func keyOf(in Input) memoKey {
 	k := memoKey{second: in.Now.Unix(), tracking: in.Tracking.At, sources: in.Sources.At, stats: in.SourceStats.At,
 		activity: in.Activity.At, server: in.ServerStats.At, prev: in.PrevServerStats.At, select_: in.Selection.At,
-		ntpN: len(in.NTP), authN: len(in.Auth), history: in.History.Version, historyKnown: in.History.Known, thresholds: in.Thresholds}
+		ntpN: len(in.NTP), authN: len(in.Auth), history: in.History.Version, historyKnown: in.History.Known, thresholds: in.Thresholds,
+		unanswered: in.Unanswered}
 	for _, r := range in.NTP {
 		k.ntp = later(k.ntp, r.At)
 	}

@@ -216,7 +216,7 @@ func (j *judge) unanswered() {
 		return
 	}
 	x := Explain(err, in.Endpoint)
-	f := Finding{ID: IDChronydUnreachable, Severity: Critical, Text: x.Title + ".", Fix: x.Fix}
+	f := Finding{ID: IDChronydUnreachable, Severity: Critical, Text: x.Title, Fix: x.Fix}
 	if x.Detail != "" {
 		f.Evidence = append(f.Evidence, text("error", x.Detail))
 	}
@@ -225,6 +225,11 @@ func (j *judge) unanswered() {
 	}
 	f.Since = j.silentSince()
 	if f.Since.Known() {
+		// The host's one banner says since when: "not answering since 05:38:34 UTC (1 min)".
+		f.Text += ", " + f.Since.Phrase(in.Now)
+	}
+	f.Text += "."
+	if f.Since.Known() && f.Since.From == "history" {
 		f.Links = append(f.Links, Link{Label: "the silence in the history", At: f.Since.At})
 	}
 	j.add(f)
@@ -236,6 +241,9 @@ func (j *judge) silentSince() Since {
 	switch {
 	case h.Known && !h.Silent.IsZero():
 		return Since{At: h.Silent, From: "history"}
+	case !j.in.Unanswered.IsZero():
+		// Its first failed read here: chronyd may have stopped before it.
+		return Since{At: j.in.Unanswered, AtLeast: true, From: "second-hand", Why: "second-hand's first read that failed"}
 	case h.Known:
 		return Since{Why: "the history has not recorded the silence yet"}
 	}
@@ -423,7 +431,7 @@ func (j *judge) whyUnused(f fact) string {
 	case f.sel != nil:
 		why, _ = selectionWhy(f.sel.State)
 		if f.sel.State == 'd' {
-			why += fmt.Sprintf("; its interval is %s wide", Micro(f.sel.Hi-f.sel.Lo, false))
+			why += fmt.Sprintf("; its interval is %s wide", Seconds(f.sel.Hi-f.sel.Lo, false))
 		}
 	case f.s.State == chrony.StateFalseticker:
 		why = "its time disagrees with the majority of the sources (a falseticker)"
@@ -563,7 +571,7 @@ func (j *judge) coasting(r fact) {
 		when = " " + Ago(max(j.at.Sub(f.Since.At), 0)) + " ago"
 		f.Links = append(f.Links, Link{Label: "the moment in the history", At: f.Since.At})
 	}
-	growth := Micro(ratePPM*1e-6*60, false)
+	growth := Seconds(ratePPM*1e-6*60, false)
 	if len(others) == 0 {
 		f.Text = fmt.Sprintf("Coasting: its reference %s %s%s; the clock runs on its last frequency estimate and its error bound grows by about %s a minute.",
 			r.label, what, when, growth)
@@ -596,7 +604,7 @@ func (j *judge) thresholds() {
 	maxErr, off := j.t.MaxErrorSeconds(), j.t.SystemTimeOffsetSeconds()
 	if maxErr > th.MaxClockError.Seconds() {
 		j.add(Finding{ID: IDClockErrorHigh, Severity: Critical,
-			Text: fmt.Sprintf("The clock may be %s off: the bound on its error is above %s.", Micro(maxErr, false), Micro(th.MaxClockError.Seconds(), false)),
+			Text: fmt.Sprintf("The clock may be %s off: the bound on its error is above %s.", Seconds(maxErr, false), Seconds(th.MaxClockError.Seconds(), false)),
 			Evidence: []Evidence{secs("maximum clock error", maxErr), secs("system time offset", math.Abs(off)),
 				secs("root dispersion", j.t.RootDispersionSeconds), secs("root delay", j.t.RootDelaySeconds),
 				secs("threshold (--max-clock-error)", th.MaxClockError.Seconds())},
@@ -605,7 +613,7 @@ func (j *judge) thresholds() {
 	}
 	if math.Abs(off) > th.MaxOffset.Seconds() {
 		j.add(Finding{ID: IDOffsetHigh, Severity: Warn,
-			Text:     fmt.Sprintf("The system clock is %s %s: more than %s.", Micro(math.Abs(off), false), fastSlow(off), Micro(th.MaxOffset.Seconds(), false)),
+			Text:     fmt.Sprintf("The system clock is %s: more than %s.", FastSlowPhrase(off), Seconds(th.MaxOffset.Seconds(), false)),
 			Evidence: []Evidence{secs("system time offset", off), secs("threshold (--max-offset)", th.MaxOffset.Seconds())},
 			Since:    j.aboveSince(func(s Sample) float64 { return math.Abs(s.OffsetSeconds) }, th.MaxOffset.Seconds()),
 			Fix:      "chronyd slews the clock back slowly; after a large step (a resume, a new RTC) this passes. If it stays, let chronyd step it (makestep 1 3 in chrony.conf) and check that no other program sets the clock."})
@@ -630,13 +638,6 @@ func (j *judge) aboveSince(value func(Sample) float64, limit float64) Since {
 		return Since{At: h.Recent[0].T, AtLeast: true, From: "history", Why: "every recent sample recorded is above it"}
 	}
 	return Since{At: h.Recent[i].T, From: "history"}
-}
-
-func fastSlow(v float64) string {
-	if v < 0 {
-		return "slow"
-	}
-	return "fast"
 }
 
 // leap: a leap second announced, and for when.
@@ -774,7 +775,7 @@ func (j *judge) sourceEvidence(f fact) []Evidence {
 		out = append(out, secs(f.label+": offset", f.s.AdjustedOffsetSeconds), secs(f.label+": error bound", f.s.ErrorSeconds))
 	}
 	if f.sel != nil && f.sel.Hi > f.sel.Lo {
-		out = append(out, text(f.label+": interval", Micro(f.sel.Lo, true)+" to "+Micro(f.sel.Hi, true)))
+		out = append(out, text(f.label+": interval", Seconds(f.sel.Lo, true)+" to "+Seconds(f.sel.Hi, true)))
 	}
 	return out
 }
@@ -1040,8 +1041,8 @@ func (j *judge) checked() {
 		}
 	}
 	if t.Synchronised() {
-		add("clock error " + Micro(t.MaxErrorSeconds(), false))
-		add("offset " + Micro(t.SystemTimeOffsetSeconds(), true))
+		add("clock error " + Seconds(t.MaxErrorSeconds(), false))
+		add("offset " + Seconds(t.SystemTimeOffsetSeconds(), true))
 	}
 }
 
@@ -1065,7 +1066,7 @@ func ptr(v float64) *float64 { return &v }
 func text(label, value string) Evidence { return Evidence{Label: label, Value: value} }
 
 func secs(label string, v float64) Evidence {
-	return Evidence{Label: label, Value: Micro(v, false), Number: ptr(v), Unit: "s"}
+	return Evidence{Label: label, Value: Seconds(v, false), Number: ptr(v), Unit: "s"}
 }
 
 func count(label string, n float64) Evidence {

@@ -155,3 +155,23 @@ func refIndex(t chrony.Tracking, sources []chrony.Source) int {
 	}
 	return -1
 }
+
+// Status is the clock's state in a word as the tracking report's headline shows it, judged
+// with the diagnosis, so that the two never disagree: "Synchronised" is good only while the
+// reference gives samples; a clock whose reference stopped answering is "Coasting", however
+// chronyd's own report still reads.
+func Status(t chrony.Tracking, d Diagnosis) (string, Tone) {
+	switch {
+	case !t.Synchronised():
+		return "Not synchronised", Bad
+	case t.RefID == chrony.RefIDLocal:
+		return "Local clock only", Attention
+	}
+	if f, ok := d.Finding(IDReferenceUnreachable); ok {
+		return "Coasting", f.Severity.Tone()
+	}
+	if f, ok := d.Finding(IDReferenceUnsynchronised); ok {
+		return "Synchronised to an unsynchronised source", f.Severity.Tone()
+	}
+	return "Synchronised", Good
+}

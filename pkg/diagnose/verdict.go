@@ -105,6 +105,31 @@ func Unreachable(s chrony.Source, h History, at time.Time) string {
 	return "unreachable: no answer " + sinceWords(since, at, "")
 }
 
+// UnreachableBrief is Unreachable in a few words, for a table's cell: "never answered", "no
+// answer for 4 min", "no sample yet" (a reference clock).
+func UnreachableBrief(s chrony.Source, h History, at time.Time) string {
+	since := unreachableSince(s, h, at)
+	var what string
+	switch {
+	case s.Mode == chrony.ModeRefClock && neverSampled(s, h):
+		return "no sample yet"
+	case s.Mode == chrony.ModeRefClock:
+		what = "no sample"
+	case neverSampled(s, h):
+		return "never answered"
+	default:
+		what = "no answer"
+	}
+	if !since.Known() {
+		return what
+	}
+	d := Ago(max(at.Sub(since.At), 0))
+	if since.AtLeast {
+		return what + " for " + d + " or more"
+	}
+	return what + " for " + d
+}
+
 func sinceWords(s Since, at time.Time, unknown string) string {
 	switch {
 	case !s.Known():

@@ -119,3 +119,22 @@ func TestExplain(t *testing.T) {
 		})
 	}
 }
+
+func TestUnreachableBrief(t *testing.T) {
+	at := now
+	h := History{Known: true, Start: at.Add(-time.Hour), Sources: map[string]SourceHistory{"192.0.2.9": {FirstSeen: at.Add(-time.Hour)}}}
+	stoppedSrc := stopped("a", "192.0.2.1", 4*time.Minute)
+	gps := chrony.Source{Name: "GPS", Mode: chrony.ModeRefClock, LastSampleAgo: chrony.NeverSampled}
+	for _, tc := range []struct {
+		s    chrony.Source
+		want string
+	}{
+		{dead("192.0.2.9"), "never answered"},
+		{stoppedSrc, "no answer for 4 min"},
+		{gps, "no sample yet"},
+	} {
+		if got := UnreachableBrief(tc.s, h, at); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.s.Name, got, tc.want)
+		}
+	}
+}

@@ -484,7 +484,7 @@ func checkEvents(t *testing.T, ev []history.Event, d labData) {
 		{"silent", "chronyd not answering", gapFrom},
 		{"stratum", "Stratum changed from 3 to 4", stratum4},
 		{"reference", "Reference changed from nas.lan (stratum 4) to pi.lan (stratum 2)", newRef},
-		{"unreachable", "nas.lan (192.168.1.10) became unreachable", unreach},
+		{"unreachable", "nas.lan (192.168.1.10) unreachable", unreach},
 	}
 	for _, w := range want {
 		found := false

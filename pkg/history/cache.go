@@ -37,6 +37,7 @@ type cacheEntry[K comparable, V any] struct {
 type stamp struct {
 	version int64 // the host's writes (Service.versions)
 	to      int64 // the end of its window, Unix ms
+	span    int64 // how long its window is, when that changes (a trend's, while the record is young)
 }
 
 func newCache[K comparable, V any](maxBytes int64) *cache[K, V] {

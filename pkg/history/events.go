@@ -5,18 +5,29 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/store"
 )
 
 // Event is something that happened, derived from the record.
 type Event struct {
-	T, End time.Time // End is set for what lasted (chronyd not answering)
+	T, End time.Time // End is set for what lasted: chronyd not answering, and the pairs Pair makes
 	Kind   string    // for the page's symbol and colour: lost, regained, reference, stratum, leap, unreachable, reachable, falseticker, jittery, step, restart, silent
 	Bad    bool      // worth a look
-	Text   string
+	Text   string    // what happened, in a sentence without its time (the page says when)
+	// Detail adds to Text: chronyd's error while it did not answer, why a source is called
+	// unreachable.
+	Detail string
+	// Source is the key of the source it happened to (its address, or a reference clock's
+	// name), and Name how a sentence names it.
+	Source, Name string
+	// Open marks what still goes on (see Pair): chronyd still not answering, a source still
+	// unreachable, the clock still not synchronised; End is then the last moment recorded.
+	Open bool
 }
 
 // EventLog is what happened to a host, newest first, and how far back the record was read.
@@ -287,8 +298,7 @@ func aroundGap(g store.Gap, src store.Source, p store.SourcePoint, before, after
 // gapEvents is a gap's event, and a restart of chronyd when every source with statistics
 // before the gap has fewer samples after it.
 func gapEvents(g store.Gap, before, after map[store.Source]store.SourcePoint) []Event {
-	out := []Event{{T: g.Start, End: g.End, Kind: "silent", Bad: true,
-		Text: fmt.Sprintf("chronyd not answering from %s to %s (%s): %s", clock(g.Start), clock(g.End), g.End.Sub(g.Start).Round(time.Second), g.Error)}}
+	out := []Event{{T: g.Start, End: g.End, Kind: "silent", Bad: true, Text: "chronyd not answering", Detail: g.Error}}
 	seen, not := 0, false
 	for src, b := range before {
 		a, ok := after[src]
@@ -425,28 +435,125 @@ func (f *eventFinder) updatePair(prev, u store.Update) {
 
 // pointPair is what changed from one point of a source, with its state, to the next.
 func (f *eventFinder) pointPair(src store.Source, prev, p store.SourcePoint) {
-	name := sourceLabel(src)
+	name, key := sourceLabel(src), src.Address
+	if key == "" {
+		key = src.Name
+	}
 	switch {
 	case prev.Reach != 0 && p.Reach == 0:
-		f.add(Event{T: p.T, Kind: "unreachable", Bad: true, Text: name + " became unreachable (none of its last 8 polls answered)"})
+		f.add(Event{T: p.T, Kind: "unreachable", Bad: true, Source: key, Name: name, Text: name + " unreachable",
+			Detail: "none of its last 8 polls answered"})
 	case prev.Reach == 0 && p.Reach != 0:
-		f.add(Event{T: p.T, Kind: "reachable", Text: name + " is reachable again"})
+		f.add(Event{T: p.T, Kind: "reachable", Source: key, Name: name, Text: name + " is reachable again"})
 	}
 	if p.State != prev.State {
 		switch p.State {
 		case 2:
-			f.add(Event{T: p.T, Kind: "falseticker", Bad: true, Text: name + " marked a falseticker: its time disagrees with the majority"})
+			f.add(Event{T: p.T, Kind: "falseticker", Bad: true, Source: key, Name: name, Text: name + " marked a falseticker: its time disagrees with the majority"})
 		case 3:
-			f.add(Event{T: p.T, Kind: "jittery", Bad: true, Text: name + " marked too variable to be used"})
+			f.add(Event{T: p.T, Kind: "jittery", Bad: true, Source: key, Name: name, Text: name + " marked too variable to be used"})
 		}
 	}
 }
-
-func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 func signedSeconds(v float64) string {
 	if v >= 0 {
 		return fmt.Sprintf("+%.3f s", v)
 	}
 	return fmt.Sprintf("%.3f s", v)
+}
+
+// Pair makes one event of each pair of events newest first: a source unreachable and reachable
+// again, synchronisation lost and regained, each an event from the first to the second (End),
+// so that "unreachable" and "reachable again" read as one outage with its duration. What is
+// still going on, as the history's moments know it (chronyd silent, a source unreachable, the
+// clock not synchronised), is marked Open. The events are given, and returned, newest first.
+func Pair(events []Event, h diagnose.History) []Event {
+	out := make([]Event, 0, len(events))
+	// Oldest first: each start waits for its end.
+	pending := map[string]int{} // kind and source -> index in out of the start with no end yet
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		switch e.Kind {
+		case "reachable", "regained":
+			start := map[string]string{"reachable": "unreachable", "regained": "lost"}[e.Kind]
+			if k, ok := pending[start+"/"+e.Source]; ok {
+				out[k].End = e.T
+				delete(pending, start+"/"+e.Source)
+				continue
+			}
+		case "unreachable", "lost":
+			pending[e.Kind+"/"+e.Source] = len(out)
+		}
+		out = append(out, e)
+	}
+	// The newest of what started and did not end: still going on, if the moments say so.
+	for key, k := range pending {
+		e := &out[k]
+		switch {
+		case strings.HasPrefix(key, "unreachable/"):
+			e.Open = h.Known && !h.Sources[e.Source].Unreachable.IsZero()
+		case strings.HasPrefix(key, "lost/"):
+			e.Open = h.Known && !h.Unsynchronised.IsZero()
+		}
+	}
+	newest := -1
+	for k := range out {
+		if out[k].Kind == "silent" && (newest < 0 || out[k].T.After(out[newest].T)) {
+			newest = k
+		}
+	}
+	if newest >= 0 && h.Known && !h.Silent.IsZero() {
+		out[newest].Open = true
+	}
+	slices.Reverse(out)
+	newestFirst(out)
+	return out
+}
+
+// Sentence is the event in words as of now, its start left to the page: what goes on says
+// since when ("chronyd still not answering, since 05:38 UTC (3 min)"), a pair its duration
+// ("192.0.2.1 unreachable for 4 min, back at 05:42 UTC").
+func (e Event) Sentence(now time.Time) string {
+	hm := func(t time.Time) string { return t.UTC().Format("15:04") + " UTC" }
+	since := func() string { return ", since " + hm(e.T) + " (" + diagnose.Ago(max(now.Sub(e.T), 0)) + ")" }
+	lasted := func() string { return diagnose.Ago(max(e.End.Sub(e.T), time.Second)) }
+	var out string
+	switch {
+	case e.Kind == "silent" && e.Open:
+		out = "chronyd still not answering" + since()
+	case e.Kind == "silent":
+		out = "chronyd not answering for " + lasted() + ", until " + hm(e.End)
+	case e.Kind == "unreachable" && e.Open:
+		out = e.Name + " still unreachable" + since()
+	case e.Kind == "unreachable" && !e.End.IsZero():
+		out = e.Name + " unreachable for " + lasted() + ", back at " + hm(e.End)
+	case e.Kind == "lost" && e.Open:
+		out = "Still not synchronised" + since()
+	case e.Kind == "lost" && !e.End.IsZero():
+		out = "Synchronisation lost for " + lasted() + ", regained at " + hm(e.End)
+	default:
+		out = e.Text
+	}
+	if e.Detail != "" {
+		out += " (" + e.Detail + ")"
+	}
+	return out
+}
+
+// Tone is how an event reads: a loss, an outage or a step is bad; what came back is good; a
+// leap second announced needs a look; a restart, a change of reference or stratum is neutral.
+func (e Event) Tone() diagnose.Tone {
+	switch e.Kind {
+	case "regained", "reachable":
+		return diagnose.Good
+	case "leap":
+		return diagnose.Attention
+	case "restart", "reference", "stratum":
+		return diagnose.Neutral
+	}
+	if e.Bad {
+		return diagnose.Bad
+	}
+	return diagnose.Neutral
 }

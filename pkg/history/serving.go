@@ -92,25 +92,25 @@ func (s *serving) charts(part func(*acc) Part) []Chart {
 	}
 	out := []Chart{lineChart("served", "NTP requests served", "/s",
 		"NTP requests chronyd received per second between two samples, those it dropped (rate limiting), and the records its clients log dropped (clientloglimit). Not taken across a restart of chronyd, whose counters start over.",
-		[]string{"requests", "dropped", "client log drops"}, part(&s.ntp), part(&s.drop), part(&s.logDrop))}
+		true, []string{"requests", "dropped", "client log drops"}, part(&s.ntp), part(&s.drop), part(&s.logDrop))}
 	if nonZero(&s.nke) {
-		out = append(out, lineChart("nke", "NTS-KE connections", "/s", "NTS key exchange connections chronyd accepted per second.", []string{"NTS-KE"}, part(&s.nke)))
+		out = append(out, lineChart("nke", "NTS-KE connections", "/s", "NTS key exchange connections chronyd accepted per second.", true, []string{"NTS-KE"}, part(&s.nke)))
 	}
 	if s.auth.has() || s.interleaved.has() {
 		out = append(out, lineChart("shares", "Authenticated and interleaved requests", "%",
 			"The share of NTP requests that were authenticated (NTS or a symmetric key), and that came in interleaved mode.",
-			[]string{"authenticated", "interleaved"}, part(&s.auth), part(&s.interleaved)))
+			true, []string{"authenticated", "interleaved"}, part(&s.auth), part(&s.interleaved)))
 	}
 	if s.kernel.has() || s.hardware.has() {
 		out = append(out, lineChart("stamps", "Receive timestamps", "%",
 			"Where chronyd took the receive timestamps of NTP requests: the kernel's share and the network card's (the rest are chronyd's own). Reported by chrony 4.5 and later.",
-			[]string{"kernel", "hardware"}, part(&s.kernel), part(&s.hardware)))
+			true, []string{"kernel", "hardware"}, part(&s.kernel), part(&s.hardware)))
 	}
 	if s.clients.has() {
 		c := lineChart("clients", "Clients", "",
 			"How many clients chronyd's clients log lists at each sample, and how many of them sent a request since the sample before (the log is kept in limited memory: clientloglimit).",
-			[]string{"in the log", "active"}, part(&s.clients), part(&s.active))
-		c.Min = math.Min(c.Min, 0)
+			true, []string{"in the log", "active"}, part(&s.clients), part(&s.active))
+		c.Min, c.Lo = math.Min(c.Min, 0), math.Min(c.Lo, 0)
 		out = append(out, c)
 	}
 	return out

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/store"
 )
 
@@ -26,8 +28,39 @@ var Ranges = []Range{
 	{"90d", 90 * 24 * time.Hour}, {"1y", 365 * 24 * time.Hour}, {"2y", 730 * 24 * time.Hour},
 }
 
-// DefaultRange is the history panel's range until another is chosen.
+// DefaultRange is the history panel's range until another is chosen, when nothing says how much
+// is recorded (see Service.DefaultRange).
 var DefaultRange = Ranges[2]
+
+// longestOpening is the longest range the history opens on by itself: the longer ones (90 d
+// to 2 y, from the summaries, a year's view a tenth of a second or more to draw cold) are one
+// click away.
+var longestOpening = Ranges[4]
+
+// RangeFor is the smallest range that holds what was recorded since start, up to 30 days (the
+// default range when start is zero: nothing is known of the record).
+func RangeFor(start, now time.Time) Range {
+	if start.IsZero() {
+		return DefaultRange
+	}
+	for _, r := range Ranges {
+		if now.Sub(start) <= r.D || r == longestOpening {
+			return r
+		}
+	}
+	return longestOpening
+}
+
+// DefaultRange is the history panel's range for host until another is chosen: the smallest that
+// holds the host's record, so that a fresh install does not open on a sliver at the right of
+// 24 hours.
+func (s *Service) DefaultRange(host string, now time.Time) Range {
+	h := s.Moments(host)
+	if !h.Known {
+		return DefaultRange
+	}
+	return RangeFor(h.Start, now)
+}
 
 // ParseRange finds a range by name.
 func ParseRange(name string) (Range, bool) {
@@ -59,11 +92,18 @@ type View struct {
 type Chart struct {
 	ID, Title, Help string
 	Unit            string // "s" or "ppm"
-	Min, Max        float64
-	Symmetric       bool // drawn around zero
-	Series          []Series
-	Band            []Col   // the maximum clock error, drawn as ±bound around zero
-	Strips          []Strip // reachability, one strip per source
+	// Min and Max hold every value drawn (the full scale); Lo and Hi the 1st to the 99th
+	// percentile of the series shown by default (the usual scale), so that one spike or a
+	// falseticker a second away does not flatten the rest: values beyond are marked at the
+	// edge.
+	Min, Max  float64
+	Lo, Hi    float64
+	Symmetric bool // drawn around zero
+	// NonNegative quantities (a skew, a delay, an error bound) are printed without a sign.
+	NonNegative bool
+	Series      []Series
+	Band        []Col   // the maximum clock error, drawn as ±bound around zero
+	Strips      []Strip // reachability, one strip per source
 }
 
 // Series is one line of a chart.
@@ -72,6 +112,36 @@ type Series struct {
 	Cols   []Col
 	Stats  Stats
 	Errors bool // columns carry error bars (Lo, Hi)
+	// Hidden series are left out of the chart until shown (from its legend): a source chronyd
+	// marked a falseticker at its last point in the range, whose offsets would flatten the
+	// others' (the page hides the noselect sources too, which only chronyd's selection report
+	// tells).
+	Hidden bool
+	// Key is the source's, for a series of a source: its address, or a reference clock's name.
+	Key string
+	// ErrP50 is the median half-width of its error bars, for the usual scale.
+	ErrP50 float64
+}
+
+// UsualScale is a chart's scale from the 1st to the 99th percentile of the series shown, with
+// their usual error bars, padded; ok is false when no series with values is shown.
+func (c Chart) UsualScale(shown func(Series) bool) (lo, hi float64, ok bool) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	var e float64
+	for _, s := range c.Series {
+		if s.Stats.N == 0 || !shown(s) {
+			continue
+		}
+		lo, hi, e = math.Min(lo, s.Stats.P1), math.Max(hi, s.Stats.P99), math.Max(e, s.ErrP50)
+	}
+	if math.IsInf(lo, 0) {
+		return 0, 0, false
+	}
+	lo, hi = pad(lo-e, hi+e)
+	if c.NonNegative {
+		lo = math.Max(lo, 0)
+	}
+	return lo, hi, true
 }
 
 // Col is one column of a series.
@@ -200,6 +270,8 @@ type sourceAcc struct {
 	name    string
 	samples acc
 	reach   reachAcc
+	state   uint8 // its state in the sources report at its last point in the range
+	known   bool  // state is known
 }
 
 func newBuilder(host string, from, to time.Time, rng Range, at time.Time) *builder {
@@ -265,6 +337,7 @@ func (b *builder) sourceVisitor() store.Visitor {
 			}
 			if !p.NoStatus {
 				sa.reach.add(c, reachLevel(p.Reach))
+				sa.state, sa.known = p.State, true
 			}
 		},
 		End:           func() { b.count(&n) },
@@ -353,7 +426,10 @@ func (b *builder) view() View {
 		RootDelay: part(&b.delay), RootDispersion: part(&b.disp)}
 	p.Column = b.view0.Range.D / Columns
 	for _, sa := range b.sources {
-		sp := SourcePart{Name: sa.name}
+		sp := SourcePart{Name: sa.name, Key: sa.src.Address, Falseticker: sa.known && chrony.SourceState(sa.state) == chrony.StateFalseticker}
+		if sp.Key == "" {
+			sp.Key = sa.src.Name
+		}
 		if sa.samples.has() {
 			sp.Samples = part(&sa.samples)
 		}
@@ -389,49 +465,72 @@ type SourcePart struct {
 	Name    string
 	Samples Part
 	Reach   []ReachCell
+	// Key is the source's address, or a reference clock's name: the page's key of it.
+	Key string
+	// Falseticker: chronyd marked it so at its last point in the range; its offsets start
+	// hidden, so that they do not flatten the others'.
+	Falseticker bool
 }
 
 // Charts draws the charts of a view from its parts: the offset in the band of the maximum
 // clock error, frequency, skew, RMS offset, root delay and dispersion, the sources' offsets,
 // their reachability.
 func Charts(p Parts) []Chart {
-	// The system time offset, in the band of the maximum clock error. The scale keeps every
-	// offset whole; the band is drawn to the 99th percentile of its bound at most, so that the
-	// start of chronyd (a bound of seconds) does not flatten the rest.
+	// The system time offset, in the band of the maximum clock error. The usual scale holds
+	// the offsets' 1st to 99th percentile, around zero; the band is clipped to it (a bound of
+	// seconds at chronyd's start would flatten the rest), the full scale holds everything.
 	offset := Chart{ID: "offset", Title: "System time offset", Unit: "s", Symmetric: true,
 		Help:   "How far the system clock was from NTP time at each sample (positive: ahead), inside the band of the maximum clock error: |offset| + root dispersion + root delay / 2.",
 		Series: []Series{{Name: "offset", Cols: p.Offset.Cols, Stats: p.Offset.Stats}, {Name: "max error", Stats: p.MaxError.Stats}},
 		Band:   p.MaxError.Cols}
 	lim := math.Max(absMax(p.Offset.Cols), p.MaxError.Stats.P99)
 	offset.Min, offset.Max = -lim, lim
+	st := p.Offset.Stats
+	usual := math.Max(math.Abs(st.P1), math.Abs(st.P99)) * 1.1
+	if st.N == 0 || usual <= 0 {
+		usual = lim
+	}
+	offset.Lo, offset.Hi = -usual, usual
 	charts := []Chart{offset,
 		lineChart("frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (positive: fast).",
-			[]string{"frequency"}, p.Frequency),
-		lineChart("skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", []string{"skew"}, p.Skew),
-		lineChart("rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", []string{"RMS offset"}, p.RMSOffset),
+			false, []string{"frequency"}, p.Frequency),
+		lineChart("skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", true, []string{"skew"}, p.Skew),
+		lineChart("rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", true, []string{"RMS offset"}, p.RMSOffset),
 		lineChart("root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
-			[]string{"root delay", "root dispersion"}, p.RootDelay, p.RootDispersion),
+			true, []string{"root delay", "root dispersion"}, p.RootDelay, p.RootDispersion),
 	}
 
-	// Each source's samples with their error bars, and its reachability. As for the band:
-	// every sample whole, error bars to a sensible extent.
+	// Each source's samples with their error bars, and its reachability. The usual scale holds
+	// the 1st to 99th percentile of the sources chronyd uses, with their usual error bars; the
+	// others are hidden until shown, and marked at the edge when beyond it.
 	sources := Chart{ID: "sources", Title: "Sources' offsets", Unit: "s",
-		Help: "Each sample of each source as measured, with its error bound (positive: this clock is ahead of the source); over 90 days and more, each column's line spans its samples, without error bars."}
+		Help: "Each sample of each source as measured, with its error bound; over 90 days and more, each column's line spans its samples, without error bars. Sources chronyd does not use (falsetickers, noselect) are hidden until shown from the legend."}
 	reach := Chart{ID: "reach", Title: "Sources' reachability",
 		Help: "For each source, whether it answered all (full), some (half) or none (empty) of its last 8 polls."}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	var errs []float64
+	// Error bars where a column spans less than 4 hours (to 30 days): beyond, a column's line
+	// spans hundreds of samples, and the bars would double the fragment; the scales then leave
+	// room for none.
+	bars := p.Column < 4*time.Hour
 	for _, sp := range p.Sources {
 		if sp.Samples.Cols != nil {
+			var own []float64
 			for _, c := range sp.Samples.Cols {
 				if c.Has {
 					lo, hi = math.Min(lo, c.Min), math.Max(hi, c.Max)
-					errs = append(errs, c.Hi-c.Max, c.Min-c.Lo)
+					if bars {
+						errs = append(errs, c.Hi-c.Max, c.Min-c.Lo)
+						own = append(own, c.Hi-c.Max, c.Min-c.Lo)
+					}
 				}
 			}
-			// Error bars where a column spans less than 4 hours (to 30 days): beyond, a column's
-			// line spans hundreds of samples, and the bars would double the fragment.
-			sources.Series = append(sources.Series, Series{Name: sp.Name, Cols: sp.Samples.Cols, Stats: sp.Samples.Stats, Errors: p.Column < 4*time.Hour})
+			key := sp.Key
+			if key == "" {
+				key = sp.Name
+			}
+			sources.Series = append(sources.Series, Series{Name: sp.Name, Key: key, Cols: sp.Samples.Cols, Stats: sp.Samples.Stats,
+				Errors: bars, Hidden: sp.Falseticker, ErrP50: quantile(own, 0.5)})
 		}
 		if sp.Reach != nil {
 			reach.Strips = append(reach.Strips, Strip{Name: sp.Name, Cells: sp.Reach})
@@ -440,6 +539,10 @@ func Charts(p Parts) []Chart {
 	if len(sources.Series) > 0 {
 		e := quantile(errs, 0.95)
 		sources.Min, sources.Max = pad(lo-e, hi+e)
+		sources.Lo, sources.Hi = sources.Min, sources.Max
+		if l, h, ok := sources.UsualScale(func(s Series) bool { return !s.Hidden }); ok {
+			sources.Lo, sources.Hi = l, h
+		}
 	}
 	return append(charts, sources, reach)
 }
@@ -539,18 +642,28 @@ func sourceLabel(s store.Source) string {
 	return s.Name + " (" + s.Address + ")"
 }
 
-func lineChart(id, title, unit, help string, names []string, series ...Part) Chart {
-	c := Chart{ID: id, Title: title, Unit: unit, Help: help}
+// lineChart is a chart of series, its full scale all their values, its usual scale their 1st
+// to 99th percentile; a quantity that cannot be negative keeps its scale at zero or above.
+func lineChart(id, title, unit, help string, nonNegative bool, names []string, series ...Part) Chart {
+	c := Chart{ID: id, Title: title, Unit: unit, Help: help, NonNegative: nonNegative}
 	lo, hi := math.Inf(1), math.Inf(-1)
+	plo, phi := math.Inf(1), math.Inf(-1)
 	for i, p := range series {
 		for _, col := range p.Cols {
 			if col.Has {
 				lo, hi = math.Min(lo, col.Min), math.Max(hi, col.Max)
 			}
 		}
+		if st := p.Stats; st.N > 0 {
+			plo, phi = math.Min(plo, st.P1), math.Max(phi, st.P99)
+		}
 		c.Series = append(c.Series, Series{Name: names[i], Cols: p.Cols, Stats: p.Stats})
 	}
 	c.Min, c.Max = pad(lo, hi)
+	c.Lo, c.Hi = pad(plo, phi)
+	if nonNegative {
+		c.Min, c.Lo = math.Max(c.Min, 0), math.Max(c.Lo, 0)
+	}
 	return c
 }
 
@@ -616,10 +729,21 @@ func reachLevel(r uint8) int {
 	return 1
 }
 
-// Trend is a host's last 24 hours of system time offset in a few columns: a sparkline.
+// Trend is a host's system time offset in a few columns, over the last 24 hours or what was
+// recorded of them: a sparkline.
 type Trend struct {
 	Cols     []Col
 	Min, Max float64
+	From, To time.Time // what the columns span: from the record's start, at most 24 hours back
+}
+
+// Span says what the trend spans: "last 14 min", "last 24 h" (what an engine's trend, which
+// does not say, always spans).
+func (t Trend) Span() string {
+	if t.From.IsZero() {
+		return "last 24 h"
+	}
+	return "last " + diagnose.Ago(t.To.Sub(t.From))
 }
 
 // TrendColumns is how many columns a trend has: a quarter of an hour each.
@@ -631,22 +755,30 @@ func TrendOf(cols []Col) Trend {
 	return Trend{Cols: cols, Min: -lim, Max: lim}
 }
 
-// Trend is host's sparkline for the 24 hours to now, kept until new data comes or a column
-// passes. ok is false when there is nothing to draw.
+// Trend is host's sparkline for the 24 hours to now, or from the start of its record when that
+// is later (a fresh install's first minutes are drawn across the whole sparkline, not as a tick
+// at its end), kept until new data comes or a column passes. ok is false when there is nothing
+// to draw.
 func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend, bool) {
 	st, err := s.openStore()
 	if err != nil {
 		return Trend{}, false
 	}
-	col := 24 * time.Hour / TrendColumns
+	span := 24 * time.Hour
+	if h := s.Moments(host); h.Known && !h.Start.IsZero() && now.Sub(h.Start) < span {
+		// The columns span what is recorded, a minute at least, in steps of a column's time.
+		span = max(now.Sub(h.Start), time.Minute)
+		span = (span + time.Minute - 1).Truncate(time.Minute)
+	}
+	col := span / TrendColumns
 	to := now.Truncate(col).Add(col)
 	version := s.version(host)
-	stm := stamp{version: version, to: to.UnixMilli()}
+	stm := stamp{version: version, to: to.UnixMilli(), span: int64(span)}
 	if t, ok := s.trends.get(host, stm); ok {
 		return t, len(t.Cols) > 0
 	}
-	t, err := light(ctx, s, fmt.Sprintf("trend %s %d %d", host, stm.to, version), func(ctx context.Context) (Trend, error) {
-		from := to.Add(-24 * time.Hour)
+	t, err := light(ctx, s, fmt.Sprintf("trend %s %d %d %d", host, stm.to, version, span), func(ctx context.Context) (Trend, error) {
+		from := to.Add(-span)
 		g := newGrid(from, to, TrendColumns)
 		a := acc{cols: make([]Col, TrendColumns)}
 		var gaps []store.Gap
@@ -657,7 +789,7 @@ func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend,
 		if err != nil {
 			return Trend{}, err
 		}
-		var t Trend
+		t := Trend{From: from, To: now}
 		if len(a.vals) > 0 {
 			for _, gap := range gaps {
 				for i := g.col(gap.Start.UnixMilli()); i <= g.col(gap.End.UnixMilli()); i++ {
@@ -665,6 +797,7 @@ func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend,
 				}
 			}
 			t = TrendOf(a.cols)
+			t.From, t.To = from, now
 			a.release()
 		}
 		s.trends.put(host, stm, t, int64(unsafe.Sizeof(t))+int64(len(t.Cols))*int64(unsafe.Sizeof(Col{})))

@@ -260,6 +260,20 @@ func (m *Monitor) TrackingOutage() (Outage, bool) {
 	return m.tracking.down, !m.tracking.down.From.IsZero()
 }
 
+// The last report of each kind read without error, and when, whoever read it: what a page shows,
+// marked stale with its age, while chronyd does not answer. ok is false before the first.
+func (m *Monitor) GoodTracking() (Stamped[chrony.Tracking], bool) { return m.tracking.lastGood() }
+func (m *Monitor) GoodSources() (Stamped[[]chrony.Source], bool)  { return m.sources.lastGood() }
+func (m *Monitor) GoodSourceStats() (Stamped[[]chrony.SourceStats], bool) {
+	return m.sourceStats.lastGood()
+}
+func (m *Monitor) GoodRTC() (Stamped[chrony.RTC], bool)           { return m.rtc.lastGood() }
+func (m *Monitor) GoodActivity() (Stamped[chrony.Activity], bool) { return m.activity.lastGood() }
+func (m *Monitor) GoodServerStats() (Stamped[chrony.ServerStats], bool) {
+	return m.serverStats.lastGood()
+}
+func (m *Monitor) GoodClients() (Stamped[[]chrony.ClientAccess], bool) { return m.clients.lastGood() }
+
 // LastSources is the last sources report read, without asking chronyd.
 func (m *Monitor) LastSources() (s []chrony.Source, at time.Time, err error, ok bool) {
 	return m.sources.last()
@@ -297,8 +311,9 @@ type entry[T any] struct {
 	val     T
 	err     error
 	at      time.Time
-	fresh   bool   // the last read was asked for by a reload (Want.Fresh)
-	down    Outage // the last run of failed reads
+	fresh   bool        // the last read was asked for by a reload (Want.Fresh)
+	down    Outage      // the last run of failed reads
+	good    *Stamped[T] // the last read without error
 	flight  *flight[T]
 	waiting int // callers waiting on flight, for tests
 }
@@ -314,6 +329,15 @@ func (e *entry[T]) last() (T, time.Time, error, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.val, e.at, e.err, e.have
+}
+
+func (e *entry[T]) lastGood() (Stamped[T], bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.good == nil {
+		return Stamped[T]{}, false
+	}
+	return *e.good, true
 }
 
 // get answers from the last read when it is recent enough for w, else joins the read in flight,
@@ -378,6 +402,7 @@ func get[T any](ctx context.Context, m *Monitor, e *entry[T], w Want, read func(
 			e.down = Outage{From: at, To: at, Err: err, Open: true}
 		default:
 			e.down.Open = false
+			e.good = &Stamped[T]{Val: val, At: at}
 		}
 		e.mu.Unlock()
 		f.val, f.err, f.at = val, err, at

@@ -509,3 +509,43 @@ func TestEveryReportSharesOneExchange(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepsTheLastGoodRead: while chronyd fails, the last report read without error stays at
+// hand with when it was read (a page shows it stale), and the outage says since when reads fail.
+func TestKeepsTheLastGoodRead(t *testing.T) {
+	var down atomic.Bool
+	f := &fakeReporter{tracking: func(context.Context) (chrony.Tracking, error) {
+		if down.Load() {
+			return chrony.Tracking{}, &chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking"}
+		}
+		return chrony.Tracking{Stratum: 3}, nil
+	}}
+	clock := newClock()
+	m := New("h", f, Config{Now: clock.now})
+	ctx := context.Background()
+	if _, ok := m.GoodTracking(); ok {
+		t.Fatal("a last good read before any read")
+	}
+	_, goodAt, _ := m.Tracking(ctx, Want{})
+	down.Store(true)
+	clock.add(10 * time.Second)
+	_, failedAt, err := m.Tracking(ctx, Want{})
+	if err == nil {
+		t.Fatal("no error from a failing chronyd")
+	}
+	clock.add(10 * time.Second)
+	m.Tracking(ctx, Want{})
+	g, ok := m.GoodTracking()
+	if !ok || g.Val.Stratum != 3 || !g.At.Equal(goodAt) {
+		t.Errorf("last good read while failing: %+v, %v; want stratum 3 read at %v", g, ok, goodAt)
+	}
+	if o, ok := m.TrackingOutage(); !ok || !o.Open || !o.From.Equal(failedAt) {
+		t.Errorf("outage %+v, want open since %v", o, failedAt)
+	}
+	down.Store(false)
+	clock.add(10 * time.Second)
+	_, backAt, _ := m.Tracking(ctx, Want{})
+	if g, _ := m.GoodTracking(); !g.At.Equal(backAt) {
+		t.Errorf("after chronyd is back, the last good read is from %v, want %v", g.At, backAt)
+	}
+}

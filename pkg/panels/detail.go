@@ -115,14 +115,21 @@ func KeyOfSegment(segment string) (key string, ok bool) {
 //
 // Both are in every row of two panels rendered at every refresh of every open page, so they
 // write their markup directly, as textValue does; every value in it is escaped.
-func detailToggle(panelID, key string, name g.Node) g.Node {
-	if key == "" || strings.HasPrefix(key, "ID#") {
+//
+// The toggles of a table are one stop of the keyboard's (first is the one Tab reaches); the
+// arrows go from one to the next (the page's script, data-roving on the table).
+func detailToggle(panelID, key string, name g.Node, first bool) g.Node {
+	if !hasDetail(key) {
 		return name
 	}
 	id := DetailID(panelID, key)
+	tabindex := "-1"
+	if first {
+		tabindex = "0"
+	}
 	return g.Group{
 		g.NodeFunc(func(w io.Writer) error {
-			_, err := io.WriteString(w, `<button id="toggle-`+strings.TrimPrefix(id, "detail-")+`" type="button" class="source-toggle" data-detail="`+
+			_, err := io.WriteString(w, `<button id="toggle-`+strings.TrimPrefix(id, "detail-")+`" type="button" class="source-toggle" tabindex="`+tabindex+`" data-detail="`+
 				html.EscapeString(SourceURL(key)+"?in="+panelID)+`" aria-controls="`+id+`" aria-expanded="false" title="Show why this source is or is not used">`)
 			return err
 		}),
@@ -131,10 +138,13 @@ func detailToggle(panelID, key string, name g.Node) g.Node {
 	}
 }
 
+// hasDetail: a source with this key has a detail (an unresolved source has none).
+func hasDetail(key string) bool { return key != "" && !strings.HasPrefix(key, "ID#") }
+
 // detailRow is the row under a source that its detail opens in. htmx keeps it, open or
 // closed, when the panel around it is refreshed (hx-preserve).
 func detailRow(panelID, key string, cols int) g.Node {
-	if key == "" || strings.HasPrefix(key, "ID#") {
+	if !hasDetail(key) {
 		return nil
 	}
 	return g.NodeFunc(func(w io.Writer) error {
@@ -203,7 +213,7 @@ func detailBody(d SourceDetail, endpoint string, at time.Time) g.Node {
 					),
 					Section(Class("detail-section"), H4(g.Text("Authentication")),
 						g.Iff(d.AuthErr != nil, func() g.Node { return sectionError(d.AuthErr, endpoint) }),
-						g.Iff(d.AuthErr == nil && d.Auth != nil, func() g.Node { return authBody(*d.Auth) }),
+						g.Iff(d.AuthErr == nil && d.Auth != nil, func() g.Node { return authBody(*d.Auth, d.Source.Reach != 0 || d.Source.Sampled()) }),
 					),
 				}
 			}),
@@ -249,41 +259,59 @@ func selectionBody(d SourceDetail) g.Node {
 		}
 		return "none"
 	}
-	last := "never"
+	sampled := d.Source.Sampled()
+	last, lastRaw := "none yet", "never"
 	switch {
-	case s.LastSampleAgo == chrony.NeverSampled:
+	case !sampled || s.LastSampleAgo == chrony.NeverSampled:
 	case s.LastSampleAgo < time.Second:
-		last = "taken at the selection"
+		last, lastRaw = "just before the selection", "0"
 	default:
-		last = Ago(s.LastSampleAgo) + " before the selection"
+		last, lastRaw = Ago(s.LastSampleAgo)+" before the selection", strconv.FormatInt(int64(s.LastSampleAgo/time.Second), 10)
 	}
-	lastRaw := strconv.FormatInt(int64(s.LastSampleAgo/time.Second), 10)
-	if s.LastSampleAgo == chrony.NeverSampled {
-		lastRaw = "4294967295"
+	var interval g.Node
+	switch {
+	case s.HasInterval():
+		interval = g.Group{value("select-lo", s.Lo, Seconds(s.Lo, true)), g.Text(" to "), value("select-hi", s.Hi, Seconds(s.Hi, true))}
+	case !sampled:
+		interval = unknownValue("select-interval", "none yet (no sample)")
+	default:
+		interval = unknownValue("select-interval", "not computed: the source takes no part in the selection")
+	}
+	leap := textValue("select-leap", s.Leap.String(), s.Leap.String())
+	score := textValue("select-score", strconv.FormatFloat(s.Score, 'f', 1, 64), strconv.FormatFloat(s.Score, 'f', 1, 64))
+	if !sampled {
+		leap = unknownValue("select-leap", "unknown (no packet yet)")
+		score = unknownValue("select-score", "none yet")
 	}
 	return g.Group{
-		Table(Class("details"), TBody(
+		Dl(Class("facts"),
 			selState.show(g.Group{textValue("select-state", string(rune(s.State)), string(rune(s.State))), g.Text(" "), g.Text(s.Reason())}),
 			selOptions.show(g.Group{textValue("select-options", s.Configured.Letters(), opts(s.Configured)),
 				g.If(s.Effective != s.Configured, g.Group{g.Text("; in effect: "), textValue("select-effective", s.Effective.Letters(), opts(s.Effective))})}),
 			selAuth.show(textValue("select-auth", yesNo(s.Authenticated), yesNoWords(s.Authenticated))),
-			selLeap.show(textValue("select-leap", s.Leap.String(), s.Leap.String())),
-			selScore.show(textValue("select-score", strconv.FormatFloat(s.Score, 'f', 1, 64), strconv.FormatFloat(s.Score, 'f', 1, 64))),
-			selInterval.show(g.Group{value("select-lo", s.Lo, Seconds(s.Lo, true)), g.Text(" to "), value("select-hi", s.Hi, Seconds(s.Hi, true))}),
+			selLeap.show(leap),
+			selScore.show(score),
+			selInterval.show(interval),
 			selLast.show(textValue("select-last", lastRaw, last)),
-		)),
+		),
 		intervals(d.Selection, d.Index),
 	}
 }
 
+// unknownValue is a value chronyd does not have, in words ("unknown", "none yet"), where chronyc
+// prints a placeholder.
+func unknownValue(field, words string) g.Node {
+	return Span(Class("empty-value"), textValue(field, "", words))
+}
+
 var (
-	selState    = newDetail("State", "Where the source stood at chronyd's last source selection, and why.")
-	selOptions  = newDetail("Options", "Its selection options in chrony.conf (noselect, prefer, trust, require).")
-	selAuth     = newDetail("Authentication", "Whether its packets are authenticated (NTS or a symmetric key).")
-	selLeap     = newDetail("Leap status", "The leap status the source reports.")
-	selScore    = newDetail("Score", "Its score against the selected source: above 1 it did better in recent selections; at 10 chronyd switches to it.")
-	selInterval = newDetail("Offset interval", "The interval expected to hold the true offset of this clock by this source, given its root distance.")
-	selLast     = newDetail("Last sample", "How old its newest sample was at the selection.")
+	selState    = newDetail("", "State", "Where the source stood at chronyd's last source selection, and why.")
+	selOptions  = newDetail("", "Options", "Its selection options in chrony.conf (noselect, prefer, trust, require).")
+	selAuth     = newDetail("", "Authentication", "Whether its packets are authenticated (NTS or a symmetric key).")
+	selLeap     = newDetail("", "Leap status", "The leap status the source reports.")
+	selScore    = newDetail("", "Score", "Its score against the selected source: above 1 it did better in recent selections; at 10 chronyd switches to it.")
+	selInterval = newDetail("", "Offset interval", "The interval expected to hold this clock's offset from the true time by this source, given its root distance (+ this clock ahead).")
+	selLast     = newDetail("", "Last sample", "How old its newest sample was at the selection.")
 )
 
 func yesNo(b bool) string {
@@ -351,30 +379,47 @@ func intervals(rows []chrony.Selection, this int) g.Node {
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 var (
-	ntpRemote   = newDetail("Remote", "The source's address and port.")
-	ntpLocal    = newDetail("Local address", "The address chronyd used to talk to it.")
-	ntpHeader   = newDetail("Packet", "Leap status, NTP version, mode and stratum of its last packet.")
-	ntpPoll     = newDetail("Poll, precision", "Its polling interval and the precision of its clock.")
-	ntpRoot     = newDetail("Root delay, dispersion", "The delay and error it reports up to its stratum-1 source.")
-	ntpRef      = newDetail("Reference", "Its reference ID and when it last updated its clock.")
-	ntpOffset   = newDetail("Offset", "The offset measured from its last packet (positive: this clock is slow, as NTP counts it).")
-	ntpDelay    = newDetail("Peer delay, dispersion", "The round trip to it, and the error of the measurement.")
-	ntpResponse = newDetail("Response time", "How long the source took to answer; jitter asymmetry estimates how the jitter splits between the two directions.")
-	ntpTestsRow = newDetail("Tests", "RFC 5905's tests and chrony's on the last packet (chronyc's 111 111 1111: every one passed).")
-	ntpModes    = newDetail("Interleaved, authenticated", "Whether the last packet was in interleaved mode, and authenticated.")
-	ntpStamps   = newDetail("Timestamps", "Where the transmit and receive timestamps were taken: by chronyd, the kernel or the network card.")
-	ntpCounts   = newDetail("Packets", "Sent, received, valid and good packets since the source was added.")
-	ntpHW       = newDetail("Kernel and card timestamps", "Transmit and receive timestamps taken by the kernel and by the network card (chrony 4.4 and later).")
+	ntpRemote   = newDetail("", "Remote", "The source's address and port.")
+	ntpLocal    = newDetail("", "Local address", "The address chronyd used to talk to it.")
+	ntpHeader   = newDetail("", "Packet", "Leap status, NTP version, mode and stratum of its last packet.")
+	ntpPoll     = newDetail("", "Poll, precision", "Its polling interval and the precision of its clock.")
+	ntpRoot     = newDetail("", "Root delay, dispersion", "The delay and error it reports up to its stratum-1 source.")
+	ntpRef      = newDetail("", "Reference", "Its reference ID and when it last updated its clock.")
+	ntpOffset   = newDetail("", "Offset", "This clock's offset from the source by its last packet (+ this clock ahead; chronyc's ntpdata prints it the other way round, as NTP counts).")
+	ntpDelay    = newDetail("", "Peer delay, dispersion", "The round trip to it, and the error of the measurement.")
+	ntpResponse = newDetail("", "Response time", "How long the source took to answer; jitter asymmetry estimates how the jitter splits between the two directions.")
+	ntpTestsRow = newDetail("", "Tests", "RFC 5905's tests and chrony's on the last packet (chronyc's 111 111 1111: every one passed).")
+	ntpModes    = newDetail("", "Interleaved, authenticated", "Whether the last packet was in interleaved mode, and authenticated.")
+	ntpStamps   = newDetail("", "Timestamps", "Where the transmit and receive timestamps were taken: by chronyd, the kernel or the network card.")
+	ntpCounts   = newDetail("", "Packets", "Sent, received, valid and good packets since the source was added.")
+	ntpHW       = newDetail("", "Kernel and card timestamps", "Transmit and receive timestamps taken by the kernel and by the network card (chrony 4.4 and later).")
 )
 
+// ntpBody is the source's last packet; for a source no valid packet came from, what is known
+// instead: where chronyd sends its requests, how many, and that none was answered.
 func ntpBody(n chrony.NTPData) g.Node {
 	u := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+	counts := ntpCounts.show(g.Group{textValue("ntp-tx", u(n.TotalTX), u(n.TotalTX)), g.Text(" sent, "), textValue("ntp-rx", u(n.TotalRX), u(n.TotalRX)),
+		g.Text(" received, "), textValue("ntp-valid", u(n.TotalValidRX), u(n.TotalValidRX)), g.Text(" valid, "),
+		textValue("ntp-good", u(n.TotalGoodRX), u(n.TotalGoodRX)), g.Text(" good")})
+	remote := ntpRemote.show(g.Group{textValue("ntp-remote", addrString(n.Remote), addrString(n.Remote)), g.Text(" port "),
+		textValue("ntp-port", strconv.Itoa(n.RemotePort), strconv.Itoa(n.RemotePort))})
+	if !n.Received() {
+		what := "No packet received yet: chronyd has sent it " + plural(int(n.TotalTX), "request", "requests") + ", and none was answered."
+		if n.TotalRX > 0 {
+			what = "No valid packet yet: " + u(n.TotalRX) + " of its " + u(n.TotalTX) + " requests were answered, none with a valid packet."
+		}
+		return g.Group{
+			P(Class("empty-value"), Data("field", "no-packet"), g.Text(what)),
+			Dl(Class("facts"), remote, counts),
+		}
+	}
 	tests := "all passed"
 	if f := n.TestFailures(); len(f) > 0 {
 		tests = "failed: " + strings.Join(f, "; ")
 	}
-	return Table(Class("details"), TBody(
-		ntpRemote.show(g.Group{textValue("ntp-remote", addrString(n.Remote), addrString(n.Remote)), g.Text(" port "), textValue("ntp-port", strconv.Itoa(n.RemotePort), strconv.Itoa(n.RemotePort))}),
+	return Dl(Class("facts"),
+		remote,
 		ntpLocal.show(textValue("ntp-local", addrString(n.Local), addrString(n.Local))),
 		ntpHeader.show(g.Group{textValue("ntp-leap", n.Leap.String(), n.Leap.String()), g.Text(", version "),
 			textValue("ntp-version", strconv.Itoa(n.Version), strconv.Itoa(n.Version)), g.Text(", "),
@@ -386,7 +431,7 @@ func ntpBody(n chrony.NTPData) g.Node {
 			value("ntp-root-dispersion", n.RootDispersionSeconds, Seconds(n.RootDispersionSeconds, false))}),
 		ntpRef.show(g.Group{textValue("ntp-refid", fmt.Sprintf("%08X", n.RefID), fmt.Sprintf("%08X", n.RefID)), g.Text(", "),
 			textValue("ntp-reftime", refTimeRaw(n.RefTime), refTimeShown(n.RefTime))}),
-		ntpOffset.show(value("ntp-offset", n.OffsetSeconds, Seconds(n.OffsetSeconds, true))),
+		ntpOffset.show(value("ntp-offset", n.LocalOffsetSeconds(), Seconds(n.LocalOffsetSeconds(), true))),
 		ntpDelay.show(g.Group{value("ntp-peer-delay", n.PeerDelaySeconds, Seconds(n.PeerDelaySeconds, false)), g.Text(", "),
 			value("ntp-peer-dispersion", n.PeerDispersionSeconds, Seconds(n.PeerDispersionSeconds, false))}),
 		ntpResponse.show(g.Group{value("ntp-response", n.ResponseTimeSeconds, Seconds(n.ResponseTimeSeconds, false)), g.Text(", jitter asymmetry "),
@@ -396,14 +441,20 @@ func ntpBody(n chrony.NTPData) g.Node {
 			textValue("ntp-authenticated", yesNoWord(n.Authenticated), yesNoWords(n.Authenticated))}),
 		ntpStamps.show(g.Group{g.Text("transmit "), textValue("ntp-tx-stamping", stampingWord(n.TXStamping), stampingWord(n.TXStamping)),
 			g.Text(", receive "), textValue("ntp-rx-stamping", stampingWord(n.RXStamping), stampingWord(n.RXStamping))}),
-		ntpCounts.show(g.Group{textValue("ntp-tx", u(n.TotalTX), u(n.TotalTX)), g.Text(" sent, "), textValue("ntp-rx", u(n.TotalRX), u(n.TotalRX)),
-			g.Text(" received, "), textValue("ntp-valid", u(n.TotalValidRX), u(n.TotalValidRX)), g.Text(" valid, "),
-			textValue("ntp-good", u(n.TotalGoodRX), u(n.TotalGoodRX)), g.Text(" good")}),
+		counts,
 		g.If(n.HasTimestampCounts, ntpHW.show(g.Group{g.Text("kernel "), textValue("ntp-kernel-tx", u(n.TotalKernelTX), u(n.TotalKernelTX)),
 			g.Text(" sent, "), textValue("ntp-kernel-rx", u(n.TotalKernelRX), u(n.TotalKernelRX)), g.Text(" received; card "),
 			textValue("ntp-hw-tx", u(n.TotalHWTX), u(n.TotalHWTX)), g.Text(" sent, "), textValue("ntp-hw-rx", u(n.TotalHWRX), u(n.TotalHWRX)),
 			g.Text(" received")})),
-	))
+	)
+}
+
+// plural is "1 request", "4 requests".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // addrString prints an address as chronyc does: [UNSPEC] for none.
@@ -466,17 +517,19 @@ func refTimeShown(t time.Time) string {
 }
 
 var (
-	authMode    = newDetail("Mechanism", "NTS (Network Time Security), a symmetric key from the keyfile, or none.")
-	authKey     = newDetail("Key", "The key's ID, type (chronyc's number) and length in bits.")
-	authKE      = newDetail("Key exchange", "NTS-KE sessions tried since the last that succeeded, and how long ago that one was.")
-	authCookies = newDetail("Cookies", "NTS cookies held and their length; a NAK means the server refused the last cookie.")
+	authMode    = newDetail("", "Mechanism", "NTS (Network Time Security), a symmetric key from the keyfile, or none.")
+	authKey     = newDetail("", "Key", "The key's ID, type (chronyc's number) and length in bits.")
+	authKE      = newDetail("", "Key exchange", "NTS-KE sessions tried since the last that succeeded, and how long ago that one was.")
+	authCookies = newDetail("", "Cookies", "NTS cookies held and their length; a NAK means the server refused the last cookie.")
 )
 
-func authBody(a chrony.AuthData) g.Node {
+// authBody is the source's authentication. The advice to protect its packets with NTS is for a
+// source that answers: of one that never did, what is wrong is elsewhere.
+func authBody(a chrony.AuthData, answers bool) g.Node {
 	last := "never"
 	lastRaw := "4294967295"
 	if a.LastKEAgo != chrony.Never {
-		last = Ago(a.LastKEAgo) + " ago"
+		last = diagnose.AgoPhrase(a.LastKEAgo)
 		lastRaw = strconv.FormatInt(int64(a.LastKEAgo/time.Second), 10)
 	}
 	modeRaw := map[chrony.AuthMode]string{chrony.AuthNone: "-", chrony.AuthSymmetric: "SK", chrony.AuthNTS: "NTS"}[a.Mode]
@@ -484,19 +537,21 @@ func authBody(a chrony.AuthData) g.Node {
 		modeRaw = "?"
 	}
 	i := strconv.Itoa
-	return Table(Class("details"), TBody(
-		authMode.show(textValue("auth-mode", modeRaw, a.Mode.String())),
-		g.Group{
-			authKey.show(g.Group{g.Text("ID "), textValue("auth-key-id", strconv.FormatUint(uint64(a.KeyID), 10), strconv.FormatUint(uint64(a.KeyID), 10)),
-				g.Text(", type "), textValue("auth-key-type", i(a.KeyType), i(a.KeyType)), g.Text(", "),
-				textValue("auth-key-bits", i(a.KeyBits), i(a.KeyBits)), g.Text(" bits")}),
-			authKE.show(g.Group{textValue("auth-ke-attempts", i(a.KEAttempts), i(a.KEAttempts)), g.Text(" attempts; last success "),
-				textValue("auth-last-ke", lastRaw, last)}),
-			authCookies.show(g.Group{textValue("auth-cookies", i(a.Cookies), i(a.Cookies)), g.Text(" of "),
-				textValue("auth-cookie-length", i(a.CookieLength), i(a.CookieLength)), g.Text(" bytes; NAK "),
-				textValue("auth-nak", map[bool]string{false: "0", true: "1"}[a.NAK], yesNoWords(a.NAK))}),
-		},
-		g.If(a.Mode == chrony.AuthNone, Tr(Td(ColSpan("3"), Class("help"),
-			g.Text("This source's packets are not authenticated: add nts to its server line (if it serves NTS) to protect them.")))),
-	))
+	return g.Group{
+		Dl(Class("facts"),
+			authMode.show(textValue("auth-mode", modeRaw, a.Mode.String())),
+			g.If(a.Mode != chrony.AuthNone, g.Group{
+				authKey.show(g.Group{g.Text("ID "), textValue("auth-key-id", strconv.FormatUint(uint64(a.KeyID), 10), strconv.FormatUint(uint64(a.KeyID), 10)),
+					g.Text(", type "), textValue("auth-key-type", i(a.KeyType), i(a.KeyType)), g.Text(", "),
+					textValue("auth-key-bits", i(a.KeyBits), i(a.KeyBits)), g.Text(" bits")}),
+				authKE.show(g.Group{textValue("auth-ke-attempts", i(a.KEAttempts), i(a.KEAttempts)), g.Text(" attempts; last success "),
+					textValue("auth-last-ke", lastRaw, last)}),
+				authCookies.show(g.Group{textValue("auth-cookies", i(a.Cookies), i(a.Cookies)), g.Text(" of "),
+					textValue("auth-cookie-length", i(a.CookieLength), i(a.CookieLength)), g.Text(" bytes; NAK "),
+					textValue("auth-nak", map[bool]string{false: "0", true: "1"}[a.NAK], yesNoWords(a.NAK))}),
+			}),
+		),
+		g.If(a.Mode == chrony.AuthNone && answers, P(Class("help"),
+			g.Text("This source's packets are not authenticated: add nts to its server line (if it serves NTS) to protect them."))),
+	}
 }

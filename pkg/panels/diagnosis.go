@@ -40,7 +40,7 @@ func DiagnosisPanel(r Result[DiagnosisData]) g.Node {
 	if !m.loading {
 		m.attrs = g.Group{Data("state", d.State.String()), Data("title", HostTitle(d.State, r.Data.TitleName))}
 	}
-	return panel("diagnosis", m, func() g.Node { return diagnosisBody(d, r.Now) })
+	return panel(DiagnosisSpec, m, func() g.Node { return diagnosisBody(d, r.Now) })
 }
 
 // diagnosisBody: the state in large words with the first finding as its headline, that
@@ -75,6 +75,9 @@ func diagnosisBody(d diagnose.Diagnosis, now time.Time) g.Node {
 	}
 }
 
+// The headline finding shows everything; each of the others is one line, its since when,
+// evidence, fix and links folded under it (kept open across refreshes when opened).
+
 // uncheckedNote lists what could not be checked, folded: its summary names them, its body
 // says why and how to read them.
 func uncheckedNote(us []diagnose.Unchecked) g.Node {
@@ -106,11 +109,12 @@ func socketOnly(us []diagnose.Unchecked) string {
 func findingItem(f diagnose.Finding, now time.Time) g.Node {
 	h := health(f.Severity.Tone())
 	return Li(withHealth("finding", h), ID("finding-"+f.ID), Data("finding", f.ID), Data("severity", f.Severity.String()),
-		P(Class("finding-text"),
-			Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" ")),
-			Span(Class("visually-hidden"), g.Text(f.Severity.String()+": ")),
-			g.Text(f.Text)),
-		findingParts(f, now),
+		Details(ID("more-"+f.ID), Class("finding-more"),
+			Summary(Class("finding-text"),
+				Span(Class("sym"), Aria("hidden", "true"), g.Text(orDot(h.Symbol())+" ")),
+				Span(Class("visually-hidden"), g.Text(f.Severity.String()+": ")),
+				g.Text(f.Text)),
+			findingParts(f, now)),
 	)
 }
 

@@ -29,7 +29,7 @@ func EngineFleetPanel(r Result[EngineFleetData]) g.Node {
 	m.url = "engine/hosts"
 	m.endpoint = r.Data.URL
 	m.readFrom = "the Prometheus API"
-	return panel("engine", m, func() g.Node { return engineFleetBody(r.Data) })
+	return panel(EngineSpec, m, func() g.Node { return engineFleetBody(r.Data) })
 }
 
 func engineFleetBody(d EngineFleetData) g.Node {
@@ -120,19 +120,19 @@ func EngineSourcesPanel(r Result[engine.HostReport]) g.Node {
 	if r.Data.Activity != nil {
 		m.controls = activityNote(*r.Data.Activity)
 	}
-	return panel("sources", m, func() g.Node { return engineSourcesBody(r.Data) })
+	return panel(SourcesSpec, m, func() g.Node { return engineSourcesBody(r.Data) })
 }
 
 var engineSourcesHead = static(THead(Tr(
-	columnHead("Mode", "^ server, = peer, # reference clock", false),
-	columnHead("State", "* selected, + combined, - not combined, x falseticker, ~ too variable, ? unusable", false),
-	columnHead("Name / address", "The name in chrony.conf and its address, as the series label them", false),
-	columnHead("Stratum", "The source's distance from a reference clock", true),
-	columnHead("Poll", "How often chronyd asks the source for the time", true),
-	columnHead("Reach", "How many of the last 8 polls were answered, and whether the last one was (the series do not say which)", false),
-	columnHead("Last", "How long ago the last sample was received, at the scrape", true),
-	columnHead("Last sample", "Offset of the last sample, adjusted, ± error bound; positive means this clock is ahead of the source (chronyc's sign)", true),
-	columnHead("Delay", "Round-trip delay of the last NTP packet (ntpdata), when the exporter reads chronyd's socket", true),
+	columnHead("eng-mode", "Mode", "^ server, = peer, # reference clock", false),
+	columnHead("eng-state", "State", "* selected, + combined, - not combined, x falseticker, ~ too variable, ? unusable", false),
+	columnHead("eng-name-address", "Name / address", "The name in chrony.conf and its address, as the series label them", false),
+	columnHead("eng-stratum", "Stratum", "The source's distance from a reference clock", true),
+	columnHead("eng-poll", "Poll", "How often chronyd asks the source for the time", true),
+	columnHead("eng-reach", "Reach", "How many of the last 8 polls were answered, and whether the last one was (the series do not say which)", false),
+	columnHead("eng-last", "Last", "How long ago the last sample was received, at the scrape", true),
+	columnHead("eng-last-sample", "Last sample", "Offset of the last sample, adjusted, ± error bound; positive means this clock is ahead of the source (chronyc's sign)", true),
+	columnHead("eng-delay", "Delay", "Round-trip delay of the last NTP packet (ntpdata), when the exporter reads chronyd's socket", true),
 )))
 
 func engineSourcesBody(r engine.HostReport) g.Node {

@@ -212,17 +212,17 @@ func Overview(p OverviewProps) g.Node {
 }
 
 var fleetHead = static(THead(Tr(
-	columnHead("Host", "The name second-hand knows the host by; opens its page", false),
-	columnHead("Status", "Synchronised, its local clock only, not synchronised, or chronyd unreachable", false),
-	columnHead("Why", "The host's diagnosis: its first finding, or what was checked when all is well", false),
-	columnHead("Offset", "System time offset: how far the system clock is from NTP time now", true),
-	columnHead("Max error", "|offset| + root dispersion + root delay / 2: how far the clock may be from true time", true),
-	columnHead("Stratum", "Hops from a reference clock", true),
-	columnHead("Reference", "The source the clock follows", false),
-	columnHead("Leap", "Leap status", false),
-	columnHead("Updated", "When chronyd last corrected the clock from its reference", true),
-	columnHead("Sources", "Sources that answered at least one of the last 8 polls, of all sources", true),
-	columnHead("24 h", "The system time offset over the last 24 hours", false),
+	columnHead("fl-host", "Host", "The name second-hand knows the host by; opens its page", false),
+	columnHead("fl-status", "Status", "Synchronised, coasting (its reference gives no samples), its local clock only, not synchronised, or chronyd unreachable", false),
+	columnHead("fl-why", "Why", "The host's diagnosis: its first finding, or what was checked when all is well", false),
+	columnHead("fl-offset", "Offset", "System time offset: how far the system clock is from NTP time now (+ fast, − slow)", true),
+	columnHead("fl-max-error", "Max error", "|offset| + root dispersion + root delay / 2: how far the clock may be from true time", true),
+	columnHead("fl-stratum", "Stratum", "Hops from a reference clock", true),
+	columnHead("fl-reference", "Reference", "The source the clock follows", false),
+	columnHead("fl-leap", "Leap", "Leap status", false),
+	columnHead("fl-update", "Last clock update", "When chronyd last corrected the clock from its reference", true),
+	columnHead("fl-sources", "Sources", "Sources that answered at least one of the last 8 polls, of all sources", true),
+	columnHead("fl-trend", "Trend", "The system time offset over the recorded time, up to 24 hours", false),
 	Th(Scope("col"), Span(Class("visually-hidden"), g.Text("Reload"))),
 )))
 
@@ -268,7 +268,7 @@ func SummaryRow(s HostSummary) g.Node {
 		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Th(Scope("row"), Class("name"), A(ID("link-"+s.Host), Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
 		summaryCells(s, st),
-		Td(Class("trend-cell"), g.Iff(s.Trend != nil, func() g.Node { return Trend(*s.Trend) })),
+		Td(Class("trend-cell c-minor"), g.Iff(s.Trend != nil, func() g.Node { return g.Group{Trend(*s.Trend), Small(Class("trend-span"), g.Text(" "+s.Trend.Span()))} })),
 		Td(Button(ID("reload-host-"+s.Host), Type("button"), Class("reload"), Aria("label", "Reload "+s.Host),
 			hx.Get("hosts/"+s.Host+"/summary?fresh=1"), hx.Target("closest tr"), hx.Swap("outerHTML"),
 			hx.Sync("closest tr:drop"), hx.Indicator("closest tr"),
@@ -291,38 +291,45 @@ func summaryCells(s HostSummary, st Status) g.Node {
 				Span(Class("sym"), Aria("hidden", "true"), g.Text(Bad.Symbol()+" ")),
 				textValue("status", "unreachable", "unreachable"),
 				g.If(s.Stale, Small(Class("checking"), g.Text(" (asking again)")))),
-			Td(ColSpan("8"), withHealth("why", Bad), Role("alert"),
+			Td(ColSpan("8"), withHealth("why c-why", Bad), Role("alert"),
 				textValue("why", diagnose.IDChronydUnreachable, x.Title),
 				g.If(x.Fix != "", Small(Class("error-fix"), g.Text(" "+x.Fix)))),
 		}
 	}
 	t := s.Tracking
 	synced := st == StatusSynchronised || st == StatusLocal
-	statusHealth := map[Status]Health{StatusNotSynchronised: Bad, StatusLocal: Warning, StatusSynchronised: Good}[st]
-	dash := func(field string) g.Node { return Td(Class("num"), textValue(field, "", "–")) }
+	// The status in a word as the diagnosis judges it: a coasting host is not a green
+	// "synchronised".
+	word, tone := diagnose.Status(t, s.Diagnosis)
+	statusHealth := health(tone)
+	// Unknown, in the same cells as the values: labelled on a phone's card like them.
+	dash := func(class, label, field string) g.Node {
+		return Td(Class(class), Data("label", label), unknownValue(field, "unknown"))
+	}
 	cells := g.Group{
 		Td(withHealth("status-cell", statusHealth),
 			Span(Class("sym"), Aria("hidden", "true"), g.Text(statusHealth.Symbol()+" ")),
-			textValue("status", st.String(), st.String())),
+			textValue("status", st.String(), strings.ToLower(word))),
 		whyCell(s.Diagnosis),
 	}
 	if synced {
 		off := t.SystemTimeOffsetSeconds()
 		bound := t.MaxErrorSeconds()
 		cells = append(cells,
-			Td(withHealth("num", health(diagnose.OffsetTone(off, true, s.Thresholds))), value("system-time", off, Seconds(off, true))),
-			Td(withHealth("num", health(diagnose.MaxErrorTone(bound, s.Thresholds))), value("max-error", bound, Seconds(bound, false))),
-			Td(Class("num"), textValue("stratum", strconv.Itoa(t.Stratum), strconv.Itoa(t.Stratum))),
-			Td(Class("ref"), textValue("reference", t.Reference(), t.Reference())),
+			Td(withHealth("num c-offset", health(diagnose.OffsetTone(off, true, s.Thresholds))), Data("label", "Offset"), value("system-time", off, Seconds(off, true))),
+			Td(withHealth("num c-max-error", health(diagnose.MaxErrorTone(bound, s.Thresholds))), Data("label", "Max error"), value("max-error", bound, Seconds(bound, false))),
+			Td(Class("num c-minor"), Data("label", "Stratum"), textValue("stratum", strconv.Itoa(t.Stratum), strconv.Itoa(t.Stratum))),
+			Td(Class("ref c-minor"), Data("label", "Reference"), textValue("reference", t.Reference(), t.Reference())),
 		)
 	} else {
-		cells = append(cells, dash("system-time"), dash("max-error"), dash("stratum"), Td(textValue("reference", "", "none")))
+		cells = append(cells, dash("num c-offset", "Offset", "system-time"), dash("num c-max-error", "Max error", "max-error"),
+			dash("num c-minor", "Stratum", "stratum"), Td(Class("ref c-minor"), Data("label", "Reference"), unknownValue("reference", "none")))
 	}
 	leap := health(diagnose.LeapTone(t.Leap))
 	cells = append(cells,
-		Td(withHealth("", leap), textValue("leap", t.Leap.String(), t.Leap.String())),
-		Td(Class("num"), lastUpdateValue(t, s.Now)),
-		Td(Class("num"), reachableCell(s)),
+		Td(withHealth("c-minor", leap), Data("label", "Leap"), textValue("leap", t.Leap.String(), t.Leap.String())),
+		Td(Class("num c-minor"), Data("label", "Last clock update"), lastUpdateValue(t, s.Now)),
+		Td(Class("num c-minor"), Data("label", "Sources"), reachableCell(s)),
 	)
 	return cells
 }
@@ -335,7 +342,7 @@ func whyCell(d diagnose.Diagnosis) g.Node {
 	if ok && f.Severity > diagnose.Info {
 		id, text = f.ID, f.Text
 	}
-	return Td(withHealth("why", h),
+	return Td(withHealth("why c-why", h),
 		Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" ")),
 		textValue("why", id, text))
 }

@@ -7,7 +7,6 @@ import (
 	g "maragu.dev/gomponents"
 	. "maragu.dev/gomponents/html"
 
-	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/diagnose"
 )
 
@@ -73,7 +72,7 @@ func document(c Chrome, title string, header g.Node, note g.Node, content ...g.N
 			header,
 			g.Group(content),
 			Footer(Class("foot"),
-				P(g.Text("Read-only: second-hand only asks chronyd for reports and never changes it. Values and symbols are chronyc's; hover a heading for its meaning.")),
+				P(g.Text("Read-only: second-hand only asks chronyd for reports and never changes it. Values and symbols are chronyc's; point at a label for its meaning, or open a panel's legend.")),
 				note),
 		),
 	))
@@ -90,6 +89,9 @@ type HostPageProps struct {
 	Host     string   // the host's name
 	Hosts    []string // every configured host, for the links to the others; empty with one host
 	Endpoint string   // the chronyd address in use
+	// Panels are the loading shells of the host's panels, in the page's order (the server's
+	// table of them): each loads itself.
+	Panels []g.Node
 }
 
 // TitleName is how the tab title names the host: by its name among several, as "chronyd"
@@ -101,32 +103,28 @@ func (p HostPageProps) TitleName() string {
 	return "chronyd"
 }
 
-// HostPage is one host's dashboard: a header saying which chronyd it watches, then the four
-// panels, each loading itself. With several hosts it links back to the overview and to the
-// other hosts.
+// HostPage is one host's dashboard: a header saying which chronyd it watches and the page's
+// sign convention, then its panels, each loading itself. With several hosts it links back to
+// the overview and to the other hosts.
 func HostPage(p HostPageProps) g.Node {
 	fleet := len(p.Hosts) > 1
 	return document(p.Chrome, HostTitle(p.Chrome.State, p.TitleName()),
 		Header(Class("top"),
-			H1(g.If(fleet, A(Href(p.Base), g.Text("second-hand"))), g.If(!fleet, g.Text("second-hand"))),
+			H1(g.Text("second-hand")),
 			g.If(fleet, P(Class("host-name"), Strong(g.Text(p.Host)))),
 			P(Class("where"), g.Text("chronyd at "), EndpointLabel(p.Endpoint)),
 			refreshNote(p.Refresh),
+			convention,
 			g.If(fleet, hostNav(p.Base, p.Host, p.Hosts)),
 		),
 		accessLoader(),
-		Main(ID("main"), Class("panels"),
-			DiagnosisPanel(Result[DiagnosisData]{Loading: true}),
-			TrackingPanel(Result[chrony.Tracking]{Loading: true}),
-			SourcesPanel(Result[[]chrony.Source]{Loading: true}),
-			SourceStatsPanel(Result[[]chrony.SourceStats]{Loading: true}),
-			RTCPanel(Result[chrony.RTC]{Loading: true}),
-			ServerPanel(Result[ServerData]{Loading: true}),
-			HistoryPanel(Result[HistoryData]{Loading: true}),
-			EventsPanel(Result[EventsData]{Loading: true}),
-		),
+		Main(ID("main"), Class("panels"), g.Group(p.Panels)),
 	)
 }
+
+// convention is the page's one sign convention of offsets, said once: the panels' values and
+// the charts follow it.
+var convention = static(P(Class("convention"), Data("field", "convention"), Strong(g.Text("Offsets: ")), g.Text(diagnose.SignConvention+".")))
 
 // hostNav links the overview and every host, the current one marked.
 func hostNav(base, current string, hosts []string) g.Node {
@@ -135,7 +133,7 @@ func hostNav(base, current string, hosts []string) g.Node {
 			Li(A(Href(base), g.Text("all hosts"))),
 			g.Map(hosts, func(h string) g.Node {
 				if h == current {
-					return Li(A(Href(HostURL(base, h)), Aria("current", "page"), g.Text(h)))
+					return Li(Strong(Aria("current", "page"), g.Text(h)))
 				}
 				return Li(A(Href(HostURL(base, h)), g.Text(h)))
 			}),

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	g "maragu.dev/gomponents"
@@ -25,6 +26,9 @@ type Result[T any] struct {
 	Now      time.Time // when the panel is rendered; ages are Now - At
 	Endpoint string    // the chronyd address, for error messages
 	Loading  bool      // the page's first render: no report yet, the fragment is on its way
+	// Stale marks Data as the last report read without error (at At), shown greyed with its
+	// age because chronyd does not answer now (Err, diagnose.NotAnswering).
+	Stale bool
 	// Next is when the page should reload the panel (see NextRefresh); zero in the loading shell.
 	Next time.Duration
 	// Trend is the last 24 hours of the system time offset, for the tracking panel; nil
@@ -38,10 +42,12 @@ type Result[T any] struct {
 	RefPollSeconds float64
 	// History is what the host's record knows, for since when a source has not answered.
 	History diagnose.History
+	// Diagnosis is the host's, for the tracking panel's status: the two judge alike.
+	Diagnosis diagnose.Diagnosis
 }
 
 func (r Result[T]) meta() meta {
-	return meta{err: r.Err, at: r.At, now: r.Now, endpoint: r.Endpoint, loading: r.Loading, next: r.Next}
+	return meta{err: r.Err, at: r.At, now: r.Now, endpoint: r.Endpoint, loading: r.Loading, next: r.Next, stale: r.Stale}
 }
 
 type meta struct {
@@ -49,10 +55,12 @@ type meta struct {
 	at, now  time.Time
 	endpoint string
 	loading  bool
+	stale    bool // the body is the last good read, shown greyed while chronyd does not answer
 	next     time.Duration
 	url      string // the panel's own address, when it is not panels/ID
 	query    string // the panel's own query ("range=24h"), kept by its refresh and its reload
 	controls g.Node // more of the panel's head: the history's range switch
+	quiet    bool   // a panel with nothing to show, drawn in one line, with no reload button
 	readFrom string // what the data was read from, for the age's title; chronyd when empty
 	attrs    g.Node // more attributes of the panel's section
 }
@@ -115,55 +123,127 @@ func withHealth(classes string, h Health) g.Node { return Class(classes + " heal
 // by the fragment the server returns. While a request of the panel's is in flight, another
 // (a refresh, a click on reload) is dropped rather than aborting the first: the answer on its
 // way is as fresh, and an aborted request is an error in the browser's console.
-func panel(id string, m meta, body func() g.Node) g.Node {
+//
+// A chronyd that does not answer at all is the host's failure, said once in the diagnosis
+// block; each panel then keeps its last values, greyed, with their age and one line saying so,
+// and a panel with none yet says that in a line. An error of the panel's own report (one chronyd
+// refuses, or gives only on its socket) is said in full in the panel.
+func panel(spec Spec, m meta, body func() g.Node) g.Node {
 	trigger := "panel-refresh"
 	if m.loading {
 		trigger = "load, panel-refresh"
 	}
-	url, reloadButton := "panels/"+id, reloadButtons[id]
+	url, reloadButton := "panels/"+spec.ID, spec.reloadButton()
 	if m.url != "" {
-		url, reloadButton = m.url, newReloadButton(id, m.url+"?fresh=1")
+		url, reloadButton = m.url, newReloadButton(spec, m.url+"?fresh=1")
 	}
 	if m.query != "" {
 		url += "?" + m.query
-		reloadButton = newReloadButton(id, url+"&fresh=1")
+		reloadButton = newReloadButton(spec, url+"&fresh=1")
 	}
-	return Section(ID("panel-"+id), Class("panel panel-"+id), Data("panel", id), Aria("labelledby", id+"-title"),
+	down := !m.loading && m.err != nil && diagnose.NotAnswering(m.err)
+	errKind := ""
+	switch {
+	case m.loading || m.err == nil:
+	case down:
+		errKind = "not-answering"
+	default:
+		errKind = "report"
+	}
+	classes := "panel panel-" + spec.ID
+	if m.stale {
+		classes += " is-stale"
+	}
+	if m.quiet {
+		classes += " is-quiet"
+	}
+	return Section(ID("panel-"+spec.ID), Class(classes), Data("panel", spec.ID), Aria("labelledby", spec.ID+"-title"),
 		g.If(m.next > 0, Data("next-ms", strconv.FormatInt(m.next.Milliseconds(), 10))),
+		g.If(errKind != "", Data("failed", errKind)),
 		m.attrs,
 		hx.Get(url), hx.Trigger(trigger), hx.Swap("outerHTML"), hx.Sync("this:drop"),
 		Header(Class("panel-head"),
-			headings[id],
+			spec.heading(),
 			status(m),
 			m.controls,
-			reloadButton,
+			g.If(!m.quiet, reloadButton),
 		),
 		Div(Class("panel-body"),
-			g.Iff(m.loading, func() g.Node { return P(Class("loading"), g.Text("Loading…")) }),
-			g.Iff(!m.loading && m.err != nil, func() g.Node { return errorBox(m.err, m.endpoint) }),
+			g.Iff(m.loading, func() g.Node { return loadingLine }),
+			g.Iff(down, func() g.Node { return downLine(m) }),
+			g.Iff(m.stale, func() g.Node { return Div(Class("stale-values"), body()) }),
+			g.Iff(!m.stale && !down && !m.loading && m.err != nil, func() g.Node { return errorBox(m.err, m.endpoint) }),
 			g.Iff(!m.loading && m.err == nil, body),
 		),
 	)
 }
 
-// The four panels' ids and titles, and the parts of their heads that never change.
 var (
-	panelTitles = map[string]string{"diagnosis": "Diagnosis", "tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC",
-		"history": "History", "events": "What happened", "server": "Serving time", "engine": "From the Prometheus API"}
-	headings      = map[string]g.Node{}
-	reloadButtons = map[string]g.Node{}
+	loadingLine = static(P(Class("loading"), g.Text("Loading…")))
 )
 
-func init() {
-	for id, title := range panelTitles {
-		headings[id] = static(H2(ID(id+"-title"), g.Text(title)))
-		reloadButtons[id] = static(newReloadButton(id, "panels/"+id+"?fresh=1"))
+// downLine is a panel's compact inline error while chronyd does not answer at all: what its
+// own request met, in one line, and then either the age of the last values it keeps (greyed
+// under it) or that it has none. The host's failure, since when and the fix, is said once, in
+// the diagnosis block; so this line is no alert of its own.
+func downLine(m meta) g.Node {
+	x := diagnose.Explain(m.err, m.endpoint)
+	// The error's own words when they are short ("connection refused"); else its title ("chronyd
+	// at ... did not answer in 7 s"), the paragraph that explains it being the banner's.
+	what := x.Title
+	if x.Detail != "" && len(x.Detail) <= 160 {
+		what = "Not answering (" + x.Detail + ")"
 	}
+	kept := ": nothing read from it yet."
+	if m.stale {
+		kept = ": showing the values read at " + m.at.UTC().Format("15:04:05") + " UTC (" + diagnose.AgoPhrase(m.now.Sub(m.at)) + ")."
+	}
+	return P(Class("host-down"), Data("field", "not-answering"),
+		Span(Class("sym"), Aria("hidden", "true"), g.Text(Bad.Symbol()+" ")),
+		g.Text(what+kept))
 }
 
-func newReloadButton(id, url string) g.Node {
+// Spec is a panel of a host's page: its id (the element's id is panel-ID, its fragment's URL
+// panels/ID), the title in its head, and the query parameters its fragment takes. The server's
+// table of a host's panels pairs each with how its data is read; the page, the routes and the
+// handlers go by that table.
+type Spec struct {
+	ID, Title string
+	Query     []string
+}
+
+// The panels of a host's page.
+var (
+	DiagnosisSpec   = Spec{ID: "diagnosis", Title: "Diagnosis", Query: []string{"fresh"}}
+	EventsSpec      = Spec{ID: "events", Title: "What happened", Query: []string{"fresh", "all"}}
+	TrackingSpec    = Spec{ID: "tracking", Title: "Tracking", Query: []string{"fresh"}}
+	SourcesSpec     = Spec{ID: "sources", Title: "Sources", Query: []string{"fresh"}}
+	SourceStatsSpec = Spec{ID: "sourcestats", Title: "Source statistics", Query: []string{"fresh"}}
+	ServerSpec      = Spec{ID: "server", Title: "Serving time", Query: []string{"fresh"}}
+	RTCSpec         = Spec{ID: "rtc", Title: "RTC", Query: []string{"fresh"}}
+	HistorySpec     = Spec{ID: "history", Title: "History", Query: []string{"fresh", "range", "at", "scale"}}
+	// EngineSpec is the overview's block of the hosts known only from a time-series engine.
+	EngineSpec = Spec{ID: "engine", Title: "From the Prometheus API", Query: []string{"fresh"}}
+)
+
+// The parts of a panel's head that never change, rendered once per panel.
+var heads sync.Map // Spec.ID -> [2]g.Node: heading, reload button
+
+func (s Spec) head() [2]g.Node {
+	if h, ok := heads.Load(s.ID); ok {
+		return h.([2]g.Node)
+	}
+	h := [2]g.Node{static(H2(ID(s.ID+"-title"), g.Text(s.Title))), static(newReloadButton(s, "panels/"+s.ID+"?fresh=1"))}
+	heads.Store(s.ID, h)
+	return h
+}
+
+func (s Spec) heading() g.Node      { return s.head()[0] }
+func (s Spec) reloadButton() g.Node { return s.head()[1] }
+
+func newReloadButton(s Spec, url string) g.Node {
 	// An id, so that htmx gives the focus back to it when the panel is swapped.
-	return Button(ID("reload-"+id), Type("button"), Class("reload"), Aria("label", "Reload "+panelTitles[id]),
+	return Button(ID("reload-"+s.ID), Type("button"), Class("reload"), Aria("label", "Reload "+s.Title),
 		hx.Get(url), hx.Target("closest section"), hx.Swap("outerHTML"),
 		hx.Sync("closest section:drop"), hx.Indicator("closest section"),
 		Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload"))
@@ -179,7 +259,10 @@ func status(m meta) g.Node {
 		age = 0
 	}
 	word := "updated"
-	if m.err != nil {
+	switch {
+	case m.stale:
+		word = "stale: read"
+	case m.err != nil:
 		word = "failed"
 	}
 	return Span(Class("age"), Data("age-ms", strconv.FormatInt(age.Milliseconds(), 10)), Data("word", word),
@@ -221,20 +304,19 @@ func framed(build func(hole g.Node) g.Node) frame {
 
 func (f frame) around(n ...g.Node) g.Node { return g.Group{f.before, g.Group(n), f.after} }
 
-// metric is one box of a panel's headline: its label, what it means and how each health looks,
-// made once; then its value at each render.
+// metric is one box of a panel's headline: its label, what it means (a tooltip on the label)
+// and how each health looks, made once; then its value at each render.
 type metric map[Health]frame
 
-func newMetric(label, help string) metric {
+func newMetric(id, label, help string) metric {
 	m := metric{}
 	for _, h := range []Health{Good, Warning, Bad, Neutral} {
 		m[h] = framed(func(hole g.Node) g.Node {
 			return Div(withHealth("metric", h),
-				Dt(g.Text(label)),
+				Dt(tipped("tip-"+id, g.Text(label), help)),
 				Dd(Class("metric-value"),
 					g.If(h.Symbol() != "", Span(Class("sym"), Aria("hidden", "true"), g.Text(h.Symbol()+" "))),
-					hole),
-				Dd(Class("metric-help"), g.Text(help)))
+					hole))
 		})
 	}
 	return m
@@ -242,21 +324,37 @@ func newMetric(label, help string) metric {
 
 func (m metric) show(h Health, v ...g.Node) g.Node { return m[h].around(v...) }
 
-// detail is one row of a panel's details table: its name and what it means, made once; then
-// its value at each render.
+// detail is one fact of a panel's details: its name (with what it means in a tooltip) over its
+// value, made once; then its value at each render.
 type detail struct{ frame }
 
-func newDetail(name, help string) detail {
+func newDetail(id, name, help string) detail {
+	if id != "" {
+		id = "tip-" + id
+	}
 	return detail{framed(func(hole g.Node) g.Node {
-		return Tr(Th(Scope("row"), g.Text(name)), Td(Class("num"), hole), Td(Class("help"), g.Text(help)))
+		return Div(Class("fact"), Dt(tipped(id, g.Text(name), help)), Dd(Class("num"), hole))
 	})}
 }
 
 func (d detail) show(v g.Node) g.Node { return d.around(v) }
 
-// columnHead is a table header with its explanation on hover and for screen readers.
-func columnHead(name, help string, numeric bool) g.Node {
-	return Th(Scope("col"), Title(help), g.If(numeric, Class("num")), g.Text(name))
+// tipped is a label with its explanation in a tooltip, shown when the label is pointed at and
+// when it or anything in it has the keyboard's focus (CSS only: .has-tip). With an id, screen
+// readers read the tooltip as the label's description (aria-describedby); without one (a part
+// that can be on the page more than once, such as a source's detail) the explanation is text
+// after the label, hidden from sight until shown.
+func tipped(id string, label g.Node, tip string) g.Node {
+	if id == "" {
+		return Span(Class("has-tip"), label, Span(Class("tip inline"), g.Text(" "+tip)))
+	}
+	return Span(Class("has-tip"), Aria("describedby", id), label,
+		Span(ID(id), Class("tip"), Role("tooltip"), g.Text(tip)))
+}
+
+// columnHead is a table header with its explanation in a tooltip.
+func columnHead(id, name, help string, numeric bool) g.Node {
+	return Th(Scope("col"), g.If(numeric, Class("num")), tipped("tip-"+id, g.Text(name), help))
 }
 
 // legend is a panel's glossary, folded away. It holds no data, so it is rendered once.
@@ -289,9 +387,4 @@ func empty(text string) g.Node { return P(Class("empty"), g.Text(text)) }
 func agePhrase(word string, age time.Duration) string { return word + " " + ago(age) }
 
 // ago is "8 s ago", or "just now".
-func ago(d time.Duration) string {
-	if d < time.Second {
-		return "just now"
-	}
-	return Ago(d) + " ago"
-}
+func ago(d time.Duration) string { return diagnose.AgoPhrase(d) }

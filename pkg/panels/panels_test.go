@@ -60,11 +60,13 @@ func TestTrackingPanel(t *testing.T) {
 	html := render(t, TrackingPanel(Result[chrony.Tracking]{Data: synced(), At: at, Now: now}))
 	mustContain(t, html,
 		`class="metric health-good"`, "✓ ", ">Synchronised<",
-		`data-field="system-time" value="1.2e-05">12.0 us fast<`,
+		`data-field="system-time" value="1.2e-05">12.0 µs fast<`,
 		`data-field="reference" value="time.lan">time.lan<`, `>127.0.0.1<`, "ref ID 7F000001",
 		`data-field="stratum" value="3">3<`, ">Normal<", ">11 s ago<",
 		`>3.500 ppm slow<`, `>+877 ns<`, `>12.3 ms<`, `>64 s<`,
-		"updated 3 s ago", `hx-trigger="panel-refresh"`)
+		"updated 3 s ago", `hx-trigger="panel-refresh"`,
+		// The maximum clock error, as the overview has it: |offset| + root dispersion + root delay / 2.
+		`data-field="max-error" value="0.007062">7.06 ms<`)
 	mustNotContain(t, html, "load,", `role="alert"`)
 }
 
@@ -110,8 +112,10 @@ func TestSourcesPanel(t *testing.T) {
 		`value="time.lan">time.lan<`, `>192.0.2.10<`,
 		`data-field="poll" value="6">64 s<`, `data-field="poll" value="-2">250 ms<`,
 		`data-field="reach" value="377">377<`, `data-field="reach" value="17">17<`,
-		"reach 17: 4 of the last 8 polls answered", ">12 s ago<", ">never<",
-		`>-480 ns<`, `>-734 ns<`, `>3.57 us<`, "What do these mean?")
+		"reach 17: 4 of the last 8 polls answered", ">12 s ago<", ">3 min ago<", ">never<",
+		// One unit for the column, in its head; a source never sampled says so in words.
+		"Last sample (ns)", `>-480<`, `>-734<`, `>3566<`, ">no sample yet<", "What do these mean?")
+	mustNotContain(t, html, " us<", "us)")
 	// 017: the four newest polls, on the right.
 	if !strings.Contains(html, strings.Repeat(`<span class="bit off"></span>`, 4)+strings.Repeat(`<span class="bit on"></span>`, 4)) {
 		t.Errorf("reach 017 is not drawn as 4 empty cells then 4 filled ones:\n%s", html)
@@ -132,11 +136,16 @@ func TestSourceStatsPanel(t *testing.T) {
 		Name: "time.lan", Samples: 20, Runs: 13, SpanSeconds: 307, FrequencyPPM: -0.024, FrequencySkewPPM: 0.469,
 		OffsetSeconds: -4e-9, StdDevSeconds: 2.83e-7,
 	}}, At: at, Now: now}))
-	mustContain(t, html, ">20<", ">13<", ">307 s<", ">-0.024 ppm<", ">0.469 ppm<", ">-4 ns<", ">283 ns<")
+	mustContain(t, html, ">20<", ">13<", ">307 s<", ">-0.024 ppm<", ">0.469 ppm<", ">-4<", ">283<", "(ns)")
+	// The standard deviation cannot be negative: no sign.
+	mustNotContain(t, html, ">+283<")
 }
 
 func TestRTCPanel(t *testing.T) {
-	mustContain(t, render(t, RTCPanel(Result[chrony.RTC]{At: at, Now: now})), "RTC tracking not enabled", "rtcfile /var/lib/chrony/rtc")
+	// Not enabled (most hosts): one quiet line, no reload button.
+	quiet := render(t, RTCPanel(Result[chrony.RTC]{At: at, Now: now}))
+	mustContain(t, quiet, `data-field="rtc" value="disabled">not tracked<`, "rtcfile /var/lib/chrony/rtc", "is-quiet")
+	mustNotContain(t, quiet, `class="reload"`)
 	html := render(t, RTCPanel(Result[chrony.RTC]{Data: chrony.RTC{Enabled: true, RefTime: at, Samples: 10, Runs: 4,
 		SpanSeconds: 3600, FastSeconds: -1.5, GainRatePPM: 12.25}, At: at, Now: now}))
 	mustContain(t, html, ">1.50 s slow<", ">gains 12.250 ppm<", ">3600 s<", ">10<", ">4<", "2026-11-25 20:00:00.000")
@@ -155,38 +164,81 @@ func TestHostileNamesAreEscaped(t *testing.T) {
 	mustContain(t, html, "&lt;script&gt;alert(1)&lt;/script&gt;")
 }
 
+// TestErrorVariant: a report that fails for its own reason (chronyd refuses it, or answers
+// nonsense) is said in full in its panel, as an alert with the fix.
 func TestErrorVariant(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
 		want []string
 	}{
-		{&chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking", Addr: "udp://127.0.0.1:323", Err: errors.New("connection refused")},
-			[]string{"chronyd is not answering at udp://127.0.0.1:323", "connection refused", "systemctl status chrony"}},
-		{&chrony.Error{Kind: chrony.KindPermission, Op: "tracking", Addr: "unix:///run/chrony/chronyd.sock", Err: errors.New("permission denied")},
-			[]string{"Permission denied", "udp://127.0.0.1:323", "/run/chrony"}},
-		{&chrony.Error{Kind: chrony.KindTimeout, Op: "sources", Addr: "udp://ntp.lan:323", Attempts: 3, Elapsed: 7 * time.Second},
-			[]string{"did not answer the sources request (timed out after 7s, 3 attempts)", "cmdallow"}},
 		{&chrony.Error{Kind: chrony.KindNotAuthorised, Op: "tracking", Addr: "udp://ntp.lan:323", Status: chrony.StatusUnauth},
 			[]string{"refused the tracking request: 501 Not authorised", "cmdallow"}},
 		{&chrony.Error{Kind: chrony.KindProtocol, Op: "tracking", Addr: "udp://127.0.0.1:123", Err: errors.New("truncated reply")},
 			[]string{"Unexpected reply from udp://127.0.0.1:123", "truncated reply", "command port"}},
-		{&chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking", Addr: "auto", Err: errors.New("tried ...")},
-			[]string{"chronyd is not answering at auto", "/run/chrony"}},
 	} {
 		html := render(t, TrackingPanel(Result[chrony.Tracking]{Err: tc.err, At: at, Now: now, Endpoint: "udp://127.0.0.1:323"}))
-		mustContain(t, html, append(tc.want, `role="alert"`, "Fix: ", "failed 3 s ago")...)
-		mustNotContain(t, html, "metrics")
+		mustContain(t, html, append(tc.want, `role="alert"`, "Fix: ", "failed 3 s ago", `data-failed="report"`)...)
+		mustNotContain(t, html, "metrics", "host-down")
+	}
+}
+
+// TestNotAnswering: chronyd not answering at all is the host's failure, said with its fix once,
+// in the diagnosis block: each panel says in one line what its own request met, no alert and
+// no fix; with no values read before, that is all it shows.
+func TestNotAnswering(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking", Addr: "udp://127.0.0.1:323", Err: errors.New("connection refused")},
+			"Not answering (connection refused): nothing read from it yet."},
+		{&chrony.Error{Kind: chrony.KindPermission, Op: "tracking", Addr: "unix:///run/chrony/chronyd.sock", Err: errors.New("permission denied")},
+			"Not answering (permission denied): nothing read from it yet."},
+		{&chrony.Error{Kind: chrony.KindTimeout, Op: "tracking", Addr: "udp://ntp.lan:323", Attempts: 3, Elapsed: 7 * time.Second},
+			"chronyd at udp://ntp.lan:323 did not answer the tracking request (timed out after 7s, 3 attempts): nothing read from it yet."},
+		{&chrony.Error{Kind: chrony.KindUnreachable, Op: "tracking", Addr: "auto"}, "chronyd is not answering at auto: nothing read from it yet."},
+	} {
+		html := render(t, TrackingPanel(Result[chrony.Tracking]{Err: tc.err, At: at, Now: now, Endpoint: "udp://127.0.0.1:323"}))
+		mustContain(t, html, tc.want, `data-failed="not-answering"`, "failed 3 s ago")
+		mustNotContain(t, html, `role="alert"`, "Fix: ", "stale-values", `data-field="stratum"`)
+	}
+}
+
+// TestStaleValues: while chronyd does not answer, a panel keeps the last values read, greyed,
+// with their age in its head and its one line.
+func TestStaleValues(t *testing.T) {
+	down := &chrony.Error{Kind: chrony.KindTimeout, Op: "sources", Addr: "udp://127.0.0.1:323", Attempts: 3, Elapsed: 7 * time.Second}
+	read := now.Add(-70 * time.Second)
+	src := []chrony.Source{{Name: "time.lan", Address: netip.MustParseAddr("192.0.2.10"), Mode: chrony.ModeServer, State: chrony.StateSelected,
+		Stratum: 2, PollLog2: 6, Reach: 0o377, LastSampleAgo: 12 * time.Second, AdjustedOffsetSeconds: -4.8e-7}}
+	html := render(t, SourcesPanel(Result[[]chrony.Source]{Data: src, Err: down, Stale: true, At: read, Now: now}))
+	mustContain(t, html, "panel-sources is-stale", `data-failed="not-answering"`, `data-word="stale: read"`, "stale: read 70 s ago",
+		"did not answer the sources request", ": showing the values read at 19:58:53 UTC (70 s ago).",
+		`<div class="stale-values">`, `value="time.lan">time.lan<`)
+	mustNotContain(t, html, `role="alert"`, "Fix: ", "nothing read")
+	if strings.Index(html, "showing the values") > strings.Index(html, "stale-values") {
+		t.Errorf("the line saying why the values are old is not above them:\n%s", html)
 	}
 }
 
 var chrome = Chrome{Base: "./", Refresh: 10 * time.Second, Assets: AssetNames{Style: "s.css", Script: "a.js", HTMX: "h.js", Icon: "i.svg"}}
 
-func TestLoadingShell(t *testing.T) {
-	html := render(t, HostPage(HostPageProps{Chrome: chrome, Host: "local", Endpoint: "auto"}))
-	for _, id := range []string{"tracking", "sources", "sourcestats", "rtc"} {
+// TestHostPage: the page draws the loading shells it is given (the server's table of panels)
+// in their order, after a header that says the sign convention once; every URL is relative.
+func TestHostPage(t *testing.T) {
+	shells := []g.Node{
+		TrackingPanel(Result[chrony.Tracking]{Loading: true}),
+		SourcesPanel(Result[[]chrony.Source]{Loading: true}),
+	}
+	html := render(t, HostPage(HostPageProps{Chrome: chrome, Host: "local", Endpoint: "auto", Panels: shells}))
+	for _, id := range []string{"tracking", "sources"} {
 		mustContain(t, html, `id="panel-`+id+`"`, `hx-get="panels/`+id+`"`, `hx-get="panels/`+id+`?fresh=1"`)
 	}
+	if strings.Index(html, `id="panel-tracking"`) > strings.Index(html, `id="panel-sources"`) {
+		t.Error("the panels are not in the order given")
+	}
 	mustContain(t, html, `hx-trigger="load, panel-refresh"`, "Loading…", `data-refresh-ms="10000"`, "refresh 10 s",
+		`data-field="convention"`, "+ means this clock is ahead",
 		`&#34;includeIndicatorStyles&#34;:false`, `&#34;allowEval&#34;:false`, `href="./assets/s.css"`)
 	// One host: no links to other hosts.
 	mustNotContain(t, html, `class="hosts"`, "all hosts")
@@ -199,8 +251,8 @@ func TestHostPageOfSeveral(t *testing.T) {
 	c.Base = "../../"
 	html := render(t, HostPage(HostPageProps{Chrome: c, Host: "nas", Hosts: []string{"pi", "nas"}, Endpoint: "udp://nas:323"}))
 	mustContain(t, html, `href="../../assets/s.css"`, `src="../../assets/h.js"`,
-		`<a href="../../">all hosts</a>`, `<a href="../../hosts/pi/">pi</a>`, `<a href="../../hosts/nas/" aria-current="page">nas</a>`,
-		`hx-get="panels/tracking"`, "second-hand · nas")
+		`<a href="../../">all hosts</a>`, `<a href="../../hosts/pi/">pi</a>`, `<strong aria-current="page">nas</strong>`,
+		"second-hand · nas")
 	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`)
 }
 
@@ -241,7 +293,11 @@ func TestOverview(t *testing.T) {
 		"did not answer the tracking request", `data-field="sources-reachable" value="1"`, `data-field="sources-total" value="2"`,
 		`data-field="max-error" value="0.002012"`, `data-rank="0"`, `data-status="not synchronised"`, `data-state="failing"`,
 		`data-field="why" value="no-sources">Not synchronised: chronyd has no time sources.<`,
-		`data-field="why" value="no-redundancy">Only one usable source`, "<title>✕ 2 of 7 failing · second-hand</title>")
+		`data-field="why" value="no-redundancy">Only one usable source`, "<title>✕ 2 of 7 failing · second-hand</title>",
+		">Last clock update<",
+		// An unsynchronised host's unknowns are labelled like values on a phone's card.
+		`<td class="num c-offset" data-label="Offset"><span class="empty-value"><data data-field="system-time" value="">unknown</data>`)
+	mustNotContain(t, html, ">Updated<")
 	mustNotContain(t, html, `href="/`, `src="/`, `hx-get="/`, "style=")
 	rows = slices.DeleteFunc(rows, func(r HostSummary) bool { return r.Loading })
 	if html := render(t, Overview(OverviewProps{Chrome: chrome, Rows: rows})); !strings.Contains(html, "3 of 6 hosts synchronised") {

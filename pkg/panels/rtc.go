@@ -1,18 +1,21 @@
 package panels
 
 import (
-	"math"
 	"strconv"
 
 	g "maragu.dev/gomponents"
 	. "maragu.dev/gomponents/html"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 )
 
-// RTCPanel shows what chronyd knows of the real-time clock, or how to make it track it.
+// RTCPanel shows what chronyd knows of the real-time clock; when chronyd does not track it (most
+// hosts), one line says so and how to make it.
 func RTCPanel(r Result[chrony.RTC]) g.Node {
-	return panel("rtc", r.meta(), func() g.Node { return rtcBody(r.Data) })
+	m := r.meta()
+	m.quiet = !r.Loading && r.Err == nil && !r.Data.Enabled
+	return panel(RTCSpec, m, func() g.Node { return rtcBody(r.Data) })
 }
 
 func rtcBody(r chrony.RTC) g.Node {
@@ -20,7 +23,7 @@ func rtcBody(r chrony.RTC) g.Node {
 		return rtcOff
 	}
 	return Dl(Class("metrics"),
-		rtcOffsetBox.show(Neutral, value("rtc-fast", r.FastSeconds, fastSlow(Seconds(math.Abs(r.FastSeconds), false), r.FastSeconds, "fast", "slow"))),
+		rtcOffsetBox.show(Neutral, value("rtc-fast", r.FastSeconds, diagnose.FastSlowPhrase(r.FastSeconds))),
 		rtcGainBox.show(Neutral, value("rtc-gain", r.GainRatePPM, gainsLoses(r.GainRatePPM))),
 		rtcRefTimeBox.show(Neutral, refTime("rtc-ref-time", r.RefTime)),
 		rtcSamplesBox.show(Neutral, textValue("rtc-samples", strconv.Itoa(r.Samples), strconv.Itoa(r.Samples))),
@@ -30,19 +33,17 @@ func rtcBody(r chrony.RTC) g.Node {
 }
 
 var (
-	rtcOffsetBox  = newMetric("RTC offset", "How far the RTC is from the system clock.")
-	rtcGainBox    = newMetric("Gain rate", "How fast the RTC gains (or loses) time.")
-	rtcRefTimeBox = newMetric("Ref time (UTC)", "When the RTC was last measured.")
-	rtcSamplesBox = newMetric("Samples", "Measurements kept.")
-	rtcRunsBox    = newMetric("Runs", "Runs of residuals with the same sign.")
-	rtcSpanBox    = newMetric("Span", "Time between the oldest and newest measurement.")
-	rtcOff        = static(Div(Class("rtc-off"),
-		P(Class("metric-value"), textValue("rtc", "disabled", "RTC tracking not enabled")),
-		P(g.Text("chronyd measures how fast or slow the real-time clock runs only with the "),
-			Code(g.Text("rtcfile")), g.Text(" directive. Add "), Code(g.Text("rtcfile /var/lib/chrony/rtc")),
-			g.Text(" to chrony.conf to enable it (instead of "), Code(g.Text("rtcsync")),
-			g.Text(", which it cannot be combined with).")),
-	))
+	rtcOffsetBox  = newMetric("rtc-offset", "RTC offset", "How far the RTC is from the system clock (+ ahead).")
+	rtcGainBox    = newMetric("rtc-gain", "Gain rate", "How fast the RTC gains (or loses) time.")
+	rtcRefTimeBox = newMetric("rtc-ref-time", "Ref time (UTC)", "When the RTC was last measured.")
+	rtcSamplesBox = newMetric("rtc-samples", "Samples", "Measurements kept.")
+	rtcRunsBox    = newMetric("rtc-runs", "Runs", "Runs of residuals with the same sign.")
+	rtcSpanBox    = newMetric("rtc-span", "Span", "Time between the oldest and newest measurement.")
+	rtcOff        = static(P(Class("quiet-line"),
+		textValue("rtc", "disabled", "not tracked"), g.Text(": chronyd measures the real-time clock only with "),
+		tipped("tip-rtcfile", Code(g.Text("rtcfile /var/lib/chrony/rtc")),
+			"Add it to chrony.conf to track how fast or slow the RTC runs (it cannot be combined with rtcsync, which most systems use instead). Most hosts need neither."),
+		g.Text(" in chrony.conf.")))
 )
 
 func gainsLoses(ppm float64) string {

@@ -20,7 +20,7 @@ func SourcesPanel(r Result[[]chrony.Source]) g.Node {
 	if r.Activity != nil {
 		m.controls = activityNote(*r.Activity)
 	}
-	return panel("sources", m, func() g.Node { return sourcesBody(r.Data, r.History, r.At) })
+	return panel(SourcesSpec, m, func() g.Node { return sourcesBody(r.Data, r.History, r.At) })
 }
 
 // activityNote is chronyd's activity report in the sources panel's head: how many sources
@@ -37,34 +37,55 @@ func activityNote(a chrony.Activity) g.Node {
 	)
 }
 
-var sourcesHead = static(THead(Tr(
-	columnHead("Mode", "^ server, = peer, # reference clock", false),
-	columnHead("State", "* selected, + combined, - not combined, x falseticker, ~ too variable, ? unusable", false),
-	columnHead("Name / address", "The name in chrony.conf and the address it resolved to", false),
-	columnHead("Stratum", "The source's distance from a reference clock", true),
-	columnHead("Poll", "How often chronyd asks the source for the time", true),
-	columnHead("Reach", "The last 8 polls, newest on the right: filled when answered; chronyc prints them as an octal number", false),
-	columnHead("Last", "How long ago the last sample was received", true),
-	columnHead("Last sample", "Offset of the last sample: adjusted [as measured] ± error bound; positive means this clock is ahead of the source (chronyc's sign)", true),
-)))
+// sourcesHead is the table's head; the last column's unit is that of its values, one for all.
+// It is rendered once per unit.
+func sourcesHead(u diagnose.Unit) g.Node {
+	if h, ok := sourcesHeads.Load(u.Name); ok {
+		return h.(g.Node)
+	}
+	h := static(THead(Tr(
+		columnHead("src-mode", "Mode", "^ server, = peer, # reference clock", false),
+		columnHead("src-state", "State", "* selected, + combined, - not combined, x falseticker, ~ too variable, ? unusable", false),
+		columnHead("src-name", "Name / address", "The name in chrony.conf and the address it resolved to; opens the source's detail", false),
+		columnHead("src-stratum", "Stratum", "The source's distance from a reference clock", true),
+		columnHead("src-poll", "Poll", "How often chronyd asks the source for the time", true),
+		columnHead("src-reach", "Reach", "The last 8 polls, newest on the right: filled when answered; chronyc prints them as an octal number", false),
+		columnHead("src-last", "Last", "How long ago the last sample was received", true),
+		columnHead("src-offset", "Last sample ("+u.Name+")", "Offset of the last sample: adjusted [as measured] ± error bound, in "+u.Name+" (+ this clock ahead of the source)", true),
+	)))
+	sourcesHeads.Store(u.Name, h)
+	return h
+}
+
+var sourcesHeads sync.Map // unit name -> g.Node
 
 var sourcesLegend = legend("sources",
 	[2]string{"Mode ^ = #", "^ a server chronyd polls, = a symmetric peer, # a local reference clock (GPS, PPS)."},
-	[2]string{"State * + - x ~ ?", "* the source the clock is synchronised to; + combined with it; - acceptable but not combined; x a falseticker, in disagreement with the others; ~ too variable; ? unusable: unreachable, or not enough samples yet."},
+	[2]string{"State * + - x ~ ?", "* the source the clock is synchronised to; + combined with it; - acceptable but not combined; x a falseticker, in disagreement with the others; ~ too variable; ? unusable: unreachable, noselect, or not enough samples yet."},
 	[2]string{"Poll", "The polling interval, 2 to the power chronyd keeps (chronyc's Poll column): 6 is 64 s, -2 is 250 ms."},
 	[2]string{"Reach", "Whether each of the last 8 polls was answered, newest on the right, and the same 8 bits as chronyc's octal number: 377 is all 8, 0 is none."},
-	[2]string{"Last sample", "The offset of the newest sample, adjusted for frequency changes since; in brackets, as measured; after ±, the error bound of the measurement."},
+	[2]string{"Last sample", "The offset of the newest sample, adjusted for frequency changes since; in brackets, as measured; after ±, the error bound of the measurement. + means this clock is ahead of the source. One unit for the column, in its head."},
 )
 
 func sourcesBody(sources []chrony.Source, h diagnose.History, at time.Time) g.Node {
 	if len(sources) == 0 {
 		return empty("chronyd has no time sources. Add server, pool, peer or refclock lines to chrony.conf.")
 	}
+	var vals []float64
+	for _, s := range sources {
+		if s.Sampled() {
+			vals = append(vals, s.AdjustedOffsetSeconds, s.MeasuredOffsetSeconds, s.ErrorSeconds)
+		}
+	}
+	u := diagnose.ColumnUnit(vals...)
 	return g.Group{
-		Div(Class("table-wrap"), Table(Class("sources"), sourcesHead, TBody(g.Map(sources, func(s chrony.Source) g.Node {
-			key := sourceKey(s)
-			return g.Group{sourceRow(s, h, at), detailRow("sources", key, 8)}
-		})))),
+		Div(Class("table-wrap"), Table(Class("sources"), Data("roving", "button.source-toggle"), Aria("describedby", "sources-keys"),
+			sourcesHead(u), TBody(g.Map(indices(len(sources)), func(i int) g.Node {
+				s := sources[i]
+				key := sourceKey(s)
+				return g.Group{sourceRow(s, h, at, u, firstToggle(sources, i)), detailRow("sources", key, 8)}
+			})))),
+		sourcesKeys,
 		sourcesLegend,
 	}
 }
@@ -78,12 +99,10 @@ var (
 
 	stratumCell = framed(func(hole g.Node) g.Node { return Td(Class("num c-stratum"), Data("label", "Stratum"), hole) })
 	reachCell   = framed(func(hole g.Node) g.Node { return Td(Class("c-reach"), Data("label", "Reach"), hole) })
-	lastCell    = framed(func(hole g.Node) g.Node { return Td(Class("num c-last"), Data("label", "Last"), hole) })
-	offsetFrame = framed(func(hole g.Node) g.Node { return Td(Class("num offset c-offset"), Data("label", "Last sample"), hole) })
 	nameCell    = framed(func(hole g.Node) g.Node { return Td(Class("name c-name"), hole) })
 	addrFrame   = framed(func(hole g.Node) g.Node { return Small(Class("addr"), hole) })
 	unresolved  = static(Small(Class("addr"), Title("chronyd could not resolve this name (yet); it keeps trying"), g.Text("name not resolved")))
-	unreachable = framed(func(hole g.Node) g.Node { return Small(Class("addr unreach"), hole) })
+	unreachable = framed(func(hole g.Node) g.Node { return Small(Class("unreach"), hole) })
 	pollCells   sync.Map // int -> frame, for the polling intervals chronyd uses
 )
 
@@ -129,7 +148,35 @@ func rowStart(s chrony.Source) [2]g.Node {
 
 var rowEnd = g.Raw("</tr>")
 
-func sourceRow(s chrony.Source, h diagnose.History, at time.Time) g.Node {
+// offsetFrames are the frames of the last sample's cell, by unit: its label on a phone's card
+// names the unit.
+var offsetFrames sync.Map // unit name -> frame
+
+func offsetFrame(u diagnose.Unit) frame {
+	if f, ok := offsetFrames.Load(u.Name); ok {
+		return f.(frame)
+	}
+	f := framed(func(hole g.Node) g.Node {
+		return Td(Class("num offset c-offset"), Data("label", "Last sample ("+u.Name+")"), hole)
+	})
+	offsetFrames.Store(u.Name, f)
+	return f
+}
+
+// firstToggle: source i's is the first toggle of the table (the one Tab reaches).
+func firstToggle(sources []chrony.Source, i int) bool {
+	for k := range i {
+		if hasDetail(sourceKey(sources[k])) {
+			return false
+		}
+	}
+	return hasDetail(sourceKey(sources[i]))
+}
+
+var sourcesKeys = static(P(ID("sources-keys"), Class("visually-hidden"),
+	g.Text("A source's name opens its detail under its row; the arrow keys go from one source's name to the next.")))
+
+func sourceRow(s chrony.Source, h diagnose.History, at time.Time, u diagnose.Unit, first bool) g.Node {
 	name := s.Name
 	addr := ""
 	if s.Address.IsValid() && s.Address.String() != name {
@@ -137,14 +184,14 @@ func sourceRow(s chrony.Source, h diagnose.History, at time.Time) g.Node {
 	}
 	start := rowStart(s)
 	return g.Group{start[0], modeCell(s.Mode), start[1],
-		nameCell.around(detailToggle("sources", sourceKey(s), textValue("name", s.Name, name)),
+		nameCell.around(detailToggle("sources", sourceKey(s), textValue("name", s.Name, name), first),
 			g.Iff(addr != "", func() g.Node { return addrFrame.around(textValue("address", addr, addr)) }),
 			g.If(s.Unresolved, unresolved)),
-		stratumCell.around(textValue("stratum", strconv.Itoa(s.Stratum), strconv.Itoa(s.Stratum))),
+		stratumCell.around(sourceStratum(s)),
 		pollCell(s.PollLog2).around(textValue("poll", strconv.Itoa(s.PollLog2), Interval(s.Poll().Seconds()))),
 		reachCell.around(reach(s.Reach)),
 		lastCell.around(lastSample(s.LastSampleAgo)),
-		offsetFrame.around(offsetCell(s, h, at)),
+		offsetFrame(u).around(offsetCell(s, h, at, u)),
 		rowEnd,
 	}
 }
@@ -152,20 +199,34 @@ func sourceRow(s chrony.Source, h diagnose.History, at time.Time) g.Node {
 // offsetCell is a source's last sample, "no sample yet" when chronyd has none (where chronyc
 // prints zeros), and for an unreachable source since when, as far as chronyd's report and
 // the history say.
-func offsetCell(s chrony.Source, h diagnose.History, at time.Time) g.Node {
-	if s.LastSampleAgo == chrony.NeverSampled {
-		return g.Group{noSample,
-			g.Iff(s.Reach == 0 && s.Mode != chrony.ModeRefClock, func() g.Node { return unreachable.around(g.Text(diagnose.Unreachable(s, h, at))) })}
+func offsetCell(s chrony.Source, h diagnose.History, at time.Time, u diagnose.Unit) g.Node {
+	if !s.Sampled() {
+		if s.Reach == 0 {
+			return unreachable.around(textValue("no-sample", "no sample yet", diagnose.UnreachableBrief(s, h, at)))
+		}
+		return noSample
 	}
 	return g.Group{
-		value("adjusted-offset", s.AdjustedOffsetSeconds, Seconds(s.AdjustedOffsetSeconds, true)),
-		g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, Seconds(s.MeasuredOffsetSeconds, true)), g.Text("]"),
-		g.Text(" ± "), value("error", s.ErrorSeconds, Seconds(s.ErrorSeconds, false)),
-		g.Iff(s.Reach == 0, func() g.Node { return unreachable.around(g.Text(diagnose.Unreachable(s, h, at))) }),
+		value("adjusted-offset", s.AdjustedOffsetSeconds, u.Number(s.AdjustedOffsetSeconds, true)),
+		g.Text(" ["), value("measured-offset", s.MeasuredOffsetSeconds, u.Number(s.MeasuredOffsetSeconds, true)), g.Text("]"),
+		g.Text(" ± "), value("error", s.ErrorSeconds, u.Number(s.ErrorSeconds, false)),
+		g.Iff(s.Reach == 0, func() g.Node {
+			return g.Group{g.Text(" "), unreachable.around(g.Text(diagnose.UnreachableBrief(s, h, at)))}
+		}),
 	}
 }
 
 var noSample = static(Span(Class("empty-value"), Data("field", "no-sample"), g.Text("no sample yet")))
+
+// sourceStratum is the source's stratum, unknown while it has given none (chronyd reports 0).
+func sourceStratum(s chrony.Source) g.Node {
+	if !s.StratumKnown() {
+		return unknownStratum
+	}
+	return textValue("stratum", strconv.Itoa(s.Stratum), strconv.Itoa(s.Stratum))
+}
+
+var unknownStratum = static(Span(Class("empty-value"), textValue("stratum", "", "unknown")))
 
 // sourceKey is the source in its detail's URL; empty for an unresolved source.
 func sourceKey(s chrony.Source) string {
@@ -178,12 +239,16 @@ func sourceKey(s chrony.Source) string {
 	return s.Name
 }
 
+// lastSample is how long ago: an age is read as one, "12 s ago", "3 min ago", not in a
+// column's unit (a 12 s age is not "0 min").
 func lastSample(d time.Duration) g.Node {
 	if d == chrony.NeverSampled {
-		return textValue("last-sample", "never", "never")
+		return Span(Class("empty-value"), textValue("last-sample", "never", "never"))
 	}
 	return value("last-sample", d.Seconds(), ago(d))
 }
+
+var lastCell = framed(func(hole g.Node) g.Node { return Td(Class("num c-last"), Data("label", "Last"), hole) })
 
 // reachCells holds the drawing of each of the 256 values of the register, made once.
 var reachCells = func() (cells [256]g.Node) {

@@ -104,7 +104,7 @@ func serve(b *testing.B, h http.Handler, path string) {
 	for i := 0; i < b.N; i++ {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if rec.Code != 200 || strings.Contains(rec.Body.String(), `role="alert"`) {
+		if rec.Code != 200 || strings.Contains(rec.Body.String(), `data-failed="`) {
 			b.Fatalf("%s: %d\n%s", path, rec.Code, rec.Body)
 		}
 	}

@@ -9,50 +9,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	g "maragu.dev/gomponents"
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/panels"
 )
-
-// sourcesView is the sources panel, with chronyd's activity report in its head.
-func sourcesView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	w := monitor.Want{Fresh: q.fresh}
-	var act chrony.Activity
-	var actErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { act, _, actErr = m.Activity(ctx, w) })
-	data, at, err := m.Sources(ctx, w)
-	wg.Wait()
-	r := panels.Result[[]chrony.Source]{Data: data, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next,
-		History: s.history.Moments(m.Name())}
-	if actErr == nil {
-		r.Activity = &act
-	}
-	return panels.SourcesPanel(r), err
-}
-
-// serverView is the server panel: the server statistics (and the read before, for rates) and
-// the clients, each with its own error.
-func serverView(ctx context.Context, _ *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	w := monitor.Want{Fresh: q.fresh}
-	var d panels.ServerData
-	var wg sync.WaitGroup
-	wg.Go(func() { d.Clients, _, d.ClientsErr = m.Clients(ctx, w) })
-	var at time.Time
-	d.Stats, at, d.StatsErr = m.ServerStats(ctx, w)
-	wg.Wait()
-	if p, ok := m.PreviousServerStats(); ok && d.StatsErr == nil {
-		d.Prev, d.PrevAt, d.HavePrev = p.Val, p.At, true
-	}
-	err := d.StatsErr
-	if diagnose.IsSocketOnly(err) {
-		err = nil // a matter of access, said in the panel; not a failing chronyd
-	}
-	return panels.ServerPanel(panels.Result[panels.ServerData]{Data: d, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}), err
-}
 
 // handleSource serves a source's detail: hosts/NAME/sources/ADDRESS (sources/ADDRESS with one
 // host), a reference clock by its ref ID. Like a panel it answers 200 with chronyd's errors

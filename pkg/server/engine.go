@@ -140,10 +140,10 @@ var engineViews = map[string]struct {
 	"server":      {engineServer, []string{"fresh"}},
 	"history": {func(ctx context.Context, s *Server, h engine.Host, q query, now time.Time, next time.Duration) g.Node {
 		return historyPanel(ctx, s.engineHistory, h.Name, q, now, next)
-	}, []string{"fresh", "range", "at"}},
+	}, panels.HistorySpec.Query},
 	"events": {func(ctx context.Context, s *Server, h engine.Host, q query, now time.Time, next time.Duration) g.Node {
 		return eventsPanel(ctx, s.engineHistory, h.Name, q, now, next)
-	}, []string{"fresh"}},
+	}, panels.EventsSpec.Query},
 }
 
 // handleEnginePanel serves a panel of an engine host's page; like every panel, 200 with the

@@ -94,7 +94,7 @@ func TestFaults(t *testing.T) {
 				s := newFakeStack(t, network, f.handler, quick)
 				for _, p := range panelPaths {
 					body := s.panel(t, p)
-					failing := strings.Contains(body, `role="alert"`)
+					failing := strings.Contains(body, `data-failed="`)
 					if p != f.panel {
 						if failing {
 							t.Errorf("%s failed, though only %q was faulted:\n%s", p, f.panel, body)
@@ -106,7 +106,7 @@ func TestFaults(t *testing.T) {
 					}
 				}
 				if f.name == "NORTC" {
-					if body := s.panel(t, "rtc"); !strings.Contains(body, "RTC tracking not enabled") {
+					if body := s.panel(t, "rtc"); !strings.Contains(body, `data-field="rtc" value="disabled"`) {
 						t.Errorf("513 is a state, not an error:\n%s", body)
 					}
 				}
@@ -151,7 +151,7 @@ func TestFlapping(t *testing.T) {
 	seen := map[bool]int{}
 	for range 20 {
 		body := s.panel(t, "tracking")
-		seen[strings.Contains(body, `role="alert"`)]++
+		seen[strings.Contains(body, `data-failed="`)]++
 	}
 	if seen[true] != 10 || seen[false] != 10 {
 		t.Errorf("error/data responses = %v, want 10 of each", seen)
@@ -186,7 +186,7 @@ func TestNoLeaksAfter10000FailingRequests(t *testing.T) {
 				n := 0
 				for _, sf := range stacks {
 					body := sf.s.panel(t, sf.f.panel)
-					if !strings.Contains(body, `role="alert"`) {
+					if !strings.Contains(body, `data-failed="`) {
 						t.Fatalf("%s: the request did not fail:\n%s", sf.f.name, body)
 					}
 					n++

@@ -79,11 +79,11 @@ func TestOverviewRoutes(t *testing.T) {
 		t.Errorf("/hosts/good = %d Location %q, want a relative redirect to good/", rec.Code, rec.Header().Get("Location"))
 	}
 	for _, p := range []string{"tracking", "sources", "sourcestats", "rtc"} {
-		if rec := get(t, h, "GET", "/hosts/good/panels/"+p); rec.Code != 200 || strings.Contains(rec.Body.String(), `role="alert"`) {
+		if rec := get(t, h, "GET", "/hosts/good/panels/"+p); rec.Code != 200 || strings.Contains(rec.Body.String(), `data-failed="`) {
 			t.Errorf("/hosts/good/panels/%s = %d", p, rec.Code)
 		}
 	}
-	if rec := get(t, h, "GET", "/hosts/down/panels/tracking"); !strings.Contains(rec.Body.String(), `role="alert"`) {
+	if rec := get(t, h, "GET", "/hosts/down/panels/tracking"); !strings.Contains(rec.Body.String(), `data-failed="`) {
 		t.Errorf("/hosts/down/panels/tracking shows no error")
 	}
 

@@ -115,83 +115,17 @@ func (s *Server) renderHostPage(c *gin.Context, m *monitor.Monitor) {
 	if d, ok := s.diag.Last(m); ok {
 		chrome.State = d.State
 	}
+	shells := make([]g.Node, len(hostPanels))
+	for i, p := range hostPanels {
+		shells[i] = p.shell
+	}
 	s.render(c, http.StatusOK, panels.HostPage(panels.HostPageProps{
 		Chrome:   chrome,
 		Host:     m.Name(),
 		Hosts:    hosts,
 		Endpoint: m.Endpoint(),
+		Panels:   shells,
 	}))
-}
-
-// panelView reads a panel's data and renders it, or its error; the error is chronyd's, for the
-// log.
-type panelView func(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error)
-
-// view pairs a Monitor's report with the panel that shows it.
-func view[T any](fetch func(*monitor.Monitor, context.Context, monitor.Want) (T, time.Time, error), render func(panels.Result[T]) g.Node) panelView {
-	return func(ctx context.Context, _ *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-		data, at, err := fetch(m, ctx, monitor.Want{Fresh: q.fresh})
-		return render(panels.Result[T]{Data: data, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next}), err
-	}
-}
-
-// panelViews are the panels of a host's page, by the name in their URL, with the query
-// parameters each takes.
-var panelViews = map[string]struct {
-	view  panelView
-	query []string
-}{
-	"diagnosis":   {diagnosisView, []string{"fresh"}},
-	"tracking":    {trackingView, []string{"fresh"}},
-	"sources":     {sourcesView, []string{"fresh"}},
-	"sourcestats": {view((*monitor.Monitor).SourceStats, panels.SourceStatsPanel), []string{"fresh"}},
-	"rtc":         {view((*monitor.Monitor).RTC, panels.RTCPanel), []string{"fresh"}},
-	"history":     {historyView, []string{"fresh", "range", "at"}},
-	"events":      {eventsView, []string{"fresh"}},
-	"server":      {serverView, []string{"fresh"}},
-}
-
-// trackingView is the tracking panel, with the host's last 24 hours when there is history.
-func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	t, at, err := m.Tracking(ctx, monitor.Want{Fresh: q.fresh})
-	r := panels.Result[chrony.Tracking]{Data: t, Err: err, At: at, Now: now, Endpoint: m.Endpoint(), Next: next,
-		Thresholds: s.cfg.Thresholds.For(m.Name())}
-	if sources, _, err, ok := m.LastSources(); ok && err == nil {
-		r.RefPollSeconds = diagnose.RefPoll(t, sources)
-	}
-	if trend, ok := s.historyOf(m.Name()).Trend(ctx, m.Name(), now); ok {
-		r.Trend = &trend
-	}
-	return panels.TrackingPanel(r), err
-}
-
-// historyView is the history panel for the range asked (?range=), around a moment (?at=).
-func historyView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	return historyPanel(ctx, s.historyOf(m.Name()), m.Name(), q, now, next), nil
-}
-
-func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	return eventsPanel(ctx, s.historyOf(m.Name()), m.Name(), q, now, next), nil
-}
-
-// historyPanel reads host's history from r, wherever it is kept, and draws it.
-func historyPanel(ctx context.Context, r history.Reader, host string, q query, now time.Time, next time.Duration) g.Node {
-	d := panels.HistoryData{Range: q.rng, Status: r.Status(host)}
-	if !d.Status.Off {
-		d.View, d.Err = r.View(ctx, host, q.rng, q.at, now)
-	}
-	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: d, At: now, Now: now, Next: next})
-}
-
-// eventsPanel lists what happened to host, from r.
-func eventsPanel(ctx context.Context, r history.Reader, host string, _ query, now time.Time, next time.Duration) g.Node {
-	d := panels.EventsData{Status: r.Status(host)}
-	if !d.Status.Off {
-		var l history.EventLog
-		l, d.Err = r.Events(ctx, host, now)
-		d.Events, d.NotScannedBefore = l.Events, l.NotScannedBefore
-	}
-	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next})
 }
 
 // hostRequest begins a handler of a host's data: the host the URL names (404 with the list of
@@ -221,17 +155,17 @@ func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) g
 			s.handleEnginePanel(c)
 			return
 		}
-		p, known := panelViews[c.Param("panel")]
+		p, known := hostPanelByID[c.Param("panel")]
 		if !known {
 			s.unknownHost(c)
 			return
 		}
-		m, q, ok := s.hostRequest(c, pick, p.query...)
+		m, q, ok := s.hostRequest(c, pick, p.Query...)
 		if !ok {
 			return
 		}
 		now := s.cfg.Now()
-		n, err := p.view(c.Request.Context(), s, m, q, now, panels.NextRefresh(now, s.cfg.Refresh))
+		n, err := p.fragment(c.Request.Context(), s, m, q, now, panels.NextRefresh(now, s.cfg.Refresh))
 		s.noteResult(m.Name(), c.Param("panel"), err)
 		s.render(c, http.StatusOK, g.Group{n, panels.EndpointUpdate(m.Endpoint())})
 	}
@@ -338,9 +272,14 @@ type query struct {
 	fresh bool          // fresh=1: read chronyd now (the reload button)
 	since time.Time     // since=UNIX_MS: a read finished since then will do (a row that was waiting)
 	host  string        // host=NAME: one host (/readyz)
-	rng   history.Range // range=1h|6h|24h|7d|30d|90d|1y|2y: the history's range, 24h by default
-	at    time.Time     // at=UNIX_MS: a moment to show in the history
-	in    string        // in=sources|sourcestats: the panel a source's detail opens in
+	rng   history.Range // range=1h|6h|24h|7d|30d|90d|1y|2y: the history's range
+	// chosen is true when range was given: else the history panel shows the smallest range
+	// that holds the record.
+	chosen bool
+	full   bool      // scale=full: the history's charts to the full scale of their values
+	all    bool      // all=1: every event, not only the latest
+	at     time.Time // at=UNIX_MS: a moment to show in the history
+	in     string    // in=sources|sourcestats: the panel a source's detail opens in
 }
 
 // parseQuery accepts only the named parameters, each once, and says what is wrong otherwise.
@@ -381,7 +320,17 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 			if !ok {
 				return q, "bad request: range must be 1h, 6h, 24h, 7d, 30d, 90d, 1y or 2y"
 			}
-			q.rng = r
+			q.rng, q.chosen = r, true
+		case "scale":
+			if v != "full" {
+				return q, "bad request: scale must be full (or left out for the usual scale)"
+			}
+			q.full = true
+		case "all":
+			if v != "1" && v != "0" {
+				return q, "bad request: all must be 1 or 0"
+			}
+			q.all = v == "1"
 		case "at":
 			ms, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || ms <= 0 {
