@@ -192,7 +192,7 @@ func TestEnginesReadSecondHand(t *testing.T) {
 			t.Fatal(err)
 		}
 		testkit.Eventually(t, 30*time.Second, "a to record alpha's silence", func() bool {
-			return strings.Contains(fetchBody(t, a.url+"/panels/events"), "chronyd not answering")
+			return strings.Contains(fetchBody(t, a.url+"/panels/events"), "chronyd still not answering")
 		})
 		for kind, e := range engines {
 			testkit.Eventually(t, 30*time.Second, string(kind)+" to have chrony_up 0 of alpha", func() bool {
