@@ -121,7 +121,7 @@ func TestDebianPackage(t *testing.T) {
 	if !strings.Contains(unit, "ExecStart=/usr/bin/second-hand\n") || !strings.Contains(unit, "EnvironmentFile=-/etc/default/second-hand") {
 		t.Fatalf("the unit starts it otherwise than this test does:\n%s", unit)
 	}
-	start := `set -a; ` + strings.Join(env, "; ") + `; . /etc/default/second-hand; set +a; SECOND_HAND_SAMPLE=1s nohup /usr/bin/second-hand >/tmp/second-hand.log 2>&1 & echo $! >/tmp/second-hand.pid`
+	start := `set -a; ` + strings.Join(env, "; ") + `; . /etc/default/second-hand; set +a; SECOND_HAND_SAMPLE=1s SECOND_HAND_RETENTION_RAW=31d nohup /usr/bin/second-hand >/tmp/second-hand.log 2>&1 & echo $! >/tmp/second-hand.pid`
 
 	// SIGTERM, and wait until it has exited (it closes the store).
 	stop := `pid=$(cat /tmp/second-hand.pid); kill $pid; while kill -0 $pid 2>/dev/null; do sleep 0.1; done; `
