@@ -28,31 +28,16 @@ import (
 // at once, and how long one takes.
 func csvBench(ctx context.Context, bin, dir string, add func(what, figure, against string)) error {
 	fmt.Fprintln(os.Stderr, "bench: the 30-day CSV export, one and three at once ...")
-	data := filepath.Join(dir, "csv-data")
-	st, err := store.Open(data, nil)
-	if err != nil {
-		return err
-	}
-	if err := storetest.FillHistory(ctx, st, "h", time.Now(), 30, 8); err != nil {
-		return err
-	}
-	st.Close()
 	fake, err := chronytest.NewUDP(chronytest.Replay)
 	if err != nil {
 		return err
 	}
 	defer fake.Close()
-	port := freePort()
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:"+port, "--chrony", "h="+fake.Addr, "--data-dir", data, "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	base, cmd, err := serveMonth(ctx, bin, filepath.Join(dir, "csv-data"), "h", "h="+fake.Addr)
+	if err != nil {
 		return err
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	base := "http://127.0.0.1:" + port
-	if err := waitHTTP(base + "/healthz"); err != nil {
-		return err
-	}
 	for _, p := range []string{"/", "/panels/tracking", "/panels/history?range=30d"} {
 		if err := get(base + p); err != nil {
 			return err
@@ -153,27 +138,11 @@ func importBench(bin, dir string, lines int, add func(what, figure, against stri
 // largest and at the end, read from second-hand's own /metrics.
 func pollBench(ctx context.Context, bin, dir string, lab *chronylab.Lab, d time.Duration, add func(what, figure, against string)) error {
 	fmt.Fprintf(os.Stderr, "bench: one client polling the 1 h history every 2 s for %v ...\n", d)
-	data := filepath.Join(dir, "poll-data")
-	st, err := store.Open(data, nil)
+	base, cmd, err := serveMonth(ctx, bin, filepath.Join(dir, "poll-data"), "lab", "lab="+lab.Monitored.UDPAddress(), "--sample", "1s")
 	if err != nil {
 		return err
 	}
-	if err := storetest.FillHistory(ctx, st, "lab", time.Now(), 30, 8); err != nil {
-		return err
-	}
-	st.Close()
-	port := freePort()
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:"+port, "--chrony", "lab="+lab.Monitored.UDPAddress(), "--data-dir", data,
-		"--sample", "1s", "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	base := "http://127.0.0.1:" + port
-	if err := waitHTTP(base + "/healthz"); err != nil {
-		return err
-	}
 	var first, most, last float64
 	polls := 0
 	for start := time.Now(); time.Since(start) < d; polls++ {
@@ -214,4 +183,32 @@ func heapInUse(base string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no go_memstats_heap_inuse_bytes in %s/metrics", base)
+}
+
+// serveMonth fills the store in data with 30 days of host with 8 sources, starts second-hand on
+// it reading chrony (NAME=ADDRESS) with the further args, and waits until it answers: its base
+// URL and its process, which the caller ends.
+func serveMonth(ctx context.Context, bin, data, host, chrony string, args ...string) (string, *exec.Cmd, error) {
+	st, err := store.Open(data, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := storetest.FillHistory(ctx, st, host, time.Now(), 30, 8); err != nil {
+		st.Close()
+		return "", nil, err
+	}
+	st.Close()
+	port := freePort()
+	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:" + port, "--chrony", chrony, "--data-dir", data, "--log-level", "warn"}, args...)...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	base := "http://127.0.0.1:" + port
+	if err := waitHTTP(base + "/healthz"); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return "", nil, err
+	}
+	return base, cmd, nil
 }
