@@ -31,6 +31,11 @@ func (s *Server) routes(r router) {
 	get("/hosts/:host/diagnosis.json", s.handleDiagnosisJSON(s.namedHost))
 	r.stream("/hosts/:host/history.csv", s.handleCSV(s.namedHost))
 
+	// How the last notification went (with --notify): the footer's line of the overview and of
+	// each host's page, each asking relative to itself.
+	get("/notify", s.handleNotify())
+	get("/hosts/:host/notify", s.handleNotify())
+
 	// Prometheus: every host in chrony_exporter's names, and second-hand's own (?host=NAME: one).
 	get("/metrics", s.handleMetrics())
 

@@ -8,7 +8,7 @@ import (
 )
 
 // What was sent about each host, and the messages not delivered yet, are kept here too (for
-// package alert), so that a restart neither repeats a message nor loses one.
+// package alerting), so that a restart neither repeats a message nor loses one.
 
 // NotifyHost is what was last sent about a host.
 type NotifyHost struct {
