@@ -537,7 +537,9 @@ var notificationsTotal = prometheus.NewDesc("second_hand_notifications_total",
 	[]string{"result"}, nil)
 
 // Notifications exports second_hand_notifications_total{result} from a notifier's counts.
-func Notifications(counts func() notify.Counts) prometheus.Collector { return notificationsCollector(counts) }
+func Notifications(counts func() notify.Counts) prometheus.Collector {
+	return notificationsCollector(counts)
+}
 
 type notificationsCollector func() notify.Counts
 
