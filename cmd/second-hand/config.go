@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -156,7 +157,9 @@ type option struct {
 	multi                bool
 	// secret values (notification URLs) are never repeated as given: errors show them
 	// through show.
-	show  func(s string) string
+	show func(s string) string
+	// split divides a multi option's variable into values; at every comma when nil.
+	split func(s string) []string
 	set   func(s, from string) error
 	reset func() // a multi option's: forget the values its variable gave
 }
@@ -263,7 +266,7 @@ func options(c *config) []option {
 		{flag: "max-offset", env: "SECOND_HAND_MAX_OFFSET", def: shortDuration(d.MaxOffset.All),
 			help: "the diagnosis warns when the system time offset is above this, 1us to 1h; per host after a comma: 10ms,nas=50ms",
 			set:  func(s, from string) error { return c.MaxOffset.parse(s, from, time.Microsecond, time.Hour) }},
-		{flag: "notify", env: "SECOND_HAND_NOTIFY", def: "none", multi: true, reset: func() { c.Notify = nil }, show: notify.Display,
+		{flag: "notify", env: "SECOND_HAND_NOTIFY", def: "none", multi: true, reset: func() { c.Notify = nil }, show: notify.Display, split: splitURLs,
 			help: "where to send a message when a host's diagnosis gets worse and when it is ok again: " + notify.Form +
 				" (shoutrrr's form: ntfy, gotify, smtp, telegram, discord, slack, matrix, pushover, generic webhooks and more); " +
 				"give the flag once per URL, or the variable with the URLs separated by commas. Passwords and tokens in them are never shown",
@@ -350,6 +353,23 @@ func derivedName(a chrony.Address) (string, error) {
 		return "", fmt.Errorf("%v; give this host a name: name=%s", err, a)
 	}
 	return name, nil
+}
+
+// urlStart is how a URL begins: a scheme and "://".
+var urlStart = regexp.MustCompile(`^\s*[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// splitURLs divides a list of URLs separated by commas, keeping the commas inside a URL (a
+// list of e-mail recipients, of ntfy tags): a comma separates only where a URL begins after it.
+func splitURLs(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if len(out) > 0 && !urlStart.MatchString(part) {
+			out[len(out)-1] += "," + part
+			continue
+		}
+		out = append(out, part)
+	}
+	return out
 }
 
 // parsePublicURL reads --public-url: an absolute http(s) URL, made to end in "/" so that a
@@ -518,7 +538,10 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		v := &flagValue{opt: o, reset: o.reset}
 		if s := getenv(o.env); s != "" {
 			values := []string{s}
-			if o.multi {
+			switch {
+			case o.split != nil:
+				values = o.split(s)
+			case o.multi:
 				values = strings.Split(s, ",")
 			}
 			for _, one := range values {

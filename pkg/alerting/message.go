@@ -43,8 +43,11 @@ func single(c Change, now time.Time, link string) notify.Message {
 	} else {
 		d := c.Diagnosis
 		fmt.Fprintf(&b, "%s is %s", c.Host, d.State)
-		if !c.Since.IsZero() {
-			fmt.Fprintf(&b, " since %s (%s)", clock(c.Since, now), diagnose.Ago(now.Sub(c.Since)))
+		if at := sinceOf(c); !at.IsZero() {
+			fmt.Fprintf(&b, " since %s (%s)", clock(at, now), diagnose.Ago(now.Sub(at)))
+		}
+		if c.Before.state() != diagnose.OK && !c.Since.IsZero() {
+			fmt.Fprintf(&b, "; it has not been ok since %s", clock(c.Since, now))
 		}
 		b.WriteString(".\n")
 		var problems []diagnose.Finding
@@ -149,8 +152,8 @@ func digest(changes []Change, now time.Time, link func(string) string) notify.Me
 				}
 			} else {
 				line += headline(c.Diagnosis)
-				if !c.Since.IsZero() {
-					line += fmt.Sprintf(" (since %s)", clock(c.Since, now))
+				if at := sinceOf(c); !at.IsZero() {
+					line += fmt.Sprintf(" (since %s)", clock(at, now))
 				}
 			}
 			if l := link(c.Host); l != "" {
@@ -168,6 +171,18 @@ func digest(changes []Change, now time.Time, link func(string) string) notify.Me
 		}
 	}
 	return notify.Message{Title: t, Body: strings.TrimRight(b.String(), "\n")}
+}
+
+// sinceOf is since when a host has been in the state a message tells: when its problem began,
+// or, for a problem grown worse, when its first finding began if a record says so.
+func sinceOf(c Change) time.Time {
+	if c.Before.state() == diagnose.OK {
+		return c.Since
+	}
+	if f, ok := c.Diagnosis.First(); ok && f.Since.Known() && !f.Since.AtLeast {
+		return f.Since.At
+	}
+	return time.Time{}
 }
 
 // clock is a moment in UTC: the time of day, with the date when it is not today's.

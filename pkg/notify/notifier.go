@@ -47,6 +47,9 @@ func DefaultRetry(failures int) time.Duration {
 	return min(d, 10*time.Minute)
 }
 
+// stopGrace is how long an attempt under way may go on once the notifier is stopped.
+const stopGrace = 5 * time.Second
+
 // maxQueue bounds what waits for one target: beyond it the oldest message is dropped.
 const maxQueue = 200
 
@@ -162,6 +165,12 @@ func (n *Notifier) Run(ctx context.Context) {
 }
 
 func (n *Notifier) serve(ctx context.Context, q *queue) {
+	// An attempt under way when ctx ends may finish for a moment: cut short, it might have
+	// been delivered all the same, and the next start would send it again.
+	sending, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancel) })
+	defer stop()
 	var retry <-chan time.Time
 	for {
 		wake := q.wake
@@ -188,9 +197,9 @@ func (n *Notifier) serve(ctx context.Context, q *queue) {
 				n.drop(q, m, "not sent within "+n.opt.GiveUp.String())
 				continue
 			}
-			err := q.t.Send(ctx, m.Message, n.opt.Timeout)
-			if ctx.Err() != nil {
-				return // stopping: the message stays for the next start
+			err := q.t.Send(sending, m.Message, n.opt.Timeout)
+			if err != nil && ctx.Err() != nil {
+				return // stopped while it was sent: the message stays for the next start
 			}
 			now := n.opt.Now()
 			if err == nil {

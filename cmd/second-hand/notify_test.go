@@ -1,0 +1,514 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/second-hand/second-hand/pkg/alerting"
+	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
+	"github.com/second-hand/second-hand/pkg/chronylab"
+	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/notify/notifytest"
+	"github.com/second-hand/second-hand/pkg/testkit"
+)
+
+// TestNotifyConfig: --notify is repeatable, SECOND_HAND_NOTIFY takes URLs separated by commas
+// (a comma inside a URL, such as a list of recipients, stays in it), --notify-after and
+// --public-url are read and checked.
+func TestNotifyConfig(t *testing.T) {
+	c, err := parseConfig([]string{"--notify", "ntfy://ntfy.sh/a", "--notify", "gotify://gotify.example.org/TOKEN"}, env(nil), nil)
+	if err != nil || len(c.Notify) != 2 || c.NotifyAfter != 2*time.Minute || c.PublicURL != "" {
+		t.Fatalf("flags: %v %+v", err, c)
+	}
+	c, err = parseConfig(nil, env(map[string]string{
+		"SECOND_HAND_NOTIFY":       "ntfy://ntfy.sh/a?tags=clock,warning,smtp://mail.example.org:587/?from=a@example.org&to=b@example.org,c@example.org&auth=None",
+		"SECOND_HAND_NOTIFY_AFTER": "30s",
+		"SECOND_HAND_PUBLIC_URL":   "https://dash.example.org/chrony",
+	}), nil)
+	if err != nil || len(c.Notify) != 2 || c.Notify[0].Service != "ntfy" || c.Notify[1].Service != "smtp" || c.NotifyAfter != 30*time.Second {
+		t.Fatalf("variables: %v %+v", err, c)
+	}
+	if c.PublicURL != "https://dash.example.org/chrony/" || c.hostLink("local") != "https://dash.example.org/chrony/" {
+		t.Errorf("public URL %q, link %q", c.PublicURL, c.hostLink("local"))
+	}
+	c, _ = parseConfig([]string{"--chrony", "a=udp://127.0.0.1:323", "--chrony", "b=udp://127.0.0.2:323", "--public-url", "http://dash.lan:8080/"}, env(nil), nil)
+	if got := c.hostLink("b"); got != "http://dash.lan:8080/hosts/b/" {
+		t.Errorf("link of host b: %q", got)
+	}
+	for _, bad := range [][]string{
+		{"--notify-after", "0s"}, {"--notify-after", "soon"}, {"--public-url", "dash.example.org"}, {"--public-url", "ftp://x/"},
+	} {
+		if _, err := parseConfig(bad, env(nil), nil); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}
+
+// TestNotifyURLErrorsHideSecrets: a URL shoutrrr cannot use is exit status 2 with the flag (or
+// the variable) and the scheme it did not understand, and without the URL's secrets.
+func TestNotifyURLErrorsHideSecrets(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{[]string{"--notify", "ntfyy://bob:hunter22@ntfy.sh/topic"}, nil, []string{"--notify", `no service "ntfyy"`, "ntfyy://***@ntfy.sh/***"}},
+		{nil, map[string]string{"SECOND_HAND_NOTIFY": "ntfy://ntfy.sh/a,telegrm://123:hunter22@telegram?chats=@x"}, []string{"SECOND_HAND_NOTIFY", "--notify", `no service "telegrm"`}},
+		{[]string{"--notify", "ntfy://bob:hunter22@ntfy.sh/"}, nil, []string{"--notify", "topic is required"}},
+	} {
+		_, err := parseConfig(c.args, env(c.env), nil)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v %v: %v, want a usage error (exit status 2)", c.args, c.env, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v %v: %q does not say %q", c.args, c.env, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "hunter22") {
+			t.Errorf("%v %v: %q shows the secret", c.args, c.env, err)
+		}
+	}
+	cmd := exec.Command(binary, "--notify", "ntfyy://bob:hunter22@ntfy.sh/topic")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), `no service "ntfyy"`) || strings.Contains(stderr.String(), "hunter22") {
+		t.Errorf("the program: %v, stderr %q", err, stderr.String())
+	}
+}
+
+// TestNotifyTestCommand: `second-hand notify --test` sends one test message to every URL (to
+// real receivers on loopback: ntfy's API and a webhook over HTTP, e-mail to aiosmtpd), says
+// how each went without its secrets, and exits 1 when one failed, 0 when none did.
+func TestNotifyTestCommand(t *testing.T) {
+	http := notifytest.StartHTTP(t)
+	smtp := notifytest.StartSMTP(t)
+	good := []string{
+		"--notify", "ntfy://bob:hunter22@" + http.Host + "/alerts?scheme=http",
+		"--notify", "generic+" + http.URL + "/hook/hunter33?template=json",
+		"--notify", smtp.URL("ops@example.org"),
+	}
+	down := "ntfy://bob:hunter22@127.0.0.1:" + testkit.FreePort(t) + "/alerts?scheme=http"
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(binary, append([]string{"notify", "--test"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	out, code := run(append(good, "--notify", down)...)
+	if code != 1 {
+		t.Errorf("one URL down: exit status %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{
+		"ntfy at " + http.Host + " (ntfy://***@" + http.Host + "/***?scheme=http): sent",
+		"generic at " + http.Host + " (generic+http://" + http.Host + "/***/***?template=json): sent",
+		"smtp at " + smtp.Host + ":" + smtp.Port + " (smtp://" + smtp.Host + ":" + smtp.Port + "/?auth=None&encryption=None&from=***&fromname=***&to=***&usestarttls=no): sent",
+		"ntfy at 127.0.0.1:", "): failed: ", "connection refused",
+		"1 of 4 notification URLs failed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "hunter22") || strings.Contains(out, "hunter33") {
+		t.Errorf("the output shows a secret:\n%s", out)
+	}
+	if r := http.Wait(t, "/alerts", 1, 10*time.Second)[0]; r.Header.Get("Title") != "second-hand: a test message" || !strings.Contains(r.Body, "reach you") {
+		t.Errorf("ntfy got %q %q", r.Header.Get("Title"), r.Body)
+	}
+	http.Wait(t, "/hook/", 1, 10*time.Second)
+	if m := smtp.Wait(t, 1, 10*time.Second)[0]; m.Subject != "second-hand: a test message" || !strings.Contains(m.Body, "smtp at "+smtp.Host) {
+		t.Errorf("the e-mail: %q %q", m.Subject, m.Body)
+	}
+
+	if out, code := run(good...); code != 0 || strings.Count(out, ": sent") != 3 {
+		t.Errorf("every URL up: exit status %d\n%s", code, out)
+	}
+	if out, code := run(); code != 2 || !strings.Contains(out, "no notification URL") {
+		t.Errorf("no URL: exit status %d\n%s", code, out)
+	}
+	if out, err := exec.Command(binary, "notify").CombinedOutput(); err == nil || !strings.Contains(string(out), "takes --test") {
+		t.Errorf("notify without --test: %v\n%s", err, out)
+	}
+}
+
+// watchLog keeps the rounds of the diagnoses behind notifications (the watched hook): each
+// round's moment, every host's state, and the hosts it sent a message about.
+type watchLog struct {
+	mu     sync.Mutex
+	rounds []watched
+	more   chan struct{}
+}
+
+type watched struct {
+	at      time.Time
+	states  map[string]diagnose.State
+	changes []alerting.Change
+}
+
+func newWatchLog() *watchLog { return &watchLog{more: make(chan struct{}, 1)} }
+
+func (w *watchLog) hooks() hooks {
+	return hooks{watched: func(at time.Time, ds []diagnose.Diagnosis, cs []alerting.Change) {
+		r := watched{at: at, states: map[string]diagnose.State{}, changes: cs}
+		for _, d := range ds {
+			r.states[d.Host] = d.State
+		}
+		w.mu.Lock()
+		w.rounds = append(w.rounds, r)
+		w.mu.Unlock()
+		select {
+		case w.more <- struct{}{}:
+		default:
+		}
+	}}
+}
+
+// wait waits (at most timeout) for a round, from the from-th on, for which cond holds, and
+// returns its index.
+func (w *watchLog) wait(t *testing.T, from int, timeout time.Duration, what string, cond func(watched) bool) int {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		w.mu.Lock()
+		for i := from; i < len(w.rounds); i++ {
+			if cond(w.rounds[i]) {
+				w.mu.Unlock()
+				return i
+			}
+		}
+		from = max(from, len(w.rounds))
+		var last watched
+		if len(w.rounds) > 0 {
+			last = w.rounds[len(w.rounds)-1]
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.more:
+		case <-deadline:
+			t.Fatalf("waited %v for a round where %s; the last: %+v", timeout, what, last)
+		}
+	}
+}
+
+// changes are the hosts told about in the rounds from from on, "host:state" or "host:resolved".
+func (w *watchLog) changes(from int) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, r := range w.rounds[min(from, len(w.rounds)):] {
+		for _, c := range r.changes {
+			if c.Resolved {
+				out = append(out, c.Host+":resolved")
+			} else {
+				out = append(out, c.Host+":"+c.Diagnosis.State.String())
+			}
+		}
+	}
+	return out
+}
+
+func (w *watchLog) len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.rounds)
+}
+
+// TestNotifyWhenTheReferenceIsLost: a real chronyd with three upstreams, ok; its selected
+// upstream is stopped: after --notify-after exactly one "warning" message reaches ntfy, the
+// webhook and the mailbox, naming the host, the finding, its fix and the host's page;
+// second-hand restarted meanwhile does not send it again; the upstream started again: exactly
+// one "resolved" message, with how long it lasted.
+func TestNotifyWhenTheReferenceIsLost(t *testing.T) {
+	integration(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lab, err := chronylab.StartRedundant(ctx, chronylab.Options{})
+	needLab(t, err)
+	t.Cleanup(func() { lab.Close() })
+	if err := lab.WaitSynchronised(ctx); err != nil {
+		t.Fatal(err)
+	}
+	http := notifytest.StartHTTP(t)
+	smtp := notifytest.StartSMTP(t)
+	const after = 3 * time.Second
+	args := []string{"--chrony", "nas=" + lab.Monitored.UDPAddress(), "--data-dir", t.TempDir(), "--sample", "1s",
+		"--notify-after", after.String(), "--public-url", "http://dash.example.org/chrony",
+		"--notify", "ntfy://bob:hunter22@" + http.Host + "/alerts?scheme=http",
+		"--notify", "generic+" + http.URL + "/hook?template=json",
+		"--notify", smtp.URL("ops@example.org")}
+	log1 := newWatchLog()
+	first := startWith(t, log1.hooks(), args...)
+	log1.wait(t, 0, time.Minute, "nas is ok", func(r watched) bool { return r.states["nas"] == diagnose.OK })
+
+	sel, err := lab.Selected(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := lab.Address(sel)
+	sel.Stop()
+	got := http.Wait(t, "/alerts", 1, time.Minute)[0]
+	if got.Header.Get("Title") != "! nas: warning · second-hand" || got.Header.Get("Click") != "http://dash.example.org/chrony/" {
+		t.Errorf("the ntfy message: title %q, click %q", got.Header.Get("Title"), got.Header.Get("Click"))
+	}
+	for _, want := range []string{"nas is warning since ", stopped, "Fix: ", "http://dash.example.org/chrony/"} {
+		if !strings.Contains(got.Body, want) {
+			t.Errorf("the ntfy message lacks %q:\n%s", want, got.Body)
+		}
+	}
+	var hook map[string]string
+	if err := json.Unmarshal([]byte(http.Wait(t, "/hook", 1, time.Minute)[0].Body), &hook); err != nil || hook["title"] != got.Header.Get("Title") || hook["message"] != got.Body {
+		t.Errorf("the webhook got %v (%v), want the ntfy message's title and body", hook, err)
+	}
+	mail := smtp.Wait(t, 1, time.Minute)[0]
+	if mail.Subject != got.Header.Get("Title") || !strings.Contains(mail.Body, stopped) || !strings.Contains(mail.Body, "http://dash.example.org/chrony/") {
+		t.Errorf("the e-mail: subject %q, body:\n%s", mail.Subject, mail.Body)
+	}
+	t.Logf("the message:\n%s\n%s", got.Header.Get("Title"), got.Body)
+
+	// Restarted while the upstream is down: it watches for longer than --notify-after and
+	// sends nothing, as what it sent is kept in the store.
+	first.exit(t)
+	log2 := newWatchLog()
+	restart := time.Now()
+	startWith(t, log2.hooks(), args...)
+	log2.wait(t, 0, time.Minute, "nas has been watched for longer than --notify-after", func(r watched) bool {
+		return r.at.After(restart.Add(after+time.Second)) && r.states["nas"] == diagnose.Warning
+	})
+	if c := log2.changes(0); len(c) != 0 {
+		t.Errorf("after the restart, it told again: %v", c)
+	}
+
+	if err := sel.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resolved := http.Wait(t, "/alerts", 2, time.Minute)[1]
+	if resolved.Header.Get("Title") != "✓ nas: resolved · second-hand" || !strings.Contains(resolved.Body, "nas is ok again since ") ||
+		!regexp.MustCompile(`after \d+ s warning \(from `).MatchString(resolved.Body) {
+		t.Errorf("the resolution: %q\n%s", resolved.Header.Get("Title"), resolved.Body)
+	}
+	t.Logf("the resolution:\n%s\n%s", resolved.Header.Get("Title"), resolved.Body)
+	http.Wait(t, "/hook", 2, time.Minute)
+	if mails := smtp.Wait(t, 2, time.Minute); mails[1].Subject != "✓ nas: resolved · second-hand" {
+		t.Errorf("the second e-mail: %q", mails[1].Subject)
+	}
+	// Nothing more: one more wait goes by without a message.
+	n, quiet := log2.len(), time.Now().Add(after+time.Second)
+	log2.wait(t, n, time.Minute, "a wait after the resolution", func(r watched) bool { return r.at.After(quiet) })
+	if c := log2.changes(0); len(c) != 1 || c[0] != "nas:resolved" {
+		t.Errorf("the second second-hand told %v, want [nas:resolved]", c)
+	}
+	if n := len(http.Requests("/alerts")) + len(http.Requests("/hook")) + len(smtp.Mails(t)); n != 6 {
+		t.Errorf("%d messages arrived, want 2 at each of the three receivers", n)
+	}
+}
+
+// TestNotifyDigestOfTwentySilentHosts: twenty chronyd (fakes replaying a real one's replies)
+// going silent at once are one message naming all twenty, not twenty messages.
+func TestNotifyDigestOfTwentySilentHosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: watches twenty hosts for several seconds")
+	}
+	http := notifytest.StartHTTP(t)
+	args := []string{"--sample", "1s", "--notify-after", "2s", "--timeout", "100ms", "--retries", "0",
+		"--notify", "generic+" + http.URL + "/hook?template=json", "--public-url", "http://dash.example.org/"}
+	var fakes []*chronytest.Server
+	for i := range 20 {
+		f := chronytest.StartUDP(t, chronytest.Replay)
+		fakes = append(fakes, f)
+		args = append(args, "--chrony", fmt.Sprintf("h%02d=%s", i, f.Addr))
+	}
+	log := newWatchLog()
+	startWith(t, log.hooks(), args...)
+	// The replayed chronyd's diagnosis is a warning (its last clock update is days old): the
+	// first message says so for all twenty at once.
+	payload := func(r notifytest.Request) map[string]string {
+		var p map[string]string
+		if err := json.Unmarshal([]byte(r.Body), &p); err != nil {
+			t.Fatalf("%v: %s", err, r.Body)
+		}
+		return p
+	}
+	if p := payload(http.Wait(t, "/hook", 1, time.Minute)[0]); p["title"] != "! 20 hosts warning · second-hand" {
+		t.Errorf("the first message: %q\n%s", p["title"], p["message"])
+	}
+	for _, f := range fakes {
+		f.SetHandler(chronytest.Silent)
+	}
+	silent := log.len()
+	p := payload(http.Wait(t, "/hook", 2, time.Minute)[1])
+	if p["title"] != "✕ 20 hosts failing · second-hand" {
+		t.Errorf("the message of the silence: %q", p["title"])
+	}
+	for i := range 20 {
+		h := fmt.Sprintf("h%02d", i)
+		if !strings.Contains(p["message"], "- "+h+": ") || !strings.Contains(p["message"], "http://dash.example.org/hosts/"+h+"/") {
+			t.Errorf("the digest does not name %s with its page:\n%s", h, p["message"])
+		}
+	}
+	if !strings.Contains(p["message"], "Fix for chronyd-unreachable") {
+		t.Errorf("the digest has no fix:\n%s", p["message"])
+	}
+	t.Logf("the digest:\n%s\n%s", p["title"], p["message"])
+	// A wait later, still one message.
+	quiet := time.Now().Add(3 * time.Second)
+	log.wait(t, silent, time.Minute, "a wait after the digest", func(r watched) bool { return r.at.After(quiet) })
+	if c := log.changes(silent); len(c) != 20 {
+		t.Errorf("after the silence, %d hosts told: %v", len(c), c)
+	}
+	if n := len(http.Requests("/hook")); n != 2 {
+		t.Errorf("%d messages, want 2 (the warning, then the silence)", n)
+	}
+}
+
+// TestNotifyReceiverDown: the only notification URL answers nothing: each attempt is counted
+// (second_hand_notifications_total{result="failed"}) and retried, the page's footer says so in
+// one line, the URL's secrets show nowhere (log, page, /readyz, /metrics), and the panels are
+// answered as fast as by a second-hand without notifications (figures logged, not asserted).
+func TestNotifyReceiverDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: waits for two attempts")
+	}
+	live := chronytest.StartUDP(t, chronytest.Replay)
+	dead := chronytest.StartUDP(t, chronytest.Silent)
+	hosts := []string{"--chrony", "live=" + live.Addr, "--chrony", "dead=" + dead.Addr, "--sample", "1s", "--timeout", "100ms", "--retries", "0"}
+	down := "ntfy://bob:hunter22@127.0.0.1:" + testkit.FreePort(t) + "/alerts-hunter33?scheme=http"
+	in := start(t, append(hosts, "--notify", down, "--notify-after", "1s")...)
+	plain := start(t, hosts...)
+
+	metric := regexp.MustCompile(`second_hand_notifications_total\{result="failed"\} (\d+)`)
+	testkit.Eventually(t, time.Minute, "two failed attempts", func() bool {
+		_, body := fetch(t, in.url+"/metrics")
+		m := metric.FindStringSubmatch(body)
+		if m == nil {
+			return false
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n >= 2
+	})
+	_, note := fetch(t, in.url+"/hosts/live/notify")
+	for _, want := range []string{`id="notify-note"`, "The last message to ntfy at 127.0.0.1:", "failed", "connection refused", "Trying again in"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("the footer's line lacks %q:\n%s", want, note)
+		}
+	}
+	_, page := fetch(t, in.url+"/hosts/live/")
+	if !strings.Contains(page, `hx-get="notify"`) {
+		t.Errorf("the host page does not load the line")
+	}
+	for _, p := range []string{"/", "/hosts/live/", "/notify", "/readyz", "/metrics", "/hosts/dead/diagnosis.json", "/hosts/live/panels/diagnosis"} {
+		if _, body := fetch(t, in.url+p); strings.Contains(body, "hunter22") || strings.Contains(body, "hunter33") {
+			t.Errorf("%s shows a secret of the URL", p)
+		}
+	}
+	if strings.Contains(in.log.String(), "hunter22") || strings.Contains(in.log.String(), "hunter33") {
+		t.Errorf("the log shows a secret of the URL")
+	}
+	if !strings.Contains(in.log.String(), "notification failed; trying again") {
+		t.Errorf("the log does not say the notification failed:\n%s", in.log)
+	}
+	if code, _ := fetch(t, plain.url+"/notify"); code != 404 {
+		t.Errorf("/notify without --notify: %d, want 404", code)
+	}
+
+	// The panels of the live host, from both, one after the other (fresh reads: each is a read
+	// of chronyd and a render).
+	times := map[string][]time.Duration{}
+	for range 40 {
+		for name, url := range map[string]string{"notifying, its receiver down": in.url, "without notifications": plain.url} {
+			for _, panel := range []string{"tracking", "sources", "diagnosis"} {
+				start := time.Now()
+				page := fresh(t, url+"/hosts/live/panels/"+panel)
+				times[name] = append(times[name], time.Since(start))
+				if alert(page) {
+					t.Errorf("%s: the %s panel failed:\n%s", name, panel, page)
+				}
+			}
+		}
+	}
+	for name, ts := range times {
+		slices.Sort(ts)
+		t.Logf("%s: the live host's fragments answered in %v median, %v at the 90th percentile (%d requests)", name, ts[len(ts)/2], ts[len(ts)*9/10], len(ts))
+	}
+}
+
+// TestNotifyCostsChronydNothing: the diagnosis behind notifications shares the recorder's reads
+// and asks chronyd nothing else. With a fake chronyd, which records every request: in every
+// round, one tracking request (the recorder's and the diagnosis' read), and no request of any
+// report the recorder does not read. With a real chronyd on its socket (where it answers every
+// report): chronyd's own count of command packets per sample, without and with notifications.
+func TestNotifyCostsChronydNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: records for 20 s")
+	}
+	recv := notifytest.StartHTTP(t)
+	fake := chronytest.StartUDP(t, chronytest.Replay)
+	log := newWatchLog()
+	in := startWith(t, log.hooks(), "--chrony", fake.Addr, "--sample", "1s", "--notify", "generic+"+recv.URL+"/hook", "--notify-after", "1s")
+	first := log.wait(t, 0, time.Minute, "a first round", func(watched) bool { return true })
+	before := len(fake.Requests())
+	last := log.wait(t, first+8, time.Minute, "eight more rounds", func(watched) bool { return true })
+	recv.Wait(t, "/hook", 1, time.Minute) // it did notify meanwhile (the replayed chronyd warns)
+	recorderReads := map[uint16]bool{chronytest.ReqTracking: true, chronytest.ReqNSources: true, chronytest.ReqSourceData: true,
+		chronytest.ReqSourceStats: true, chronytest.ReqNTPSourceName: true}
+	tracking := 0
+	for i, r := range fake.Requests() {
+		if !recorderReads[r.Command] {
+			t.Errorf("chronyd was asked for command %d, which the recorder does not read", r.Command)
+		}
+		if r.Command == chronytest.ReqTracking && i >= before {
+			tracking++
+		}
+	}
+	rounds := last - first
+	t.Logf("%d rounds of the recorder and the diagnosis: %d tracking requests", rounds, tracking)
+	if tracking > rounds+1 {
+		t.Errorf("%d rounds cost %d tracking requests: the diagnosis does not share the recorder's reads", rounds, tracking)
+	}
+	in.exit(t)
+
+	// The same with a real chronyd, read on its socket, as the load tests count.
+	lab := startLab(t, chronylab.Options{})
+	for _, notifying := range []bool{false, true} {
+		args := []string{"--chrony", lab.Monitored.SocketAddress(), "--sample", "1s"}
+		if notifying {
+			args = append(args, "--notify", "generic+"+recv.URL+"/lab", "--notify-after", "1s")
+		}
+		in := start(t, args...)
+		testkit.Eventually(t, time.Minute, "the first samples", func() bool { return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= 2 })
+		before := commandPackets(t, lab.Monitored)
+		samplesBefore := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample")
+		testkit.Eventually(t, time.Minute, "ten more samples", func() bool {
+			return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= samplesBefore+10
+		})
+		samples := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") - samplesBefore
+		got := commandPackets(t, lab.Monitored) - before - 1
+		t.Logf("notifications %v: %d samples cost chronyd %d command packets (%.1f a sample)", notifying, samples, got, float64(got)/float64(samples))
+		if got > 10*(samples+1) {
+			t.Errorf("notifications %v: %d samples cost %d command packets, more than 10 a sample", notifying, samples, got)
+		}
+		in.exit(t)
+	}
+	recv.Wait(t, "/lab", 1, time.Minute) // the lab's chronyd warns: it was told
+}
