@@ -229,6 +229,13 @@ func (w *watchLog) changes(from int) []string {
 	return out
 }
 
+// at is the i-th round's moment.
+func (w *watchLog) at(i int) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.rounds[i].at
+}
+
 func (w *watchLog) len() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -291,10 +298,14 @@ func TestNotifyWhenTheReferenceIsLost(t *testing.T) {
 	// sends nothing, as what it sent is kept in the store.
 	first.exit(t)
 	log2 := newWatchLog()
-	restart := time.Now()
 	startWith(t, log2.hooks(), args...)
-	log2.wait(t, 0, time.Minute, "nas has been watched for longer than --notify-after", func(r watched) bool {
-		return r.at.After(restart.Add(after+time.Second)) && r.states["nas"] == diagnose.Warning
+	// The round that would tell again is the first one --notify-after after the first round
+	// that saw the warning (the policy's wait starts there, the hook follows the sending).
+	seen := log2.at(log2.wait(t, 0, time.Minute, "the restarted second-hand sees nas warning", func(r watched) bool {
+		return r.states["nas"] == diagnose.Warning
+	}))
+	log2.wait(t, 0, time.Minute, "nas has been watched warning for --notify-after", func(r watched) bool {
+		return !r.at.Before(seen.Add(after)) && r.states["nas"] == diagnose.Warning
 	})
 	if c := log2.changes(0); len(c) != 0 {
 		t.Errorf("after the restart, it told again: %v", c)
@@ -511,4 +522,53 @@ func TestNotifyCostsChronydNothing(t *testing.T) {
 		in.exit(t)
 	}
 	recv.Wait(t, "/lab", 1, time.Minute) // the lab's chronyd warns: it was told
+}
+
+// TestNotifyMessageSurvivesARestart: a message that could not be delivered before second-hand
+// stopped (its receiver answered 503 to every attempt) is delivered by the next second-hand,
+// from the file beside the history store, exactly once, and the next one does not decide it anew.
+func TestNotifyMessageSurvivesARestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs second-hand twice for several seconds")
+	}
+	recv := notifytest.StartHTTP(t)
+	recv.Fail(1 << 20)
+	fake := chronytest.StartUDP(t, chronytest.Replay)
+	const after = time.Second
+	args := []string{"--chrony", "nas=" + fake.Addr, "--data-dir", t.TempDir(), "--sample", "1s", "--notify-after", after.String(),
+		"--notify", "generic+" + recv.URL + "/hook?template=json"}
+	first := start(t, args...)
+	failed := regexp.MustCompile(`second_hand_notifications_total\{result="failed"\} ([1-9]\d*)`)
+	testkit.Eventually(t, time.Minute, "an attempt that failed", func() bool {
+		_, body := fetch(t, first.url+"/metrics")
+		return failed.MatchString(body)
+	})
+	first.exit(t)
+	if n := len(recv.Requests("")); n != 0 {
+		t.Fatalf("%d requests kept while the receiver refused them all", n)
+	}
+
+	recv.Fail(0)
+	log := newWatchLog()
+	second := startWith(t, log.hooks(), args...)
+	var hook map[string]string
+	if err := json.Unmarshal([]byte(recv.Wait(t, "/hook", 1, time.Minute)[0].Body), &hook); err != nil || hook["title"] != "! nas: warning · second-hand" {
+		t.Errorf("the message delivered after the restart: %v (%v)", hook, err)
+	}
+	seen := log.at(log.wait(t, 0, time.Minute, "the second second-hand sees nas warning", func(r watched) bool {
+		return r.states["nas"] == diagnose.Warning
+	}))
+	log.wait(t, 0, time.Minute, "nas has been watched warning for --notify-after", func(r watched) bool {
+		return !r.at.Before(seen.Add(after)) && r.states["nas"] == diagnose.Warning
+	})
+	if c := log.changes(0); len(c) != 0 {
+		t.Errorf("the second second-hand decided a message again: %v", c)
+	}
+	testkit.Eventually(t, time.Minute, "the delivery counted", func() bool {
+		_, body := fetch(t, second.url+"/metrics")
+		return strings.Contains(body, `second_hand_notifications_total{result="sent"} 1`)
+	})
+	if n := len(recv.Requests("")); n != 1 {
+		t.Errorf("%d requests arrived, want the one message", n)
+	}
 }

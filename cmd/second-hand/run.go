@@ -153,8 +153,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // startNotifying diagnoses every host in the background and sends what package alerting decides
-// to the --notify URLs, keeping what was sent in the history store (in memory with history
-// off). The notifier is nil, and nothing runs, without URLs; stop ends it all and waits.
+// to the --notify URLs, keeping what was sent in a file beside the history store (in memory
+// with history off). The notifier is nil, and nothing runs, without URLs; stop ends it all and waits.
 func startNotifying(ctx context.Context, cfg config, fleet *monitor.Fleet, hist *history.Service, budget time.Duration,
 	logger *slog.Logger, h hooks) (n *notify.Notifier, stop func()) {
 	if len(cfg.Notify) == 0 {
@@ -164,7 +164,7 @@ func startNotifying(ctx context.Context, cfg config, fleet *monitor.Fleet, hist 
 	var ledger alerting.Ledger = alerting.NewMemory()
 	every := cfg.Sample
 	if every > 0 {
-		ledger = alerting.Stored{Store: hist.Store}
+		ledger = alerting.NewFile(filepath.Join(cfg.DataDir, alerting.FileName))
 	} else {
 		every = defaults().Sample // no recorder to follow: the watcher reads on its own
 	}
@@ -187,7 +187,7 @@ func notifyNote(cfg config) string {
 	for _, t := range cfg.Notify {
 		to = append(to, t.Display())
 	}
-	where := "kept in the history store"
+	where := "kept in " + filepath.Join(cfg.DataDir, alerting.FileName)
 	if cfg.Sample == 0 {
 		where = "kept in memory (history is off)"
 	}

@@ -256,10 +256,6 @@ func (s *Service) Status(host string) Status {
 	return out
 }
 
-// Store is the store, or why there is none (ErrOff with history off): for what else is kept
-// in it (package alerting's ledger).
-func (s *Service) Store() (*store.Store, error) { return s.openStore() }
-
 // openStore is the store, or why there is none.
 func (s *Service) openStore() (*store.Store, error) {
 	if s.cfg.Sample <= 0 {

@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -169,7 +168,7 @@ func open(path string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, damageError{fmt.Errorf("%s: quick_check: %s", path, check)}
 	}
-	for _, stmt := range slices.Concat(schema, notifySchema) {
+	for _, stmt := range schema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fail(err)
 		}
