@@ -229,11 +229,18 @@ func (w *watchLog) changes(from int) []string {
 	return out
 }
 
-// at is the i-th round's moment.
-func (w *watchLog) at(i int) time.Time {
+// waitHeld waits for the round in which a message about host would be decided if it were
+// news: the first one --notify-after (after) from the first round that saw host in state (the
+// policy's wait starts there, and the hook is told after the sending).
+func (w *watchLog) waitHeld(t *testing.T, host string, state diagnose.State, after time.Duration) {
+	t.Helper()
+	i := w.wait(t, 0, time.Minute, host+" "+state.String(), func(r watched) bool { return r.states[host] == state })
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.rounds[i].at
+	seen := w.rounds[i].at
+	w.mu.Unlock()
+	w.wait(t, i, time.Minute, host+" "+state.String()+" for --notify-after", func(r watched) bool {
+		return !r.at.Before(seen.Add(after)) && r.states[host] == state
+	})
 }
 
 func (w *watchLog) len() int {
@@ -299,14 +306,7 @@ func TestNotifyWhenTheReferenceIsLost(t *testing.T) {
 	first.exit(t)
 	log2 := newWatchLog()
 	startWith(t, log2.hooks(), args...)
-	// The round that would tell again is the first one --notify-after after the first round
-	// that saw the warning (the policy's wait starts there, the hook follows the sending).
-	seen := log2.at(log2.wait(t, 0, time.Minute, "the restarted second-hand sees nas warning", func(r watched) bool {
-		return r.states["nas"] == diagnose.Warning
-	}))
-	log2.wait(t, 0, time.Minute, "nas has been watched warning for --notify-after", func(r watched) bool {
-		return !r.at.Before(seen.Add(after)) && r.states["nas"] == diagnose.Warning
-	})
+	log2.waitHeld(t, "nas", diagnose.Warning, after)
 	if c := log2.changes(0); len(c) != 0 {
 		t.Errorf("after the restart, it told again: %v", c)
 	}
@@ -507,14 +507,7 @@ func TestNotifyCostsChronydNothing(t *testing.T) {
 			args = append(args, "--notify", "generic+"+recv.URL+"/lab", "--notify-after", "1s")
 		}
 		in := start(t, args...)
-		testkit.Eventually(t, time.Minute, "the first samples", func() bool { return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= 2 })
-		before := commandPackets(t, lab.Monitored)
-		samplesBefore := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample")
-		testkit.Eventually(t, time.Minute, "ten more samples", func() bool {
-			return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= samplesBefore+10
-		})
-		samples := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") - samplesBefore
-		got := commandPackets(t, lab.Monitored) - before - 1
+		samples, got := packetsPerSample(t, in, lab.Monitored)
 		t.Logf("notifications %v: %d samples cost chronyd %d command packets (%.1f a sample)", notifying, samples, got, float64(got)/float64(samples))
 		if got > 10*(samples+1) {
 			t.Errorf("notifications %v: %d samples cost %d command packets, more than 10 a sample", notifying, samples, got)
@@ -555,12 +548,7 @@ func TestNotifyMessageSurvivesARestart(t *testing.T) {
 	if err := json.Unmarshal([]byte(recv.Wait(t, "/hook", 1, time.Minute)[0].Body), &hook); err != nil || hook["title"] != "! nas: warning · second-hand" {
 		t.Errorf("the message delivered after the restart: %v (%v)", hook, err)
 	}
-	seen := log.at(log.wait(t, 0, time.Minute, "the second second-hand sees nas warning", func(r watched) bool {
-		return r.states["nas"] == diagnose.Warning
-	}))
-	log.wait(t, 0, time.Minute, "nas has been watched warning for --notify-after", func(r watched) bool {
-		return !r.at.Before(seen.Add(after)) && r.states["nas"] == diagnose.Warning
-	})
+	log.waitHeld(t, "nas", diagnose.Warning, after)
 	if c := log.changes(0); len(c) != 0 {
 		t.Errorf("the second second-hand decided a message again: %v", c)
 	}

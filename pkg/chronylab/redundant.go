@@ -2,9 +2,7 @@ package chronylab
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 )
 
@@ -19,20 +17,16 @@ type Redundant struct {
 	ownDir    bool
 }
 
-// StartRedundant makes and starts the healthy lab; opts.PollLog2 and opts.Extra apply to the
-// monitored chronyd as in Start.
+// upstreamAddr is the i-th upstream's address (from 0).
+func upstreamAddr(i int) string { return fmt.Sprintf("127.0.0.%d", 11+i) }
+
+// StartRedundant makes and starts the healthy lab; opts.Dir, PollLog2, SetPoll and Extra
+// apply as in Start.
 func StartRedundant(ctx context.Context, opts Options) (*Redundant, error) {
-	r := &Redundant{Dir: opts.Dir}
-	if r.Dir == "" {
-		dir, err := os.MkdirTemp("", "chronylab-")
-		if err != nil {
-			return nil, err
-		}
-		r.Dir, r.ownDir = dir, true
-	}
-	poll := opts.PollLog2
-	if !opts.SetPoll && poll == 0 {
-		poll = -2
+	r := &Redundant{}
+	var err error
+	if r.Dir, r.ownDir, err = opts.dir(); err != nil {
+		return nil, err
 	}
 	ports, err := freePorts(4)
 	if err != nil {
@@ -40,29 +34,30 @@ func StartRedundant(ctx context.Context, opts Options) (*Redundant, error) {
 	}
 	var conf strings.Builder
 	for i := range 3 {
-		addr := fmt.Sprintf("127.0.0.%d", 11+i)
-		d, err := NewDaemon(r.Dir, fmt.Sprintf("upstream%d", i+1), Config{Conf: "local stratum 8\n", NTPPort: ports[i], NTPAddr: addr})
+		d, err := NewDaemon(r.Dir, fmt.Sprintf("upstream%d", i+1), Config{Conf: "local stratum 8\n", NTPPort: ports[i], NTPAddr: upstreamAddr(i)})
 		if err != nil {
-			return nil, err
-		}
-		r.Upstreams = append(r.Upstreams, d)
-		fmt.Fprintf(&conf, "server %s port %d iburst minpoll %d maxpoll %d\n", addr, ports[i], poll, poll)
-	}
-	conf.WriteString(opts.Extra + "\n")
-	if r.Monitored, err = NewDaemon(r.Dir, "monitored", Config{Conf: conf.String(), CmdPort: ports[3]}); err != nil {
-		return nil, err
-	}
-	for _, d := range append(append([]*Daemon{}, r.Upstreams...), r.Monitored) {
-		if err := d.Start(ctx); err != nil {
 			r.Close()
 			return nil, err
 		}
+		r.Upstreams = append(r.Upstreams, d)
+		fmt.Fprintf(&conf, "server %s port %d iburst minpoll %d maxpoll %d\n", upstreamAddr(i), ports[i], opts.poll(), opts.poll())
+	}
+	conf.WriteString(opts.Extra + "\n")
+	if r.Monitored, err = NewDaemon(r.Dir, "monitored", Config{Conf: conf.String(), CmdPort: ports[3]}); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := startAll(ctx, append(r.Upstreams, r.Monitored)...); err != nil {
+		r.Close()
+		return nil, err
 	}
 	return r, nil
 }
 
 // WaitSynchronised waits until the monitored chronyd has selected an upstream.
-func (r *Redundant) WaitSynchronised(ctx context.Context) error { return WaitSynchronised(ctx, r.Monitored) }
+func (r *Redundant) WaitSynchronised(ctx context.Context) error {
+	return WaitSynchronised(ctx, r.Monitored)
+}
 
 // Selected is the upstream the monitored chronyd has selected ('*' in its sources).
 func (r *Redundant) Selected(ctx context.Context) (*Daemon, error) {
@@ -76,7 +71,7 @@ func (r *Redundant) Selected(ctx context.Context) (*Daemon, error) {
 			continue
 		}
 		for i, d := range r.Upstreams {
-			if f[2] == fmt.Sprintf("127.0.0.%d", 11+i) {
+			if f[2] == upstreamAddr(i) {
 				return d, nil
 			}
 		}
@@ -88,7 +83,7 @@ func (r *Redundant) Selected(ctx context.Context) (*Daemon, error) {
 func (r *Redundant) Address(d *Daemon) string {
 	for i, u := range r.Upstreams {
 		if u == d {
-			return fmt.Sprintf("127.0.0.%d", 11+i)
+			return upstreamAddr(i)
 		}
 	}
 	return ""
@@ -96,14 +91,5 @@ func (r *Redundant) Address(d *Daemon) string {
 
 // Close stops every daemon and removes the lab's directory if StartRedundant made it.
 func (r *Redundant) Close() error {
-	var errs []error
-	for _, d := range append([]*Daemon{r.Monitored}, r.Upstreams...) {
-		if d != nil {
-			errs = append(errs, d.Stop())
-		}
-	}
-	if r.ownDir {
-		errs = append(errs, os.RemoveAll(r.Dir))
-	}
-	return errors.Join(errs...)
+	return closeLab(r.Dir, r.ownDir, append([]*Daemon{r.Monitored}, r.Upstreams...)...)
 }
