@@ -26,7 +26,9 @@ type Target struct {
 	Service string
 	raw     string
 	red     redactor
-	svc     types.Service
+	// config is the URL shoutrrr's service is made from: raw, or shoutrrr's own form of a
+	// custom one (generic+https://...).
+	config *url.URL
 }
 
 // Form is what a --notify value looks like, for help and error messages.
@@ -67,12 +69,25 @@ func Parse(raw string) (*Target, error) {
 		// shoutrrr's own form of the URL may spell the secrets differently: hide those too.
 		t.red.add(u.String())
 	}
-	init := *u
-	if _, err := safely(func() (struct{}, error) { return struct{}{}, svc.Initialize(&init, nil) }); err != nil {
+	t.config = u
+	if _, err := t.service(); err != nil {
 		return nil, t.errorf("%s: %v", scheme, err)
 	}
-	t.svc = svc
 	return t, nil
+}
+
+// service makes shoutrrr's service of the URL anew. Each attempt to send has a service of its
+// own: some keep what a call was given for the next (ntfy, in v0.13.2, adds every message's
+// headers to the ones before, so that its second message arrives with the first's title).
+func (t *Target) service() (types.Service, error) {
+	var sr router.ServiceRouter
+	svc, err := sr.NewService(t.Service)
+	if err != nil {
+		return nil, err
+	}
+	init := *t.config
+	_, err = safely(func() (struct{}, error) { return struct{}{}, svc.Initialize(&init, nil) })
+	return svc, err
 }
 
 // Services are the services shoutrrr knows, sorted.
@@ -121,8 +136,8 @@ type Message struct {
 const attemptTimeout = 30 * time.Second
 
 // Send makes one attempt to send m, for at most timeout (attemptTimeout when 0), and says why
-// it failed, without the URL's secrets. Calls must not overlap (the Notifier sends to a
-// target one message at a time): some of shoutrrr's services keep what a call was given.
+// it failed, without the URL's secrets. Each attempt has a service of its own, so an attempt
+// given up (which may still be running) does not meet the next.
 func (t *Target) Send(ctx context.Context, m Message, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = attemptTimeout
@@ -143,6 +158,10 @@ func (t *Target) Send(ctx context.Context, m Message, timeout time.Duration) err
 }
 
 func (t *Target) send(m Message) error {
+	svc, err := t.service()
+	if err != nil {
+		return err
+	}
 	title := m.Title
 	if t.Service == "smtp" {
 		title = mime.QEncoding.Encode("utf-8", title) // a subject is ASCII: words of UTF-8 encoded
@@ -151,11 +170,11 @@ func (t *Target) send(m Message) error {
 	if t.Service == "ntfy" {
 		params["click"] = m.Link // tapping the notification opens the host's page
 	}
-	_, err := safely(func() (struct{}, error) { return struct{}{}, t.svc.Send(m.Body, &params) })
+	_, err = safely(func() (struct{}, error) { return struct{}{}, svc.Send(m.Body, &params) })
 	if errors.Is(err, format.ErrInvalidConfigKey) {
 		// A service without a title (or a link) of its own: both go in the text.
 		body := m.Title + "\n\n" + m.Body
-		_, err = safely(func() (struct{}, error) { return struct{}{}, t.svc.Send(body, nil) })
+		_, err = safely(func() (struct{}, error) { return struct{}{}, svc.Send(body, nil) })
 	}
 	return err
 }

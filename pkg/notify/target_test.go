@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,13 +64,16 @@ func TestParseNamesTheTarget(t *testing.T) {
 	}
 }
 
-// TestSendToRealReceivers: one message to ntfy's HTTP API, a generic JSON webhook and an SMTP
-// server (aiosmtpd), all on loopback; each receives the title, the body and (ntfy) the link,
-// and ntfy the login of its URL.
+// TestSendToRealReceivers: two messages, one after the other, to ntfy's HTTP API, a generic
+// JSON webhook and an SMTP server (aiosmtpd), all on loopback; each receives each message's
+// title, body and (ntfy) link, nothing of the message before, and ntfy the login of its URL.
 func TestSendToRealReceivers(t *testing.T) {
 	http := notifytest.StartHTTP(t)
 	smtp := notifytest.StartSMTP(t)
-	m := Message{Title: "✕ nas: failing · second-hand", Body: "nas is failing: chronyd does not answer.\nFix: start chronyd.", Link: "https://dash.example.org/hosts/nas/"}
+	messages := []Message{
+		{Title: "! nas: warning · second-hand", Body: "nas is warning: one source.\nFix: add sources.", Link: "https://dash.example.org/hosts/nas/"},
+		{Title: "✕ nas: failing · second-hand", Body: "nas is failing: chronyd does not answer.\nFix: start chronyd.", Link: "https://dash.example.org/hosts/nas/?x=1"},
+	}
 	ntfy, err := Parse("ntfy://bob:hunter22@" + http.Host + "/alerts?scheme=http")
 	if err != nil {
 		t.Fatal(err)
@@ -82,27 +86,30 @@ func TestSendToRealReceivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []*Target{ntfy, hook, mail} {
-		if err := target.Send(context.Background(), m, 0); err != nil {
-			t.Fatalf("%s: %v", target, err)
+	for i, m := range messages {
+		for _, target := range []*Target{ntfy, hook, mail} {
+			if err := target.Send(context.Background(), m, 0); err != nil {
+				t.Fatalf("%s: %v", target, err)
+			}
 		}
-	}
 
-	got := http.Wait(t, "/alerts", 1, 10*time.Second)[0]
-	if got.Method != "POST" || got.Header.Get("Title") != m.Title || got.Body != m.Body || got.Header.Get("Click") != m.Link {
-		t.Errorf("ntfy got %s title %q click %q body %q", got.Method, got.Header.Get("Title"), got.Header.Get("Click"), got.Body)
-	}
-	if want := "Basic " + base64.StdEncoding.EncodeToString([]byte("bob:hunter22")); got.Header.Get("Authorization") != want {
-		t.Errorf("ntfy's login: %q", got.Header.Get("Authorization"))
-	}
-	var payload map[string]string
-	got = http.Wait(t, "/hook", 1, 10*time.Second)[0]
-	if err := json.Unmarshal([]byte(got.Body), &payload); err != nil || payload["title"] != m.Title || payload["message"] != m.Body {
-		t.Errorf("the webhook got %q (%v)", got.Body, err)
-	}
-	e := smtp.Wait(t, 1, 10*time.Second)[0]
-	if e.Subject != m.Title || !strings.Contains(e.Body, m.Body) || !strings.Contains(e.To, "ops@example.org") {
-		t.Errorf("the e-mail: subject %q, to %q, body %q", e.Subject, e.To, e.Body)
+		got := http.Wait(t, "/alerts", i+1, 10*time.Second)[i]
+		if got.Method != "POST" || !slices.Equal(got.Header.Values("Title"), []string{m.Title}) || got.Body != m.Body ||
+			!slices.Equal(got.Header.Values("Click"), []string{m.Link}) {
+			t.Errorf("ntfy's message %d: %s title %q click %q body %q", i+1, got.Method, got.Header.Values("Title"), got.Header.Values("Click"), got.Body)
+		}
+		if want := "Basic " + base64.StdEncoding.EncodeToString([]byte("bob:hunter22")); got.Header.Get("Authorization") != want {
+			t.Errorf("ntfy's login: %q", got.Header.Get("Authorization"))
+		}
+		var payload map[string]string
+		got = http.Wait(t, "/hook", i+1, 10*time.Second)[i]
+		if err := json.Unmarshal([]byte(got.Body), &payload); err != nil || payload["title"] != m.Title || payload["message"] != m.Body {
+			t.Errorf("the webhook's message %d: %q (%v)", i+1, got.Body, err)
+		}
+		e := smtp.Wait(t, i+1, 10*time.Second)[i]
+		if e.Subject != m.Title || !strings.Contains(e.Body, m.Body) || !strings.Contains(e.To, "ops@example.org") {
+			t.Errorf("e-mail %d: subject %q, to %q, body %q", i+1, e.Subject, e.To, e.Body)
+		}
 	}
 }
 
