@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -576,5 +578,31 @@ func TestNotifyMessageSurvivesARestart(t *testing.T) {
 	})
 	if n := len(recv.Requests("")); n != 1 {
 		t.Errorf("%d requests arrived, want the one message", n)
+	}
+}
+
+// TestNotifyLedgerFollowsHistory: with history on, what was sent is kept in notifications.json
+// in --data-dir and the hosts are diagnosed at each sample; with history off (--sample 0), in
+// memory (nothing written) and every 16 s; the log's line says which.
+func TestNotifyLedgerFollowsHistory(t *testing.T) {
+	for _, c := range []struct {
+		sample string
+		file   bool
+		every  time.Duration
+		note   string
+	}{{"5s", true, 5 * time.Second, "notifications.json"}, {"0", false, 16 * time.Second, "kept in memory (history is off)"}} {
+		dir := t.TempDir()
+		cfg, err := parseConfig([]string{"--sample", c.sample, "--data-dir", dir, "--notify", "ntfy://ntfy.sh/a"}, env(nil), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ledger, every := notifyLedger(cfg)
+		if _, err := ledger.Save(context.Background(), []alerting.Sent{{Host: "nas", State: diagnose.Warning}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err = os.Stat(filepath.Join(dir, alerting.FileName))
+		if (err == nil) != c.file || every != c.every || !strings.Contains(notifyNote(cfg), c.note) {
+			t.Errorf("--sample %s: the file %v, every %v, the log's note %q", c.sample, err, every, notifyNote(cfg))
+		}
 	}
 }

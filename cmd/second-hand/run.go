@@ -161,13 +161,7 @@ func startNotifying(ctx context.Context, cfg config, fleet *monitor.Fleet, hist 
 		return nil, func() {}
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var ledger alerting.Ledger = alerting.NewMemory()
-	every := cfg.Sample
-	if every > 0 {
-		ledger = alerting.NewFile(filepath.Join(cfg.DataDir, alerting.FileName))
-	} else {
-		every = defaults().Sample // no recorder to follow: the watcher reads on its own
-	}
+	ledger, every := notifyLedger(cfg)
 	n = notify.NewNotifier(cfg.Notify, notify.Options{Logger: logger, Done: alerting.Forget(ledger, logger)})
 	w := alerting.New(ctx, fleet.Monitors(), alerting.Config{After: cfg.NotifyAfter, Every: every, Budget: budget, Link: cfg.hostLink,
 		Gatherer: diagnose.Gatherer{History: hist.Moments, Thresholds: cfg.thresholds()},
@@ -177,6 +171,16 @@ func startNotifying(ctx context.Context, cfg config, fleet *monitor.Fleet, hist 
 	wg.Go(func() { w.Run(ctx) })
 	var once sync.Once
 	return n, func() { once.Do(func() { cancel(); wg.Wait() }) }
+}
+
+// notifyLedger is where what was sent is kept, a file beside the history store or, with history
+// off, memory; and how often the hosts are diagnosed for it: at each sample of the recorder,
+// whose reads it shares, or, with no recorder, as often as it would sample by default.
+func notifyLedger(cfg config) (alerting.Ledger, time.Duration) {
+	if cfg.Sample > 0 {
+		return alerting.NewFile(filepath.Join(cfg.DataDir, alerting.FileName)), cfg.Sample
+	}
+	return alerting.NewMemory(), defaults().Sample
 }
 
 func notifyNote(cfg config) string {
