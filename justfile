@@ -60,7 +60,7 @@ test: (setup "test") assets
     go vet ./...
     go tool staticcheck ./...
     cd e2e && go vet ./... && go tool staticcheck ./...
-    cd docker/prometheus && promtool check rules second-hand.rules.yml && promtool test rules second-hand.rules.test.yml && promtool check config scrape-one-host.yml scrape-several-hosts.yml
+    cd docker/prometheus && promtool check rules second-hand.rules.yml && promtool test rules second-hand.rules.test.yml && promtool check config scrape-one-host.yml scrape-several-hosts.yml remote-write.yml
     just verify-unit
     # -p 1: one package at a time, so that the load test does not share the two cores.
     SECOND_HAND_STRICT_TESTS=1 go test -race -shuffle=on -count=1 -p 1 ./...
@@ -98,7 +98,8 @@ e2e: (setup "test")
     cd e2e && SECOND_HAND_STRICT_TESTS=1 go test -count=1 -timeout 40m -v ./...
 
 # Measure: fragments against raw chrony requests, the reuse window, 5 to 50 sources, page load in
-# chromium via nginx, 200 connections with wrk, peak memory, and chronyc for comparison. One table.
+# chromium via nginx, 200 connections with wrk, peak memory, 1,000 hosts' month in VictoriaMetrics
+# read with --prometheus, and chronyc for comparison. One table.
 bench: (setup "test") assets
     cd e2e && go run ./bench -repo ..
 
@@ -128,9 +129,10 @@ dist: assets
     (cd dist && sha256sum -- * > SHA256SUMS)
     ls -l dist
 
-# Take the README's screenshots (docs/*.png) through the e2e stack.
+# Take the README's screenshots (docs/*.png) through the e2e stack (and the engines' test, for the
+# overview and a host's page read from Prometheus).
 screenshot: (setup "test")
-    cd e2e && SECOND_HAND_SCREENSHOTS=../docs go test -count=1 -run '^(TestDashboardThroughNginx|TestFleetThroughNginx|TestDashboardOverSocket)$/^(screenshot|detail_over_the_socket)$' -v .
+    cd e2e && SECOND_HAND_SCREENSHOTS=../docs go test -count=1 -run '^(TestDashboardThroughNginx|TestFleetThroughNginx|TestDashboardOverSocket|TestEnginesReadSecondHand)$/^(screenshot|detail_over_the_socket|every_host_in_the_overview)$' -v .
 
 # Unit tests only: no chronyd, no Docker, no browser (integration tests skip without root).
 unit: assets

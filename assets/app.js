@@ -100,8 +100,7 @@
 
   function sortFleet() {
     var body = document.getElementById('fleet-rows');
-    if (!body) return;
-    var rows = Array.prototype.slice.call(body.children);
+    var rows = body ? Array.prototype.slice.call(body.children) : [];
     var sorted = rows.slice().sort(compareRows);
     var moved = sorted.some(function (row, i) { return row !== rows[i]; });
     if (moved) {
@@ -110,13 +109,19 @@
       // Moving a row takes the focus from what is in it; give it back.
       if (focused && focused !== document.activeElement && body.contains(focused)) focused.focus();
     }
+    // The hosts of a time-series engine come sorted in their own panel, all at once; they
+    // count too, once they have come.
+    var engine = document.getElementById('panel-engine');
+    var more = document.getElementById('engine-rows');
+    if (more) rows = rows.concat(Array.prototype.slice.call(more.children));
     var title = fleetTitle(rows);
     if (document.title !== title) document.title = title;
     var count = document.getElementById('fleet-count');
     if (!count) return;
     var known = rows.filter(function (row) { return row.dataset.status !== 'checking'; }).length;
     var synced = rows.filter(function (row) { return row.dataset.status === 'synchronised'; }).length;
-    var text = known < rows.length ? 'checking ' + rows.length + ' hosts…' :
+    var text = engine && !engine.querySelector('[data-age-ms]') ? 'checking hosts…' :
+      known < rows.length ? 'checking ' + rows.length + ' hosts…' :
       synced + ' of ' + rows.length + ' hosts synchronised';
     if (count.textContent !== text) count.textContent = text;
   }

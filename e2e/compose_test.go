@@ -16,8 +16,9 @@ import (
 )
 
 // TestComposeFile brings docker/docker-compose.yml up as users do (with the images built from
-// docker/), checks second-hand through nginx at /chrony/, and takes it down again; then the
-// same with docker-compose.socket.yml added.
+// docker/), checks second-hand through nginx at /chrony/, Prometheus (monitoring profile), and
+// VictoriaMetrics fed by Prometheus' remote write with a second-hand reading it (fleet profile),
+// and takes it down again; then the same with docker-compose.socket.yml added.
 func TestComposeFile(t *testing.T) {
 	needDocker(t)
 	if err := exec.Command("docker", "compose", "version").Run(); err != nil {
@@ -28,27 +29,29 @@ func TestComposeFile(t *testing.T) {
 		t.Skip(msg)
 	}
 	for _, tc := range []struct {
-		name       string
-		files      []string
-		endpoint   string
-		monitoring bool // with the monitoring profile: Debian's Prometheus scraping second-hand
+		name     string
+		files    []string
+		endpoint string
+		// With the monitoring profile (Debian's Prometheus scraping second-hand) and the fleet
+		// profile (Prometheus' remote write to VictoriaMetrics, a second-hand reading it).
+		monitoring bool
 	}{
 		{"udp", []string{"../docker/docker-compose.yml"}, "udp://chronyd:323", true},
 		{"socket", []string{"../docker/docker-compose.yml", "../docker/docker-compose.socket.yml"}, "unix:///run/chrony/chronyd.sock", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			port, promPort := testkit.FreePort(t), testkit.FreePort(t)
+			port, promPort, fleetPort := testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
 			project := fmt.Sprintf("second-hand-e2e-%d", os.Getpid())
 			args := []string{"compose", "-p", project}
 			for _, f := range tc.files {
 				args = append(args, "-f", f)
 			}
 			if tc.monitoring {
-				args = append(args, "--profile", "monitoring")
+				args = append(args, "--profile", "monitoring", "--profile", "fleet")
 			}
 			compose := func(ctx context.Context, more ...string) (string, error) {
 				cmd := exec.CommandContext(ctx, "docker", append(append([]string{}, args...), more...)...)
-				cmd.Env = append(os.Environ(), "SECOND_HAND_PORT="+port, "SECOND_HAND_PROMETHEUS_PORT="+promPort)
+				cmd.Env = append(os.Environ(), "SECOND_HAND_PORT="+port, "SECOND_HAND_PROMETHEUS_PORT="+promPort, "SECOND_HAND_FLEET_PORT="+fleetPort)
 				out, err := cmd.CombinedOutput()
 				return string(out), err
 			}
@@ -103,6 +106,7 @@ func TestComposeFile(t *testing.T) {
 			}
 			if tc.monitoring {
 				checkPrometheus(t, "http://127.0.0.1:"+promPort)
+				checkFleet(t, "http://127.0.0.1:"+fleetPort)
 			}
 		})
 	}
@@ -138,6 +142,30 @@ func checkPrometheus(t *testing.T, base string) {
 	// The rules are loaded.
 	if code, body := get(t, base+"/api/v1/rules"); code != 200 || !strings.Contains(body, "ChronyNotSynchronised") {
 		t.Errorf("rules: %d %s", code, body)
+	}
+}
+
+// checkFleet asks the fleet profile's second-hand, which reads no chronyd itself, for its
+// overview: both hosts, from what Prometheus sent VictoriaMetrics by remote write, named by
+// their instance label; and a host's history from there.
+func checkFleet(t *testing.T, base string) {
+	t.Helper()
+	if code, page := get(t, base+"/"); code != 200 || !strings.Contains(page, `hx-get="engine/hosts"`) {
+		t.Fatalf("the fleet's second-hand: %d\n%s", code, page)
+	}
+	var panel string
+	took := testkit.Eventually(t, 2*time.Minute, "VictoriaMetrics' hosts in the fleet's overview", func() bool {
+		_, panel = get(t, base+"/engine/hosts")
+		return strings.Count(panel, `data-field="status" value="synchronised"`) == 2 &&
+			strings.Contains(panel, `id="host-chronyd"`) && strings.Contains(panel, `id="host-chronyd2"`)
+	})
+	t.Logf("the fleet's overview had both hosts from VictoriaMetrics %v after the stack was up", took.Round(time.Second))
+	if !strings.Contains(panel, `data-field="reference" value="upstream"`) {
+		t.Errorf("the fleet's rows do not follow the stack's upstream:\n%s", panel)
+	}
+	if code, page := get(t, base+"/hosts/chronyd2/panels/history?range=1h"); code != 200 || !strings.Contains(page, `data-chart="offset"`) ||
+		!strings.Contains(page, "From the Prometheus API at <code>http://victoria-metrics:8428</code>") {
+		t.Errorf("chronyd2's history from VictoriaMetrics: %d\n%s", code, page)
 	}
 }
 

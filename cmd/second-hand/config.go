@@ -16,6 +16,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/notify"
 	"github.com/second-hand/second-hand/pkg/store"
@@ -37,6 +38,11 @@ type config struct {
 	Sample    time.Duration // how often each host is recorded; 0: history off
 	Retention time.Duration // how long history is kept
 
+	// The time-series engine (--prometheus) the overview's other hosts and the history of the
+	// hosts not recorded here are read from; empty for none.
+	Prometheus        string
+	PrometheusLabel   string
+	PrometheusTimeout time.Duration
 	// The limits each host's clock is held to (its diagnosis), with per-host values.
 	MaxClockError hostLimit
 	MaxOffset     hostLimit
@@ -137,8 +143,10 @@ func defaults() config {
 		Sample:    16 * time.Second,
 		Retention: 30 * 24 * time.Hour,
 
-		MaxClockError: hostLimit{All: th.MaxClockError},
-		MaxOffset:     hostLimit{All: th.MaxOffset},
+		PrometheusLabel:   engine.DefaultHostLabel,
+		PrometheusTimeout: engine.DefaultTimeout,
+		MaxClockError:     hostLimit{All: th.MaxClockError},
+		MaxOffset:         hostLimit{All: th.MaxOffset},
 
 		NotifyAfter: 2 * time.Minute,
 	}
@@ -259,6 +267,29 @@ func options(c *config) []option {
 				c.Retention = v
 				return nil
 			}},
+		{flag: "prometheus", env: "SECOND_HAND_PROMETHEUS", def: "none",
+			help: "the HTTP API of a Prometheus-compatible server (Prometheus, VictoriaMetrics, Thanos, Mimir), such as http://prometheus:9090: " +
+				"every host with chrony_up series there joins the overview, and hosts this second-hand does not record take their history from it. " +
+				"Without --chrony, no chronyd is read directly",
+			set: func(s, _ string) error {
+				if _, err := engine.New(engine.Config{URL: s, HostLabel: engine.DefaultHostLabel}); err != nil {
+					return err
+				}
+				c.Prometheus = strings.TrimRight(s, "/")
+				return nil
+			}},
+		{flag: "prometheus-host-label", env: "SECOND_HAND_PROMETHEUS_HOST_LABEL", def: d.PrometheusLabel,
+			help: "the label that names a host in the engine's series: host (second-hand's /metrics), instance (one chrony_exporter per host)",
+			set: func(s, _ string) error {
+				if _, err := engine.New(engine.Config{URL: "http://x", HostLabel: s}); err != nil {
+					return errors.New("want a label name: letters, digits and _, not starting with a digit or __, such as host or instance")
+				}
+				c.PrometheusLabel = s
+				return nil
+			}},
+		{flag: "prometheus-timeout", env: "SECOND_HAND_PROMETHEUS_TIMEOUT", def: shortDuration(d.PrometheusTimeout),
+			help: "how long one query to the engine may take, here and at the engine (100ms to 1m)",
+			set:  durationIn(&c.PrometheusTimeout, 100*time.Millisecond, time.Minute)},
 		{flag: "max-clock-error", env: "SECOND_HAND_MAX_CLOCK_ERROR", def: shortDuration(d.MaxClockError.All),
 			help: "the diagnosis says a host is failing when the bound on its clock's error (|offset| + root dispersion + root delay / 2) is above this, " +
 				"1us to 1h; per host after a comma: 100ms,pi-gps=1ms",
@@ -567,7 +598,9 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		}
 		return c, usageError{flagError(err)}
 	}
-	if len(c.Hosts) == 0 {
+	// Without --chrony, the local chronyd; with --prometheus, none: every host comes from the
+	// engine.
+	if len(c.Hosts) == 0 && c.Prometheus == "" {
 		c.Hosts = defaults().Hosts
 	}
 	seen := map[string]hostSpec{}
@@ -580,7 +613,8 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 	}
 	for _, l := range []*hostLimit{&c.MaxClockError, &c.MaxOffset} {
 		for name := range l.Hosts {
-			if _, ok := seen[name]; !ok {
+			// With --prometheus, a name may be one of the engine's hosts, known only later.
+			if _, ok := seen[name]; !ok && c.Prometheus == "" {
 				return c, usageError{fmt.Errorf("invalid value for %s: there is no host named %q; the hosts are %s", l.from, name, strings.Join(hostNames(c.Hosts), ", "))}
 			}
 		}

@@ -107,6 +107,10 @@ func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 		{[]string{"--chrony", "auto", "--chrony", "/run/chrony/chronyd.sock"}, nil, []string{`"local" is already given to "auto"`}},
 		{nil, map[string]string{"SECOND_HAND_CHRONY": "a=udp://x,a=udp://y"}, []string{`invalid value "a=udp://y" for SECOND_HAND_CHRONY`, "already given"}},
 		{nil, map[string]string{"SECOND_HAND_CHRONY": "a=udp://x,b c=udp://y"}, []string{`invalid value "b c=udp://y" for SECOND_HAND_CHRONY (the --chrony flag)`}},
+		{[]string{"--prometheus", "prometheus:9090"}, nil, []string{`invalid value "prometheus:9090" for --prometheus`, "http://prometheus:9090"}},
+		{nil, map[string]string{"SECOND_HAND_PROMETHEUS": "ftp://x"}, []string{"SECOND_HAND_PROMETHEUS", "--prometheus", "as a URL"}},
+		{[]string{"--prometheus-host-label", "host-name"}, nil, []string{"--prometheus-host-label", "letters, digits and _", "instance"}},
+		{[]string{"--prometheus-timeout", "10ms"}, nil, []string{"--prometheus-timeout", "from 100ms to 1m"}},
 		{[]string{"--max-clock-error", "soon"}, nil, []string{`"soon" for --max-clock-error`, "from 1µs to 1h", "100ms,nas=1s"}},
 		{[]string{"--max-offset", "0s"}, nil, []string{"--max-offset", "from 1µs"}},
 		{[]string{"--max-offset", "10ms,5ms"}, nil, []string{"--max-offset", "give NAME=DURATION"}},
@@ -124,6 +128,34 @@ func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%v %v: %q does not say %q", tc.args, tc.env, err, w)
 			}
+		}
+	}
+}
+
+// TestPrometheus: --prometheus, its label and timeout; without --chrony, no chronyd is read
+// directly (every host comes from the engine); with it, the hosts given are read beside.
+func TestPrometheus(t *testing.T) {
+	for _, tc := range []struct {
+		args        []string
+		env         map[string]string
+		url, label  string
+		timeout     time.Duration
+		polledHosts int
+	}{
+		{nil, nil, "", "host", 5 * time.Second, 1},
+		{[]string{"--prometheus", "http://prometheus:9090/"}, nil, "http://prometheus:9090", "host", 5 * time.Second, 0},
+		{[]string{"--prometheus", "http://vm:8428", "--chrony", "nas=udp://10.0.0.1"}, nil, "http://vm:8428", "host", 5 * time.Second, 1},
+		{nil, map[string]string{"SECOND_HAND_PROMETHEUS": "https://thanos.lan/", "SECOND_HAND_PROMETHEUS_HOST_LABEL": "instance",
+			"SECOND_HAND_PROMETHEUS_TIMEOUT": "20s"}, "https://thanos.lan", "instance", 20 * time.Second, 0},
+	} {
+		c, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
+		if err != nil {
+			t.Errorf("%v %v: %v", tc.args, tc.env, err)
+			continue
+		}
+		if c.Prometheus != tc.url || c.PrometheusLabel != tc.label || c.PrometheusTimeout != tc.timeout || len(c.Hosts) != tc.polledHosts {
+			t.Errorf("%v %v: prometheus %q label %q timeout %v, %d hosts; want %q %q %v %d", tc.args, tc.env, c.Prometheus, c.PrometheusLabel,
+				c.PrometheusTimeout, len(c.Hosts), tc.url, tc.label, tc.timeout, tc.polledHosts)
 		}
 	}
 }

@@ -65,7 +65,15 @@ func TestMetricsMatchChronyc(t *testing.T) {
 					for _, s := range src {
 						s[6] = "" // the age moves by itself; checked apart below
 					}
-					return append(append(tr, src...), st...), nil
+					rows := append(append(tr, src...), st...)
+					if tc.name == "unix" {
+						ntp, err := chronycRaw(lab.Monitored, "ntpdata")
+						if err != nil {
+							return nil, err
+						}
+						rows = append(rows, ntp...)
+					}
+					return rows, nil
 				},
 				func() (map[string]float64, error) { return scrapeMetrics(t, in.url+"/metrics"), nil },
 				chronylab.TrackingVolatile,
@@ -80,7 +88,7 @@ func TestMetricsMatchChronyc(t *testing.T) {
 }
 
 // compareMetrics checks a scrape against chronyc -c tracking (before[0], after[0]), sources
-// (the next 4 rows) and sourcestats (the last 4).
+// (the next 4 rows), sourcestats (the 4 after them) and, over the socket, ntpdata (the rest).
 func compareMetrics(m map[string]float64, before, after [][]string, socket bool) []string {
 	var d []string
 	check := func(series string, want float64, tol float64) {
@@ -142,7 +150,7 @@ func compareMetrics(m map[string]float64, before, after [][]string, socket bool)
 			d = append(d, "the selected source has no age")
 		}
 	}
-	for _, s := range before[5:] {
+	for _, s := range before[5:9] {
 		addr := s[0]
 		if s[0] == "localhost" {
 			addr = "127.0.0.1"
@@ -156,6 +164,36 @@ func compareMetrics(m map[string]float64, before, after [][]string, socket bool)
 		check("chrony_sourcestats_offset{"+labels+"}", num(s[6]), tol(s[6]))
 		check("chrony_sourcestats_stddev{"+labels+"}", num(s[7]), tol(s[7]))
 	}
+	// The last packet of each NTP source, from ntpdata over the socket only (chronyd refuses it
+	// over UDP), as chrony_exporter's --collector.sources.with-ntpdata has it.
+	names := map[string]string{}
+	for _, s := range before[1:5] {
+		addr := s[2]
+		if s[2] == "localhost" {
+			addr = "127.0.0.1"
+		}
+		names[addr] = s[2]
+	}
+	for _, n := range before[9:] {
+		labels := "host=lab,source_address=" + n[0] + ",source_name=" + names[n[0]]
+		for series, col := range map[string]int{"offset": 18, "delay": 19, "dispersion": 20, "response_time": 21, "jitter_asymmetry": 22} {
+			check("chrony_sources_peer_"+series+"_seconds{"+labels+"}", num(n[col]), tol(n[col]))
+		}
+	}
+	peers := 0
+	for series := range m {
+		if strings.HasPrefix(series, "chrony_sources_peer_offset_seconds{") {
+			peers++
+		}
+	}
+	if want := len(before[9:]); peers != want {
+		d = append(d, fmt.Sprintf("%d sources with peer series, want the %d of chronyc ntpdata", peers, want))
+	}
+	ntpdata := 0.0
+	if socket {
+		ntpdata = 1
+	}
+	check("chrony_scrape_collector_success{collector=ntpdata,host=lab}", ntpdata, 0)
 	serverstats := 0.0
 	if socket {
 		serverstats = 1

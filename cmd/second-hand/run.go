@@ -18,6 +18,7 @@ import (
 	"github.com/second-hand/second-hand/pkg/alerting"
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/notify"
@@ -67,7 +68,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	// lets the heap grow to twice what it was; the GC works a little harder instead. GOMEMLIMIT
 	// overrides it.
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit(len(cfg.Hosts)))
+		debug.SetMemoryLimit(memoryLimit(len(cfg.Hosts), cfg.Prometheus != ""))
 	}
 	chronyOpts := chrony.Options{Timeout: cfg.Timeout, Retries: cfg.Retries, Logger: logger}
 	var hosts []monitor.Host
@@ -98,6 +99,24 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	defer stopRecording()
 	hist.Start(recordCtx, fleet)
 
+	var eng *engine.Engine
+	if cfg.Prometheus != "" {
+		if eng, err = engine.New(engine.Config{URL: cfg.Prometheus, HostLabel: cfg.PrometheusLabel, Timeout: cfg.PrometheusTimeout,
+			Reuse: cfg.Reuse, Logger: logger}); err != nil {
+			return usageError{fmt.Errorf("invalid value %q for --prometheus (SECOND_HAND_PROMETHEUS): %v", cfg.Prometheus, err)}
+		}
+		// Say at once whether the engine answers; the page says so too, in the panels that
+		// need it, and asks again at each refresh.
+		go func() {
+			n, err := eng.Ping(ctx)
+			if err != nil {
+				logger.Warn("the Prometheus API does not answer yet; the panels that need it say so and ask again", "url", cfg.Prometheus, "error", err)
+				return
+			}
+			logger.Info("reading hosts from the Prometheus API", "url", cfg.Prometheus, "host_label", cfg.PrometheusLabel, "hosts", n)
+		}()
+	}
+
 	// Notifications: every host diagnosed in the background, on the recorder's moments.
 	notifier, stopNotifying := startNotifying(ctx, cfg, fleet, hist, chronyOpts.MaxWait(), logger, h)
 	defer stopNotifying()
@@ -107,7 +126,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	// included; then it answers with the panel's error. The write timeout leaves it 10 s more
 	// to render and send that answer, so that no answer is cut off. Exports extend their own.
 	budget := chronyOpts.MaxWait()
-	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Thresholds: cfg.thresholds(), Notify: notifier}
+	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Thresholds: cfg.thresholds(), Engine: eng,
+		Notify: notifier}
 	// On loopback the page answers only for its own names (DNS rebinding); beyond loopback, the
 	// names given if any.
 	if listensOnLoopback(cfg.Listen) || len(cfg.AllowedHosts) > 0 {
@@ -129,7 +149,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	logger.Info("second-hand serving", "version", versionString(), "url", "http://"+ln.Addr().String()+"/", "hosts", len(cfg.Hosts),
 		"refresh", cfg.Refresh, "reuse", cfg.Reuse, "timeout", cfg.Timeout, "retries", cfg.Retries,
-		"history", historyNote(cfg), "notify", notifyNote(cfg))
+		"history", historyNote(cfg), "prometheus", engineNote(cfg), "notify", notifyNote(cfg))
 	if h.listening != nil {
 		h.listening(ln.Addr())
 	}
@@ -150,6 +170,13 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	stopRecording()
 	stopNotifying()
 	return errors.Join(fleet.Close(), hist.Close())
+}
+
+func engineNote(cfg config) string {
+	if cfg.Prometheus == "" {
+		return "none"
+	}
+	return cfg.Prometheus + " (hosts by their " + cfg.PrometheusLabel + " label)"
 }
 
 // startNotifying diagnoses every host in the background and sends what package alerting decides
@@ -209,8 +236,15 @@ func historyNote(cfg config) string {
 }
 
 // memoryLimit is the soft limit for n hosts: the page's own few MB, and a little per host for
-// its client and its reports.
-func memoryLimit(hosts int) int64 { return 18<<20 + int64(hosts)*(64<<10) }
+// its client and its reports; with an engine, room for its answers (the latest values of a
+// thousand hosts are a few MB of JSON).
+func memoryLimit(hosts int, engine bool) int64 {
+	limit := 18<<20 + int64(hosts)*(64<<10)
+	if engine {
+		limit += 16 << 20
+	}
+	return limit
+}
 
 // healthcheck asks the second-hand listening at listen for /healthz, for Docker's HEALTHCHECK,
 // which has no shell or curl in the image.

@@ -2,10 +2,10 @@
 // the same run: the Go benchmarks of pkg/server (each fragment next to the raw chrony requests
 // it needs, from the reuse window, and 5 to 50 sources), the page's load time in headless
 // chromium through nginx, 200 connections for 30 s with wrk through nginx with second-hand's
-// peak memory, what the same four reports cost with chronyc, and memory (the 30-day CSV
-// export, an import of 5 million lines of chronyd's logs, the heap while a page polls the
-// history). It needs root (chronyd),
-// nginx, chromium and wrk: `just bench` installs them and runs it.
+// peak memory, what the same four reports cost with chronyc, memory (the 30-day CSV export,
+// an import of 5 million lines of chronyd's logs, the heap while a page polls the history), and
+// a fleet's month backfilled into VictoriaMetrics and read with --prometheus. It needs root
+// (chronyd), nginx, chromium, wrk and victoria-metrics: `just bench` installs them and runs it.
 package main
 
 import (
@@ -34,32 +34,36 @@ func main() {
 	repo := flag.String("repo", "..", "the repository's root")
 	loadFor := flag.Duration("load", 30*time.Second, "how long each wrk run lasts")
 	loads := flag.Int("loads", 20, "page loads to take the median of")
-	only := flag.String("only", "", "run only these parts, comma-separated: go, page, load, history, fleet, metrics, chronyc, csv, import, poll (default: all)")
+	only := flag.String("only", "", "run only these parts, comma-separated: go, page, load, history, fleet, metrics, chronyc, csv, import, poll, engine (default: all)")
 	pollFor := flag.Duration("poll", 30*time.Minute, "how long the poll part polls the history")
 	importLines := flag.Int("import-lines", 5_000_000, "how many lines of chronyd's logs the import part imports")
+	var size engineSize
+	flag.IntVar(&size.hosts, "engine-hosts", 1000, "hosts backfilled into the engine (engine)")
+	flag.IntVar(&size.days, "engine-days", 30, "days backfilled into the engine (engine)")
+	flag.DurationVar(&size.step, "engine-step", time.Minute, "the scrape interval of the backfill (engine)")
 	flag.Parse()
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			if !validPart[p] {
-				fmt.Fprintf(os.Stderr, "bench: invalid value %q for -only: want some of go, page, load, history, fleet, metrics, chronyc, csv, import, poll\n", p)
+				fmt.Fprintf(os.Stderr, "bench: invalid value %q for -only: want some of go, page, load, history, fleet, metrics, chronyc, csv, import, poll, engine\n", p)
 				os.Exit(2)
 			}
 			parts[p] = true
 		}
 	}
-	if err := run(*repo, *loadFor, *loads, *pollFor, *importLines, func(p string) bool { return len(parts) == 0 || parts[p] }); err != nil {
+	if err := run(*repo, *loadFor, *loads, *pollFor, *importLines, size, func(p string) bool { return len(parts) == 0 || parts[p] }); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
 var validPart = map[string]bool{"go": true, "page": true, "load": true, "history": true, "fleet": true, "metrics": true, "chronyc": true,
-	"csv": true, "import": true, "poll": true}
+	"csv": true, "import": true, "poll": true, "engine": true}
 
 type row struct{ what, figure, against string }
 
-func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, importLines int, part func(string) bool) error {
+func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, importLines int, size engineSize, part func(string) bool) error {
 	repo, _ = filepath.Abs(repo)
 	var rows []row
 	add := func(what, figure, against string) { rows = append(rows, row{what, figure, against}) }
@@ -181,6 +185,13 @@ func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, i
 	}
 	if part("poll") {
 		if err := pollBench(ctx, bin, dir, lab, pollFor, add); err != nil {
+			return err
+		}
+	}
+
+	// 8b. A fleet's month in a time-series engine, read with --prometheus.
+	if part("engine") {
+		if err := engineBench(ctx, bin, dir, size, loads, add); err != nil {
 			return err
 		}
 	}

@@ -17,9 +17,21 @@ type Explanation struct {
 	Fix    string
 }
 
+// Explainer is an error that carries its own words: the failures of a time-series engine
+// (package engine, which depends on this package and so cannot be named here). Explain gives
+// them as they are.
+type Explainer interface {
+	error
+	Explanation() Explanation
+}
+
 // Explain turns an error from reading chronyd into words a user can act on. It is the one
 // place where error kinds become sentences; the panels and /readyz both use it.
 func Explain(err error, endpoint string) Explanation {
+	var x Explainer
+	if errors.As(err, &x) {
+		return x.Explanation()
+	}
 	var b *chrony.BudgetError
 	if errors.As(err, &b) {
 		return explainBudget(err, b, endpoint)

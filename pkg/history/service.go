@@ -234,6 +234,9 @@ type Status struct {
 	Notice  string // the store was damaged and moved aside
 	Dropped int    // records given up while the store failed
 	Path    string // the store's file
+	// Engine is the Prometheus API the history is read from (its URL), when it is not this
+	// second-hand's own store.
+	Engine string
 }
 
 // Status is the state of history for host.

@@ -314,24 +314,66 @@ func (b *builder) view() View {
 	for i, a := range all {
 		statsOfAcc[a] = stats[i]
 	}
+	part := func(a *acc) Part { return Part{Cols: a.cols, Stats: statsOfAcc[a]} }
+	p := Parts{Offset: part(&b.off), MaxError: part(&b.bound), Frequency: part(&b.freq), Skew: part(&b.skew), RMSOffset: part(&b.rms),
+		RootDelay: part(&b.delay), RootDispersion: part(&b.disp)}
+	for _, sa := range b.sources {
+		sp := SourcePart{Name: sa.name}
+		if len(sa.samples.vals) > 0 {
+			sp.Samples = part(&sa.samples)
+		}
+		sp.Reach, _ = sa.reach.finish()
+		p.Sources = append(p.Sources, sp)
+	}
+	v.Charts = Charts(p)
+	for _, a := range all {
+		a.release()
+	}
+	return v
+}
 
+// Parts are what a view's charts are drawn from, wherever the history is read (the store, or
+// a time-series engine): each series' columns and its statistics over the range.
+type Parts struct {
+	Offset, MaxError, Frequency, Skew, RMSOffset, RootDelay, RootDispersion Part
+	Sources                                                                 []SourcePart
+}
+
+// Part is one series: its columns (nil when it has no values) and its statistics.
+type Part struct {
+	Cols  []Col
+	Stats Stats
+}
+
+// SourcePart is one source: its samples' offsets with their error bars (Lo, Hi), and its
+// reachability (nil when not known).
+type SourcePart struct {
+	Name    string
+	Samples Part
+	Reach   []ReachCell
+}
+
+// Charts draws the charts of a view from its parts: the offset in the band of the maximum
+// clock error, frequency, skew, RMS offset, root delay and dispersion, the sources' offsets,
+// their reachability.
+func Charts(p Parts) []Chart {
 	// The system time offset, in the band of the maximum clock error. The scale keeps every
 	// offset whole; the band is drawn to the 99th percentile of its bound at most, so that the
 	// start of chronyd (a bound of seconds) does not flatten the rest.
 	offset := Chart{ID: "offset", Title: "System time offset", Unit: "s", Symmetric: true,
 		Help:   "How far the system clock was from NTP time at each sample (positive: ahead), inside the band of the maximum clock error: |offset| + root dispersion + root delay / 2.",
-		Series: []Series{{Name: "offset", Cols: b.off.cols, Stats: statsOfAcc[&b.off]}, {Name: "max error", Stats: statsOfAcc[&b.bound]}},
-		Band:   b.bound.cols}
-	lim := math.Max(absMax(b.off.cols), offset.Series[1].Stats.P99)
+		Series: []Series{{Name: "offset", Cols: p.Offset.Cols, Stats: p.Offset.Stats}, {Name: "max error", Stats: p.MaxError.Stats}},
+		Band:   p.MaxError.Cols}
+	lim := math.Max(absMax(p.Offset.Cols), p.MaxError.Stats.P99)
 	offset.Min, offset.Max = -lim, lim
-	v.Charts = append(v.Charts, offset,
-		lineChart(statsOfAcc, "frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (positive: fast).",
-			[]string{"frequency"}, &b.freq),
-		lineChart(statsOfAcc, "skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", []string{"skew"}, &b.skew),
-		lineChart(statsOfAcc, "rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", []string{"RMS offset"}, &b.rms),
-		lineChart(statsOfAcc, "root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
-			[]string{"root delay", "root dispersion"}, &b.delay, &b.disp),
-	)
+	charts := []Chart{offset,
+		lineChart("frequency", "Frequency", "ppm", "How fast the system clock would run without chronyd's correction, at each clock update (positive: fast).",
+			[]string{"frequency"}, p.Frequency),
+		lineChart("skew", "Skew", "ppm", "The error bound of that frequency, at each clock update.", []string{"skew"}, p.Skew),
+		lineChart("rms", "RMS offset", "s", "The long-term average of the offset, at each clock update.", []string{"RMS offset"}, p.RMSOffset),
+		lineChart("root", "Root delay and dispersion", "s", "The network delay and the error accumulated up to the stratum-1 clock, at each sample.",
+			[]string{"root delay", "root dispersion"}, p.RootDelay, p.RootDispersion),
+	}
 
 	// Each source's samples with their error bars, and its reachability. As for the band:
 	// every sample whole, error bars to a sensible extent.
@@ -341,29 +383,25 @@ func (b *builder) view() View {
 		Help: "For each source, whether it answered all (full), some (half) or none (empty) of its last 8 polls."}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	var errs []float64
-	for _, sa := range b.sources {
-		if len(sa.samples.vals) > 0 {
-			for _, c := range sa.samples.cols {
+	for _, sp := range p.Sources {
+		if sp.Samples.Cols != nil {
+			for _, c := range sp.Samples.Cols {
 				if c.Has {
 					lo, hi = math.Min(lo, c.Min), math.Max(hi, c.Max)
 					errs = append(errs, c.Hi-c.Max, c.Min-c.Lo)
 				}
 			}
-			sources.Series = append(sources.Series, Series{Name: sa.name, Cols: sa.samples.cols, Stats: statsOfAcc[&sa.samples], Errors: true})
+			sources.Series = append(sources.Series, Series{Name: sp.Name, Cols: sp.Samples.Cols, Stats: sp.Samples.Stats, Errors: true})
 		}
-		if cells, ok := sa.reach.finish(); ok {
-			reach.Strips = append(reach.Strips, Strip{Name: sa.name, Cells: cells})
+		if sp.Reach != nil {
+			reach.Strips = append(reach.Strips, Strip{Name: sp.Name, Cells: sp.Reach})
 		}
 	}
 	if len(sources.Series) > 0 {
 		e := quantile(errs, 0.95)
 		sources.Min, sources.Max = pad(lo-e, hi+e)
 	}
-	v.Charts = append(v.Charts, sources, reach)
-	for _, a := range all {
-		a.release()
-	}
-	return v
+	return append(charts, sources, reach)
 }
 
 // acc gathers a series: its columns, and every value for its statistics.
@@ -460,16 +498,16 @@ func sourceLabel(s store.Source) string {
 	return s.Name + " (" + s.Address + ")"
 }
 
-func lineChart(stats map[*acc]Stats, id, title, unit, help string, names []string, series ...*acc) Chart {
+func lineChart(id, title, unit, help string, names []string, series ...Part) Chart {
 	c := Chart{ID: id, Title: title, Unit: unit, Help: help}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, a := range series {
-		for _, col := range a.cols {
+	for i, p := range series {
+		for _, col := range p.Cols {
 			if col.Has {
 				lo, hi = math.Min(lo, col.Min), math.Max(hi, col.Max)
 			}
 		}
-		c.Series = append(c.Series, Series{Name: names[i], Cols: a.cols, Stats: stats[a]})
+		c.Series = append(c.Series, Series{Name: names[i], Cols: p.Cols, Stats: p.Stats})
 	}
 	c.Min, c.Max = pad(lo, hi)
 	return c
@@ -546,6 +584,12 @@ type Trend struct {
 // TrendColumns is how many columns a trend has: a quarter of an hour each.
 const TrendColumns = 96
 
+// TrendOf is the sparkline of columns of the system time offset, on a scale around zero.
+func TrendOf(cols []Col) Trend {
+	lim := absMax(cols)
+	return Trend{Cols: cols, Min: -lim, Max: lim}
+}
+
 // Trend is host's sparkline for the 24 hours to now, kept until new data comes or a column
 // passes. ok is false when there is nothing to draw.
 func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend, bool) {
@@ -579,10 +623,8 @@ func (s *Service) Trend(ctx context.Context, host string, now time.Time) (Trend,
 					a.cols[i].Broken = true
 				}
 			}
-			t.Cols = a.cols
+			t = TrendOf(a.cols)
 			a.release()
-			lim := absMax(t.Cols)
-			t.Min, t.Max = -lim, lim
 		}
 		s.trends.put(host, stm, t, int64(unsafe.Sizeof(t))+int64(len(t.Cols))*int64(unsafe.Sizeof(Col{})))
 		return t, nil

@@ -1,7 +1,9 @@
 // Package metrics exports every host's chronyd to Prometheus, with the names, labels and units
 // of chrony_exporter (so that its dashboards and alert rules work unchanged), a host label on
 // every series, and what that exporter lacks: leap status, synchronisation, the maximum clock
-// error, activity, the RTC, and second-hand's own counters.
+// error, activity, the RTC, and second-hand's own counters. Over chronyd's Unix socket it adds
+// what chrony_exporter gives with --collector.sources.with-ntpdata: each NTP source's last
+// packet (chrony_sources_peer_*), from the ntpdata report.
 //
 // A scrape reads through the hosts' monitors: the same shared reads and reuse window as the
 // pages, so that ten Prometheus servers scraping at once cost chronyd what one does, and a
@@ -10,8 +12,10 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/bits"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +26,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/notify"
 )
@@ -85,6 +90,14 @@ var (
 	sourcesPoll         = gauge("sources", "polling_interval_seconds", "Chrony sources polling interval in seconds", "source_address", "source_name")
 	sourcesStateInfo    = gauge("sources", "state_info", "Chrony sources state info", "source_address", "source_name", "source_state", "source_mode")
 	sourcesStratum      = gauge("sources", "stratum", "Chrony sources stratum", "source_address", "source_name")
+	// From ntpdata: the last valid packet of each NTP source (not reference clocks), on the
+	// socket only; chrony_exporter's names, labels and units (the asymmetry is a ratio, though
+	// its name says seconds, as the exporter has it).
+	peerOffset          = gauge("sources", "peer_offset_seconds", "Chrony sources peer offset: the offset measured from the last valid packet (ntpdata)", "source_address", "source_name")
+	peerDelay           = gauge("sources", "peer_delay_seconds", "Chrony sources peer delay: the round-trip delay of the last valid packet (ntpdata)", "source_address", "source_name")
+	peerDispersion      = gauge("sources", "peer_dispersion_seconds", "Chrony sources peer dispersion of the last valid packet (ntpdata)", "source_address", "source_name")
+	peerResponseTime    = gauge("sources", "peer_response_time_seconds", "Chrony sources peer response time: how long the server took to answer the last valid packet (ntpdata)", "source_address", "source_name")
+	peerJitterAsymmetry = gauge("sources", "peer_jitter_asymmetry_seconds", "Chrony sources peer jitter asymmetry: chronyd's estimate of the asymmetry of the network jitter, from -0.5 to 0.5 (ntpdata)", "source_address", "source_name")
 
 	statsSamples = gauge("sourcestats", "samples", "The number of sample points currently being retained for the server. (NP)", "source_address", "source_name")
 	statsRuns    = gauge("sourcestats", "runs", "The number of runs of residuals having the same sign following the last regression. (NR)", "source_address", "source_name")
@@ -136,6 +149,7 @@ var all = []desc{up, collectorSuccess, trackingInfo, trackingLastOffset, trackin
 	trackingRMSOffset, trackingRootDelay, trackingRootDispersion, trackingFrequency, trackingResidual, trackingSkew,
 	trackingUpdateInterval, trackingStratum, trackingLeap, trackingSynchronised, trackingMaxError,
 	sourcesAge, sourcesReachRatio, sourcesReachSuccess, sourcesOffset, sourcesError, sourcesPoll, sourcesStateInfo, sourcesStratum,
+	peerOffset, peerDelay, peerDispersion, peerResponseTime, peerJitterAsymmetry,
 	statsSamples, statsRuns, statsSpan, statsStdDev, statsFreq, statsSkew, statsOffset, activitySources,
 	rtcOffset, rtcGain, rtcRefTime, rtcSamples, rtcRuns, rtcSpan,
 	serverNTP, serverNKE, serverCmd, serverNTPDrops, serverNKEDrops, serverCmdDrops, serverLogDrops, serverAuth, serverInterleaved,
@@ -231,7 +245,7 @@ func (hs Hosts) Gather() ([]*dto.MetricFamily, error) {
 }
 
 // reports are the reports a scrape reads, tracking first.
-var reports = [...]string{"tracking", "sources", "sourcestats", "activity", "rtc", "serverstats"}
+var reports = [...]string{"tracking", "sources", "sourcestats", "activity", "rtc", "serverstats", "ntpdata"}
 
 // snapshot is what one scrape read of a host: each report, its error, and when it was read
 // (at, in the order of reports; zero for a report not read).
@@ -244,6 +258,7 @@ type snapshot struct {
 	activity    chrony.Activity
 	rtc         chrony.RTC
 	serverStats chrony.ServerStats
+	ntpData     map[netip.Addr]chrony.NTPData // of the NTP sources that answered
 }
 
 // read reads a host's reports: tracking first, and when chronyd answers it the others at
@@ -256,13 +271,62 @@ func read(ctx context.Context, m *monitor.Monitor) *snapshot {
 		return s
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { s.sources, s.at[1], s.errs[1] = m.Sources(ctx, monitor.Want{}) })
+	wg.Go(func() {
+		s.sources, s.at[1], s.errs[1] = m.Sources(ctx, monitor.Want{})
+		if s.errs[1] == nil {
+			s.ntpData, s.at[6], s.errs[6] = readNTPData(ctx, m, s.sources)
+		} else {
+			s.errs[6] = s.errs[1]
+		}
+	})
 	wg.Go(func() { s.sourceStats, s.at[2], s.errs[2] = m.SourceStats(ctx, monitor.Want{}) })
 	wg.Go(func() { s.activity, s.at[3], s.errs[3] = m.Activity(ctx, monitor.Want{}) })
 	wg.Go(func() { s.rtc, s.at[4], s.errs[4] = m.RTC(ctx, monitor.Want{}) })
 	s.serverStats, s.at[5], s.errs[5] = m.ServerStats(ctx, monitor.Want{})
 	wg.Wait()
 	return s
+}
+
+// readNTPData reads the ntpdata report of every NTP source in sources, all at once; at is the
+// latest read. The first is asked alone: chronyd answers ntpdata only on its socket (or with
+// opencommands), and over UDP it refuses every source alike, so one refusal is enough to
+// know, and costs chronyd one request rather than one per source.
+func readNTPData(ctx context.Context, m *monitor.Monitor, sources []chrony.Source) (map[netip.Addr]chrony.NTPData, time.Time, error) {
+	var addrs []netip.Addr
+	for _, s := range sources {
+		if s.Mode != chrony.ModeRefClock && !s.Unresolved && s.Address.IsValid() {
+			addrs = append(addrs, s.Address)
+		}
+	}
+	out := map[netip.Addr]chrony.NTPData{}
+	if len(addrs) == 0 {
+		return out, time.Time{}, nil
+	}
+	first, at, err := m.NTPData(ctx, addrs[0], monitor.Want{})
+	if err != nil {
+		return out, at, err
+	}
+	out[addrs[0]] = first
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for _, a := range addrs[1:] {
+		wg.Go(func() {
+			d, dat, err := m.NTPData(ctx, a, monitor.Want{})
+			mu.Lock()
+			defer mu.Unlock()
+			if dat.After(at) {
+				at = dat
+			}
+			if err != nil {
+				errs = append(errs, err) // that source only: a source removed since the list was read
+				return
+			}
+			out[a] = d
+		})
+	}
+	wg.Wait()
+	return out, at, errors.Join(errs...)
 }
 
 // snapCollector sends the metrics of one snapshot.
@@ -292,7 +356,7 @@ func (c *snapCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	e.tracking(s.tracking)
 	if s.errs[1] == nil {
-		e.sources(s.sources)
+		e.sources(s.sources, s.ntpData)
 	}
 	if s.errs[2] == nil {
 		e.sourceStats(s.sourceStats)
@@ -364,7 +428,7 @@ var stateNames = map[chrony.SourceState]string{chrony.StateSelected: "sync", chr
 
 var modeNames = map[chrony.SourceMode]string{chrony.ModeServer: "client", chrony.ModePeer: "peer", chrony.ModeRefClock: "reference clock"}
 
-func (e emitter) sources(sources []chrony.Source) {
+func (e emitter) sources(sources []chrony.Source, ntp map[netip.Addr]chrony.NTPData) {
 	for _, s := range sources {
 		if s.Unresolved {
 			continue // no address to name it by yet
@@ -384,6 +448,13 @@ func (e emitter) sources(sources []chrony.Source) {
 		e.send(sourcesPoll, math.Ldexp(1, s.PollLog2), a, n)
 		e.send(sourcesStateInfo, 1, a, n, name(stateNames, s.State), name(modeNames, s.Mode))
 		e.send(sourcesStratum, float64(s.Stratum), a, n)
+		if d, ok := ntp[s.Address]; ok && s.Mode != chrony.ModeRefClock {
+			e.send(peerOffset, d.OffsetSeconds, a, n)
+			e.send(peerDelay, d.PeerDelaySeconds, a, n)
+			e.send(peerDispersion, d.PeerDispersionSeconds, a, n)
+			e.send(peerResponseTime, d.ResponseTimeSeconds, a, n)
+			e.send(peerJitterAsymmetry, d.JitterAsymmetry, a, n)
+		}
 	}
 }
 
@@ -552,5 +623,30 @@ func (c notificationsCollector) Collect(ch chan<- prometheus.Metric) {
 		v    uint64
 	}{{"sent", n.Sent}, {"failed", n.Failed}, {"dropped", n.Dropped}} {
 		ch <- prometheus.MustNewConstMetric(notificationsTotal, prometheus.CounterValue, float64(r.v), r.name)
+	}
+}
+
+// Of the time-series engine second-hand reads (--prometheus).
+var (
+	engineQueries  = prometheus.NewDesc("second_hand_engine_queries_total", "Queries second-hand sent to the time-series engine, by endpoint.", []string{"endpoint"}, nil)
+	engineFailures = prometheus.NewDesc("second_hand_engine_query_failures_total", "Queries to the time-series engine that failed, by kind.", []string{"kind"}, nil)
+)
+
+// EngineCollector exports second-hand's counts of the queries it sent the engine: what a page
+// load and a refresh cost it.
+type EngineCollector struct{ E *engine.Engine }
+
+func (c EngineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- engineQueries
+	ch <- engineFailures
+}
+
+func (c EngineCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c.E.Counts()
+	ch <- prometheus.MustNewConstMetric(engineQueries, prometheus.CounterValue, float64(n.Query.Load()), "query")
+	ch <- prometheus.MustNewConstMetric(engineQueries, prometheus.CounterValue, float64(n.QueryRange.Load()), "query_range")
+	ch <- prometheus.MustNewConstMetric(engineQueries, prometheus.CounterValue, float64(n.Labels.Load()), "labels")
+	for _, k := range engine.Kinds {
+		ch <- prometheus.MustNewConstMetric(engineFailures, prometheus.CounterValue, float64(n.Failures[k].Load()), strings.ReplaceAll(k.String(), " ", "_"))
 	}
 }

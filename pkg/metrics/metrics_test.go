@@ -25,6 +25,7 @@ type fixed struct {
 	stats    []chrony.SourceStats
 	rtc      chrony.RTC
 	server   chrony.ServerStats
+	ntp      map[netip.Addr]chrony.NTPData
 	fail     map[string]error
 }
 
@@ -46,6 +47,16 @@ func (r *fixed) Activity(context.Context) (chrony.Activity, error) {
 }
 func (r *fixed) ServerStats(context.Context) (chrony.ServerStats, error) {
 	return r.server, r.fail["serverstats"]
+}
+func (r *fixed) NTPData(_ context.Context, a netip.Addr) (chrony.NTPData, error) {
+	if err := r.fail["ntpdata"]; err != nil {
+		return chrony.NTPData{}, err
+	}
+	d, ok := r.ntp[a]
+	if !ok {
+		return d, &chrony.Error{Kind: chrony.KindStatus, Op: "ntpdata", Status: chrony.StatusNoSuchSource}
+	}
+	return d, nil
 }
 func (r *fixed) Endpoint() string { return "udp://fake:323" }
 func (r *fixed) Counts() chrony.Counts {
@@ -74,6 +85,10 @@ func sample() *fixed {
 			{Name: "GPS", RefID: 0x47505300, Samples: 0, FrequencySkewPPM: 2000, StdDevSeconds: 4},
 		},
 		server: chrony.ServerStats{Version: 3, NTPPackets: 100, CommandPackets: 50, InterleavedNTP: 7},
+		ntp: map[netip.Addr]chrony.NTPData{
+			netip.MustParseAddr("192.168.1.10"): {OffsetSeconds: 6e-6, PeerDelaySeconds: 3e-4, PeerDispersionSeconds: 2e-6, ResponseTimeSeconds: 4e-5, JitterAsymmetry: -0.25},
+			netip.MustParseAddr("192.168.1.20"): {OffsetSeconds: -1e-5, PeerDelaySeconds: 5e-4, PeerDispersionSeconds: 3e-6, ResponseTimeSeconds: 6e-5, JitterAsymmetry: 0.5},
+		},
 	}
 }
 
@@ -147,6 +162,14 @@ func TestCompatibleNames(t *testing.T) {
 		"chrony_activity_sources{host=nas,state=online}":                                                                             3,
 		"chrony_activity_sources{host=nas,state=unresolved}":                                                                         1,
 		"chrony_scrape_collector_success{collector=serverstats,host=nas}":                                                            1,
+		"chrony_scrape_collector_success{collector=ntpdata,host=nas}":                                                                1,
+		"chrony_sources_peer_offset_seconds{host=nas,source_address=192.168.1.10,source_name=nas.lan}":                               6e-6,
+		"chrony_sources_peer_delay_seconds{host=nas,source_address=192.168.1.10,source_name=nas.lan}":                                3e-4,
+		"chrony_sources_peer_dispersion_seconds{host=nas,source_address=192.168.1.10,source_name=nas.lan}":                           2e-6,
+		"chrony_sources_peer_response_time_seconds{host=nas,source_address=192.168.1.10,source_name=nas.lan}":                        4e-5,
+		"chrony_sources_peer_jitter_asymmetry_seconds{host=nas,source_address=192.168.1.10,source_name=nas.lan}":                     -0.25,
+		"chrony_sources_peer_offset_seconds{host=nas,source_address=192.168.1.20,source_name=pi.lan}":                                -1e-5,
+		"chrony_sources_peer_jitter_asymmetry_seconds{host=nas,source_address=192.168.1.20,source_name=pi.lan}":                      0.5,
 		"second_hand_chronyd_requests_total{host=nas}":                                                                               42,
 		"second_hand_chronyd_request_failures_total{host=nas,kind=timeout}":                                                          2,
 	} {
@@ -166,6 +189,8 @@ func TestCompatibleNames(t *testing.T) {
 			t.Errorf("a version 3 reply has no daemon timestamps: %s", series)
 		case strings.HasPrefix(series, "chrony_rtc_"):
 			t.Errorf("no rtcfile, yet %s", series)
+		case strings.HasPrefix(series, "chrony_sources_peer_") && strings.Contains(series, "GPS"):
+			t.Errorf("a reference clock has no NTP packets: %s", series)
 		}
 	}
 }
@@ -180,6 +205,39 @@ func TestOneFailingReportIsNotDown(t *testing.T) {
 		t.Errorf("up %v, serverstats %v, sources %v", got["chrony_up{host=nas}"], got["chrony_scrape_collector_success{collector=serverstats,host=nas}"],
 			got["chrony_scrape_collector_success{collector=sources,host=nas}"])
 	}
+}
+
+// TestNTPDataRefused: over UDP chronyd refuses ntpdata (socket only): no peer series, its
+// collector failed, chronyd asked once rather than once per source, and up stays 1.
+func TestNTPDataRefused(t *testing.T) {
+	r := sample()
+	asked := 0
+	refusing := &countingNTP{fixed: r, asked: &asked}
+	r.fail = map[string]error{"ntpdata": &chrony.Error{Kind: chrony.KindNotAuthorised, Op: "ntpdata", Status: chrony.StatusUnauth}}
+	got := scrape(t, monitor.New("nas", refusing, monitor.Config{}))
+	if got["chrony_up{host=nas}"] != 1 || got["chrony_scrape_collector_success{collector=ntpdata,host=nas}"] != 0 {
+		t.Errorf("up %v, ntpdata collector %v; want 1 and 0", got["chrony_up{host=nas}"], got["chrony_scrape_collector_success{collector=ntpdata,host=nas}"])
+	}
+	for series := range got {
+		if strings.HasPrefix(series, "chrony_sources_peer_") {
+			t.Errorf("%s although chronyd refused ntpdata", series)
+		}
+	}
+	// The scrape's own reads (the diagnosis reads what its findings need besides).
+	asked = 0
+	if s := read(context.Background(), monitor.New("nas", refusing, monitor.Config{})); s.errs[6] == nil || len(s.ntpData) != 0 || asked != 1 {
+		t.Errorf("the scrape's reads: ntpdata error %v, %d answers, asked %d times; want refused, none, once", s.errs[6], len(s.ntpData), asked)
+	}
+}
+
+type countingNTP struct {
+	*fixed
+	asked *int
+}
+
+func (c *countingNTP) NTPData(ctx context.Context, a netip.Addr) (chrony.NTPData, error) {
+	*c.asked++
+	return c.fixed.NTPData(ctx, a)
 }
 
 // TestDownIsDownWithNoValues: chronyd not answering tracking is chrony_up 0 and no report's

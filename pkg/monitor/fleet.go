@@ -44,11 +44,9 @@ type Fleet struct {
 	byName   map[string]*Monitor
 }
 
-// NewFleet makes a Monitor for each host. Names must be valid and unique.
+// NewFleet makes a Monitor for each host. Names must be valid and unique. A fleet may be
+// empty: second-hand then reads every host from a time-series engine.
 func NewFleet(hosts []Host, cfg Config) (*Fleet, error) {
-	if len(hosts) == 0 {
-		return nil, errors.New("monitor: no hosts")
-	}
 	f := &Fleet{byName: map[string]*Monitor{}}
 	for _, h := range hosts {
 		if err := ValidateName(h.Name); err != nil {

@@ -385,7 +385,11 @@ func TestFleet(t *testing.T) {
 	if m, ok := one.Single(); !ok || m.Name() != "only" {
 		t.Errorf("Single = %v %v", m, ok)
 	}
-	for _, bad := range [][]Host{nil, {{"a b", r}}, {{"x", r}, {"x", r}}, {{strings.Repeat("n", 64), r}}, {{"..", r}}} {
+	// An empty fleet: every host is read from a time-series engine.
+	if none, err := NewFleet(nil, Config{}); err != nil || none.Len() != 0 {
+		t.Errorf("NewFleet(nil) = %v, %v; want an empty fleet", none, err)
+	}
+	for _, bad := range [][]Host{{{"a b", r}}, {{"x", r}, {"x", r}}, {{strings.Repeat("n", 64), r}}, {{"..", r}}} {
 		if _, err := NewFleet(bad, Config{}); err == nil {
 			t.Errorf("NewFleet(%v): no error", bad)
 		}

@@ -2,6 +2,7 @@ package panels
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 )
 
 // SourceDetail is what chronyd says of one source, for its detail fragment: its row of the
@@ -165,7 +167,7 @@ func SourceDetailFragment(r Result[SourceDetail]) g.Node {
 			Button(ID(id+"-close"), Type("button"), Class("close"), Data("close-detail", ""), Aria("label", "Close the detail of "+title),
 				Span(Aria("hidden", "true"), g.Text("✕ ")), g.Text("Close")),
 		),
-		g.Iff(d.SourcesErr != nil, func() g.Node { return errorBox(d.SourcesErr, r.Endpoint) }),
+		g.Iff(d.SourcesErr != nil, func() g.Node { return sectionError(d.SourcesErr, r.Endpoint) }),
 		g.Iff(d.SourcesErr == nil && !d.Found, func() g.Node {
 			return P(Class("empty"), g.Text("chronyd has no source "+d.Key+" any more (it was removed, or a pool replaced it)."))
 		}),
@@ -212,6 +214,12 @@ func detailBody(d SourceDetail, endpoint string, at time.Time) g.Node {
 // sectionError is a part of the detail that could not be read: for a report chronyd gives
 // only on its socket, how to get it; else the error as panels show it.
 func sectionError(err error, endpoint string) g.Node {
+	var ne *engine.NotExported
+	if errors.As(err, &ne) {
+		// Not a failure: what a host read from a time-series engine cannot show, and why.
+		return Div(Class("access-note"), Data("access", "not-exported"),
+			P(g.Text(ne.Report+" is not in the series.")), P(Class("error-fix"), g.Text(ne.Why)))
+	}
 	if diagnose.IsSocketOnly(err) {
 		x := diagnose.Explain(err, endpoint)
 		return Div(Class("access-note"), Data("access", "socket-only"),

@@ -48,6 +48,8 @@ func eventsBody(d EventsData) g.Node {
 		shown = shown[:MaxEvents]
 	}
 	return g.Group{
+		g.If(d.Status.Engine != "", P(Class("engine-note"), g.Text("From the changes in the series at "), Code(g.Text(d.Status.Engine)),
+			g.Text(", each at the end of the step it happened in: 10 s in the last day, 5 min before."))),
 		g.If(len(shown) == 0, empty("Nothing happened in the part of the record read so far.")),
 		g.If(len(shown) > 0, Ol(Class("events"), g.Map(shown, func(e history.Event) g.Node { return eventItem(e) }))),
 		g.If(len(d.Events) > MaxEvents, P(Class("empty"), g.Text(strconv.Itoa(len(d.Events)-MaxEvents)+" earlier events are in the CSV export."))),

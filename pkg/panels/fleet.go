@@ -46,6 +46,15 @@ type HostSummary struct {
 	Waiting      bool
 	WaitingSince time.Time
 	Stale        bool
+
+	// InPanel marks a row of a panel that reloads as a whole (the hosts from a time-series
+	// engine): it asks for nothing itself and has no reload button of its own.
+	InPanel bool
+	// Counted rows have no sources report, only how many sources there are (Total) and how
+	// many answered at least one of their last 8 polls (Reachable): a host known from the
+	// series of a time-series engine.
+	Counted          bool
+	Reachable, Total int
 }
 
 // Status is a host's state in one word, as the overview ranks it: worst first.
@@ -141,6 +150,9 @@ func FleetTitle(states []diagnose.State) string {
 type OverviewProps struct {
 	Chrome
 	Rows []HostSummary // in the order to show them first, usually loading shells
+	// Engine is the address of the time-series engine whose hosts the overview shows too
+	// (their panel loads itself); empty for none.
+	Engine string
 }
 
 // Overview is the page of several hosts: a header with how many are synchronised, then one
@@ -159,7 +171,10 @@ func Overview(p OverviewProps) g.Node {
 		}
 	}
 	count := strconv.Itoa(synced) + " of " + strconv.Itoa(len(p.Rows)) + " hosts synchronised"
-	if known < len(p.Rows) {
+	switch {
+	case p.Engine != "":
+		count = "checking hosts…" // until the engine's have come
+	case known < len(p.Rows):
 		count = "checking " + strconv.Itoa(len(p.Rows)) + " hosts…"
 	}
 	states := make([]diagnose.State, len(p.Rows))
@@ -181,7 +196,7 @@ func Overview(p OverviewProps) g.Node {
 		),
 		nil,
 		Main(ID("main"), Class("panels fleet"),
-			Section(Class("panel panel-fleet"), Aria("labelledby", "fleet-title"),
+			g.If(len(p.Rows) > 0 || p.Engine == "", Section(Class("panel panel-fleet"), Aria("labelledby", "fleet-title"),
 				Header(Class("panel-head"), H2(ID("fleet-title"), g.Text("Hosts")),
 					Span(Class("hint"), g.Text("worst first; a host's name opens its page"))),
 				Div(Class("table-wrap"), TabIndex("0"), Aria("labelledby", "fleet-title"),
@@ -190,7 +205,8 @@ func Overview(p OverviewProps) g.Node {
 						TBody(ID("fleet-rows"), g.Map(p.Rows, SummaryRow)),
 					)),
 				fleetLegend,
-			),
+			)),
+			g.If(p.Engine != "", EngineFleetPanel(Result[EngineFleetData]{Loading: true, Data: EngineFleetData{URL: p.Engine}})),
 		),
 	)
 }
@@ -234,6 +250,16 @@ func SummaryRow(s HostSummary) g.Node {
 	}
 	st := s.Status()
 	state := s.State()
+	if s.InPanel {
+		return Tr(ID(rowID(s.Host)), Class("host-row status-"+statusClass(st)+" state-"+state.String()), Data("host", s.Host),
+			Data("rank", strconv.Itoa(state.Rank())), Data("error", Raw(s.errorBound())), Data("status", st.String()),
+			Data("state", state.String()),
+			Th(Scope("row"), Class("name"), A(ID("link-"+s.Host), Href(HostURL("", s.Host)), textValue("host", s.Host, s.Host))),
+			summaryCells(s, st),
+			Td(Class("trend-cell"), g.Iff(s.Trend != nil, func() g.Node { return Trend(*s.Trend) })),
+			Td(),
+		)
+	}
 	return Tr(ID(rowID(s.Host)), Class("host-row status-"+statusClass(st)+" state-"+state.String()),
 		Data("panel", "summary"), Data("host", s.Host),
 		Data("rank", strconv.Itoa(state.Rank())), Data("error", Raw(s.errorBound())), Data("status", st.String()),
@@ -320,23 +346,26 @@ func reachableCell(s HostSummary) g.Node {
 		x := diagnose.Explain(s.SourcesErr, s.Endpoint)
 		return Span(Title(x.Title), textValue("sources-reachable", "", "?"))
 	}
-	reachable := 0
-	for _, src := range s.Sources {
-		if src.Reach != 0 {
-			reachable++
+	reachable, total := s.Reachable, s.Total
+	if !s.Counted {
+		reachable, total = 0, len(s.Sources)
+		for _, src := range s.Sources {
+			if src.Reach != 0 {
+				reachable++
+			}
 		}
 	}
 	h := Good
 	switch {
 	case reachable == 0:
 		h = Bad
-	case reachable < len(s.Sources):
+	case reachable < total:
 		h = Neutral
 	}
 	return Span(withHealth("", h),
 		textValue("sources-reachable", strconv.Itoa(reachable), strconv.Itoa(reachable)),
 		g.Text(" of "),
-		textValue("sources-total", strconv.Itoa(len(s.Sources)), strconv.Itoa(len(s.Sources))))
+		textValue("sources-total", strconv.Itoa(total), strconv.Itoa(total)))
 }
 
 func statusClass(s Status) string {

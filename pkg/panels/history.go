@@ -3,6 +3,7 @@ package panels
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,21 +36,26 @@ func HistoryPanel(r Result[HistoryData]) g.Node {
 		rng = history.DefaultRange
 	}
 	m.query = "range=" + rng.Name
-	m.controls = rangeSwitch(rng, r.Data.View.At)
+	m.controls = rangeSwitch(rng, r.Data.View.At, r.Data.Status.Engine != "")
 	return panel("history", m, func() g.Node { return historyBody(r.Data) })
 }
 
 // rangeSwitch is the range buttons, each reloading the panel with its range, and the CSV of
-// the range shown.
-func rangeSwitch(current history.Range, at time.Time) g.Node {
+// the range shown. History read from an engine has the longer ranges too (it may keep years),
+// and no CSV (the engine exports its own).
+func rangeSwitch(current history.Range, at time.Time, engine bool) g.Node {
+	ranges := history.Ranges
+	if engine {
+		ranges = append(slices.Clip(ranges), history.LongRanges...)
+	}
 	return g.Group{
 		Div(Class("ranges"), Role("group"), Aria("label", "Range"),
-			g.Map(history.Ranges, func(r history.Range) g.Node {
+			g.Map(ranges, func(r history.Range) g.Node {
 				return Button(ID("range-"+r.Name), Type("button"), Class("range"), Aria("pressed", strconv.FormatBool(r.Name == current.Name && at.IsZero())),
 					hx.Get("panels/history?range="+r.Name), hx.Target("closest section"), hx.Swap("outerHTML"),
 					hx.Sync("closest section:drop"), g.Text(r.Name))
 			})),
-		A(ID("csv-history"), Class("csv"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV")),
+		g.If(!engine, A(ID("csv-history"), Class("csv"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV"))),
 	}
 }
 
@@ -58,6 +64,9 @@ func historyBody(d HistoryData) g.Node {
 	var notices []g.Node
 	if st.Off {
 		return empty("History is off: second-hand was started with --sample 0. Start it with --sample 16s (the default) to record.")
+	}
+	if st.Engine != "" {
+		notices = append(notices, engineHistoryNote(st))
 	}
 	if st.Notice != "" {
 		notices = append(notices, P(Class("notice health-warn"), Role("status"), g.Text(st.Notice)))
@@ -84,6 +93,9 @@ func historyBody(d HistoryData) g.Node {
 		return g.Group(notices)
 	}
 	v := d.View
+	if v.Points == 0 && st.Engine != "" {
+		return g.Group(append(notices, empty("The engine has no series of this host's clock in the last "+d.Range.Name+".")))
+	}
 	if v.Points == 0 {
 		return g.Group(append(notices, damageNote(v.Damaged), empty("Nothing recorded in the last "+d.Range.Name+" yet: second-hand records every sample from now on, "+
 			"and `second-hand import` reads chronyd's own statistics logs for the time before.")))

@@ -1,6 +1,7 @@
 package panels
 
 import (
+	"cmp"
 	"html"
 	"io"
 	"strconv"
@@ -49,8 +50,10 @@ type meta struct {
 	endpoint string
 	loading  bool
 	next     time.Duration
+	url      string // the panel's own address, when it is not panels/ID
 	query    string // the panel's own query ("range=24h"), kept by its refresh and its reload
 	controls g.Node // more of the panel's head: the history's range switch
+	readFrom string // what the data was read from, for the age's title; chronyd when empty
 	attrs    g.Node // more attributes of the panel's section
 }
 
@@ -118,6 +121,9 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 		trigger = "load, panel-refresh"
 	}
 	url, reloadButton := "panels/"+id, reloadButtons[id]
+	if m.url != "" {
+		url, reloadButton = m.url, newReloadButton(id, m.url+"?fresh=1")
+	}
 	if m.query != "" {
 		url += "?" + m.query
 		reloadButton = newReloadButton(id, url+"&fresh=1")
@@ -143,7 +149,7 @@ func panel(id string, m meta, body func() g.Node) g.Node {
 // The four panels' ids and titles, and the parts of their heads that never change.
 var (
 	panelTitles = map[string]string{"diagnosis": "Diagnosis", "tracking": "Tracking", "sources": "Sources", "sourcestats": "Source statistics", "rtc": "RTC",
-		"history": "History", "events": "What happened", "server": "Serving time"}
+		"history": "History", "events": "What happened", "server": "Serving time", "engine": "From the Prometheus API"}
 	headings      = map[string]g.Node{}
 	reloadButtons = map[string]g.Node{}
 )
@@ -177,7 +183,7 @@ func status(m meta) g.Node {
 		word = "failed"
 	}
 	return Span(Class("age"), Data("age-ms", strconv.FormatInt(age.Milliseconds(), 10)), Data("word", word),
-		Title("read from chronyd at "+m.at.UTC().Format("2006-01-02 15:04:05 MST")),
+		Title("read from "+cmp.Or(m.readFrom, "chronyd")+" at "+m.at.UTC().Format("2006-01-02 15:04:05 MST")),
 		g.Text(agePhrase(word, age)))
 }
 

@@ -59,6 +59,10 @@ func serverView(ctx context.Context, _ *Server, m *monitor.Monitor, q query, now
 // inside; an unknown host is 404.
 func (s *Server) handleSource(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.handleEngineSource(c)
+			return
+		}
 		m, q, ok := s.hostRequest(c, pick, "fresh", "in")
 		if !ok {
 			return

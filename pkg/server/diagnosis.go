@@ -42,6 +42,10 @@ func diagnosisView(ctx context.Context, s *Server, m *monitor.Monitor, q query, 
 // ?fresh=1 reads chronyd anew, as the reload button does.
 func (s *Server) handleDiagnosisJSON(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.handleEngineDiagnosisJSON(c)
+			return
+		}
 		m, q, ok := s.hostRequest(c, pick, "fresh")
 		if !ok {
 			return

@@ -26,7 +26,7 @@ import (
 // handleIndex is the root: the only host's page, or the overview of several.
 func (s *Server) handleIndex() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if m, ok := s.fleet.Single(); ok {
+		if m, ok := s.fleet.Single(); ok && s.engine == nil {
 			s.renderHostPage(c, m)
 			return
 		}
@@ -38,9 +38,12 @@ func (s *Server) handleIndex() gin.HandlerFunc {
 		// Worst first from what is known already (the page's title and icon too); the page's
 		// script keeps the order as the rows load.
 		panels.SortSummaries(rows)
-		chrome := s.chrome(c.Request.URL.Path)
-		chrome.Notify = s.cfg.Notify != nil
-		s.render(c, http.StatusOK, panels.Overview(panels.OverviewProps{Chrome: chrome, Rows: rows}))
+		props := panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}
+		props.Chrome.Notify = s.cfg.Notify != nil
+		if s.engine != nil {
+			props.Engine = s.engine.URL()
+		}
+		s.render(c, http.StatusOK, panels.Overview(props))
 	}
 }
 
@@ -69,6 +72,13 @@ func (s *Server) namedHost(c *gin.Context) (*monitor.Monitor, bool) {
 // links resolve under the host and a proxy's sub-path is kept.
 func (s *Server) handleHostRedirect() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			if h, ok := s.engineHost(c); ok {
+				c.Header("Location", h.Name+"/")
+				c.Status(http.StatusMovedPermanently)
+				return
+			}
+		}
 		m, ok := s.namedHost(c)
 		if !ok {
 			s.unknownHost(c)
@@ -81,6 +91,10 @@ func (s *Server) handleHostRedirect() gin.HandlerFunc {
 
 func (s *Server) handleHostPage() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.renderEngineHostPage(c)
+			return
+		}
 		m, ok := s.namedHost(c)
 		if !ok {
 			s.unknownHost(c)
@@ -147,7 +161,7 @@ func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, n
 	if sources, _, err, ok := m.LastSources(); ok && err == nil {
 		r.RefPollSeconds = diagnose.RefPoll(t, sources)
 	}
-	if trend, ok := s.history.Trend(ctx, m.Name(), now); ok {
+	if trend, ok := s.historyOf(m.Name()).Trend(ctx, m.Name(), now); ok {
 		r.Trend = &trend
 	}
 	return panels.TrackingPanel(r), err
@@ -155,21 +169,36 @@ func trackingView(ctx context.Context, s *Server, m *monitor.Monitor, q query, n
 
 // historyView is the history panel for the range asked (?range=), around a moment (?at=).
 func historyView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
-	d := panels.HistoryData{Range: q.rng, Status: s.history.Status(m.Name())}
-	if !d.Status.Off {
-		d.View, d.Err = s.history.View(ctx, m.Name(), q.rng, q.at, now)
-	}
-	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: d, At: now, Now: now, Next: next}), nil
+	return historyPanel(ctx, s.historyOf(m.Name()), m.Name(), q, now, next), nil
 }
 
-func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, _ query, now time.Time, next time.Duration) (g.Node, error) {
-	d := panels.EventsData{Status: s.history.Status(m.Name())}
+func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now time.Time, next time.Duration) (g.Node, error) {
+	return eventsPanel(ctx, s.historyOf(m.Name()), m.Name(), q, now, next), nil
+}
+
+// historyPanel reads host's history from r, wherever it is kept, and draws it.
+func historyPanel(ctx context.Context, r history.Reader, host string, q query, now time.Time, next time.Duration) g.Node {
+	d := panels.HistoryData{Range: q.rng, Status: r.Status(host)}
+	if _, short := history.ParseRange(q.rng.Name); !short && d.Status.Engine == "" {
+		// The store's ranges end at 30 days; the longer ones are an engine's.
+		q.rng = history.Ranges[len(history.Ranges)-1]
+		d.Range = q.rng
+	}
+	if !d.Status.Off {
+		d.View, d.Err = r.View(ctx, host, q.rng, q.at, now)
+	}
+	return panels.HistoryPanel(panels.Result[panels.HistoryData]{Data: d, At: now, Now: now, Next: next})
+}
+
+// eventsPanel lists what happened to host, from r.
+func eventsPanel(ctx context.Context, r history.Reader, host string, _ query, now time.Time, next time.Duration) g.Node {
+	d := panels.EventsData{Status: r.Status(host)}
 	if !d.Status.Off {
 		var l history.EventLog
-		l, d.Err = s.history.Events(ctx, m.Name(), now)
+		l, d.Err = r.Events(ctx, host, now)
 		d.Events, d.NotScannedBefore = l.Events, l.NotScannedBefore
 	}
-	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next}), nil
+	return panels.EventsPanel(panels.Result[panels.EventsData]{Data: d, At: now, Now: now, Next: next})
 }
 
 // hostRequest begins a handler of a host's data: the host the URL names (404 with the list of
@@ -195,6 +224,10 @@ func (s *Server) hostRequest(c *gin.Context, pick func(*gin.Context) (*monitor.M
 // belongs inside the panel.
 func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			s.handleEnginePanel(c)
+			return
+		}
 		p, known := panelViews[c.Param("panel")]
 		if !known {
 			s.unknownHost(c)
@@ -218,6 +251,11 @@ func (s *Server) handlePanel(pick func(*gin.Context) (*monitor.Monitor, bool)) g
 // whole.
 func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if s.isEngineHost(c) {
+			c.String(http.StatusNotFound, "%s is read from the Prometheus API at %s: export its series there (VictoriaMetrics: /api/v1/export; Prometheus: /api/v1/query_range)\n",
+				c.Param("host"), s.engine.URL())
+			return
+		}
 		m, q, ok := s.hostRequest(c, pick, "range")
 		if !ok {
 			return
@@ -313,7 +351,7 @@ func (s *Server) handleSummary() gin.HandlerFunc {
 			row.Diagnosis = s.diag.Judge(in)
 			s.noteResult(m.Name(), "summary", row.TrackingErr)
 		}
-		if trend, ok := s.history.Trend(c.Request.Context(), m.Name(), row.Now); ok {
+		if trend, ok := s.historyOf(m.Name()).Trend(c.Request.Context(), m.Name(), row.Now); ok {
 			row.Trend = &trend
 		}
 		s.render(c, http.StatusOK, panels.SummaryRow(row))
@@ -364,9 +402,9 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 		case "host":
 			q.host = v
 		case "range":
-			r, ok := history.ParseRange(v)
+			r, ok := history.ParseLongRange(v)
 			if !ok {
-				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d"
+				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d (or 90d or 1y, of history read from Prometheus)"
 			}
 			q.rng = r
 		case "at":
@@ -404,6 +442,10 @@ func (s *Server) handleReadyz() gin.HandlerFunc {
 			return
 		}
 		hosts := s.fleet.Monitors()
+		if len(hosts) == 0 && q.host == "" && s.engine != nil {
+			c.String(http.StatusOK, "ready: no chronyd read directly; every host is read from the Prometheus API at %s\n", s.engine.URL())
+			return
+		}
 		if q.host != "" {
 			m, ok := s.fleet.Lookup(q.host)
 			if !ok {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/metrics"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/notify"
@@ -21,10 +22,13 @@ type metricsHandlers struct {
 	byHost map[string]http.Handler
 }
 
-func newMetricsHandlers(fleet *monitor.Fleet, diag diagnose.Gatherer, n *notify.Notifier) *metricsHandlers {
+func newMetricsHandlers(fleet *monitor.Fleet, diag diagnose.Gatherer, e *engine.Engine, n *notify.Notifier) *metricsHandlers {
 	opts := promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}
 	process := prometheus.NewRegistry()
 	process.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if e != nil {
+		process.MustRegister(metrics.EngineCollector{E: e})
+	}
 	if n != nil {
 		process.MustRegister(metrics.Notifications(n.Counts))
 	}

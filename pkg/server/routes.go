@@ -31,6 +31,10 @@ func (s *Server) routes(r router) {
 	get("/hosts/:host/diagnosis.json", s.handleDiagnosisJSON(s.namedHost))
 	r.stream("/hosts/:host/history.csv", s.handleCSV(s.namedHost))
 
+	// The hosts of the time-series engine (--prometheus) that second-hand does not read
+	// itself: the overview's panel of them, one fragment for them all.
+	get("/engine/hosts", s.handleEngineHosts())
+
 	// How the last notification went (with --notify): the footer's line of the overview and of
 	// each host's page, each asking relative to itself.
 	get("/notify", s.handleNotify())

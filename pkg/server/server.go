@@ -20,6 +20,7 @@ import (
 	"github.com/second-hand/second-hand/assets"
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/notify"
@@ -37,6 +38,10 @@ type Config struct {
 	RowWait time.Duration
 	// History is the hosts' record; nil for none (as with --sample 0).
 	History *history.Service
+	// Engine is the time-series engine whose hosts the overview shows too, and whose series
+	// are the history of the hosts this second-hand does not record (--prometheus); nil for
+	// none.
+	Engine *engine.Engine
 	// Thresholds are the limits each host's clock is held to, for its diagnosis.
 	Thresholds diagnose.HostThresholds
 	// Budget is how long a request may spend on chronyd in all, waiting in line behind other
@@ -58,14 +63,16 @@ const DefaultRowWait = 250 * time.Millisecond
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	fleet   *monitor.Fleet
-	history *history.Service
-	diag    diagnose.Gatherer
-	metrics *metricsHandlers
-	cfg     Config
-	log     *slog.Logger
-	health  panelHealth
-	assets  panels.AssetNames
+	fleet         *monitor.Fleet
+	history       *history.Service
+	diag          diagnose.Gatherer
+	engine        *engine.Engine
+	engineHistory *engine.History
+	metrics       *metricsHandlers
+	cfg           Config
+	log           *slog.Logger
+	health        panelHealth
+	assets        panels.AssetNames
 }
 
 // New returns the HTTP handler of second-hand for the hosts of fleet.
@@ -89,12 +96,16 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 		cfg.History = history.Open(history.Config{}) // off: no store, no recording
 	}
 	diag := diagnose.Gatherer{History: cfg.History.Moments, Thresholds: cfg.Thresholds, Now: cfg.Now, Memo: diagnose.NewMemo()}
-	s := &Server{fleet: fleet, history: cfg.History, diag: diag, metrics: newMetricsHandlers(fleet, diag, cfg.Notify), cfg: cfg, log: cfg.Logger,
+	s := &Server{fleet: fleet, history: cfg.History, diag: diag, engine: cfg.Engine, metrics: newMetricsHandlers(fleet, diag, cfg.Engine, cfg.Notify), cfg: cfg, log: cfg.Logger,
 		health: panelHealth{failing: map[string]string{}},
 		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
 	}
 	for i, a := range assets.StateIcons {
 		s.assets.StateIcons[i] = a.Name
+	}
+
+	if s.engine != nil {
+		s.engineHistory = s.engine.History(nil)
 	}
 
 	gin.SetMode(gin.ReleaseMode)
