@@ -448,9 +448,13 @@ func TestNotifyReceiverDown(t *testing.T) {
 			t.Errorf("the footer's line lacks %q:\n%s", want, note)
 		}
 	}
-	_, page := fetch(t, in.url+"/hosts/live/")
-	if !strings.Contains(page, `hx-get="notify"`) {
-		t.Errorf("the host page does not load the line")
+	for _, p := range []string{"/", "/hosts/live/"} { // the overview, a host's page
+		if _, page := fetch(t, in.url+p); !strings.Contains(page, `hx-get="notify"`) {
+			t.Errorf("%s does not load the line", p)
+		}
+	}
+	if _, overview := fetch(t, plain.url+"/"); strings.Contains(overview, `hx-get="notify"`) {
+		t.Errorf("without --notify, the overview loads the line")
 	}
 	for _, p := range []string{"/", "/hosts/live/", "/notify", "/readyz", "/metrics", "/hosts/dead/diagnosis.json", "/hosts/live/panels/diagnosis"} {
 		if _, body := fetch(t, in.url+p); strings.Contains(body, "hunter22") || strings.Contains(body, "hunter33") {
