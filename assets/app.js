@@ -169,18 +169,30 @@
     var s = unit === 'ns' ? x.toFixed(0) : x < 9.995 ? x.toFixed(2) : x < 99.95 ? x.toFixed(1) : x.toFixed(0);
     return (v < 0 ? '-' : '+') + s + ' ' + unit;
   }
-  function fmt(v, unit) { return unit === 'ppm' ? (v < 0 ? '' : '+') + v.toFixed(3) + ' ppm' : fmtSeconds(v); }
+  function fmt(v, unit) {
+    if (unit === 'ppm') return (v < 0 ? '' : '+') + v.toFixed(3) + ' ppm';
+    if (unit === '/s') return v.toPrecision(3) + ' /s';
+    if (unit === '%') return v.toFixed(1) + ' %';
+    if (unit === '') return v.toFixed(0);
+    return fmtSeconds(v);
+  }
   function utc(ms) { return new Date(ms).toISOString().slice(0, 16).replace('T', ' '); }
 
-  // columnsOf reads a drawn path back: for each column, the top and bottom of what is drawn.
+  // columnsOf reads a drawn path back: for each column, the top and bottom of what is drawn
+  // (panels' pathWriter writes its first point absolute, the others relative).
   function columnsOf(path) {
-    var cols = {}, x = null, re = /([MLV])([-\d. ]+)/g, m;
+    var cols = {}, x = 0, y = 0, x0 = 0, y0 = 0, re = /([MmLlVvZz])([^MmLlVvZz]*)/g, m;
+    function mark() {
+      if (!cols[x]) cols[x] = {top: y, bottom: y};
+      cols[x].top = Math.min(cols[x].top, y); cols[x].bottom = Math.max(cols[x].bottom, y);
+    }
     while ((m = re.exec(path.getAttribute('d') || ''))) {
-      var n = m[2].trim().split(/\s+/).map(Number);
-      if (m[1] === 'V') { if (x !== null) { cols[x].bottom = Math.max(cols[x].bottom, n[0]); cols[x].top = Math.min(cols[x].top, n[0]); } continue; }
-      x = n[0];
-      if (!cols[x]) cols[x] = {top: n[1], bottom: n[1]};
-      cols[x].top = Math.min(cols[x].top, n[1]); cols[x].bottom = Math.max(cols[x].bottom, n[1]);
+      var n = (m[2].match(/-?[\d.]+/g) || []).map(Number), c = m[1];
+      if (c === 'Z' || c === 'z') { x = x0; y = y0; continue; }
+      if (c === 'V') { y = n[0]; } else if (c === 'v') { y += n[0]; }
+      else if (c === 'M' || c === 'L') { x = n[0]; y = n[1]; } else { x += n[0]; y += n[1]; }
+      if (c === 'M' || c === 'm') { x0 = x; y0 = y; }
+      mark();
     }
     return cols;
   }

@@ -334,7 +334,8 @@ func checkHistory(t *testing.T, b *browser) {
 	type box struct{ X, Y, W, H float64 }
 	r := eval[box](t, b, `(function () { const f = document.querySelector('#panel-history figure.chart-offset'), s = f.querySelector('svg');
 		s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect();
-		const xs = Array.from((f.querySelector('path.line').getAttribute('d') || '').matchAll(/[ML]([-\d.]+)/g), m => Number(m[1]));
+		let x = 0; const xs = Array.from((f.querySelector('path.line').getAttribute('d') || '').matchAll(/([MmLl])(-?[\d.]+)/g),
+			m => (x = m[1] === 'M' || m[1] === 'L' ? Number(m[2]) : x + Number(m[2])));
 		const last = Math.max(...xs), cols = Number(f.dataset.cols);
 		return {X: r.left + (last + 0.5) / cols * r.width, Y: r.top, W: r.width, H: r.height}; })()`)
 	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, r.X, r.Y+r.H/2))

@@ -34,9 +34,12 @@ type config struct {
 	Retries      int
 	LogLevel     slog.Level
 
-	DataDir   string        // where the history store is
-	Sample    time.Duration // how often each host is recorded; 0: history off
-	Retention time.Duration // how long history is kept
+	DataDir   string          // where the history store is
+	Sample    time.Duration   // how often each host is recorded; 0: history off
+	Retention store.Retention // how long each level of the history is kept
+	// OldRetention is where the retention of the raw records came from the flag before the
+	// levels, --retention (SECOND_HAND_RETENTION): still read, and said in the log.
+	OldRetention string
 
 	// The time-series engine (--prometheus) the overview's other hosts and the history of the
 	// hosts not recorded here are read from; empty for none.
@@ -55,7 +58,8 @@ type config struct {
 
 	Healthcheck bool // the "healthcheck" subcommand: ask /healthz of the instance at Listen
 
-	reuseSet bool // --reuse was given; otherwise it is half of --refresh
+	reuseSet bool   // --reuse was given; otherwise it is half of --refresh
+	rawFrom  string // where --retention-raw was given
 }
 
 // hostSpec is one --chrony value: a name and the address of its chronyd.
@@ -141,7 +145,7 @@ func defaults() config {
 		LogLevel:  slog.LevelInfo,
 		DataDir:   "data",
 		Sample:    16 * time.Second,
-		Retention: 30 * 24 * time.Hour,
+		Retention: store.DefaultRetention,
 
 		PrometheusLabel:   engine.DefaultHostLabel,
 		PrometheusTimeout: engine.DefaultTimeout,
@@ -257,14 +261,22 @@ func options(c *config) []option {
 				c.Sample = v
 				return nil
 			}},
-		{flag: "retention", env: "SECOND_HAND_RETENTION", def: "30d",
-			help: "how long history is kept, 1h to 10y; older records are removed in the background (days: 30d)",
-			set: func(s, _ string) error {
-				v, err := parseDays(s)
-				if err != nil || v < time.Hour || v > 3650*24*time.Hour {
-					return errors.New("want a duration such as 30d, 7d or 12h, from 1h to 3650d")
+		{flag: "retention-raw", env: "SECOND_HAND_RETENTION_RAW", def: days(d.Retention.Raw),
+			help: "how long every recorded point is kept, 1h to 3650d (days: 7d); older ones are kept as the summaries below",
+			set:  retentionIn(&c.Retention.Raw, &c.rawFrom)},
+		{flag: "retention-5m", env: "SECOND_HAND_RETENTION_5M", def: days(d.Retention.FiveMin),
+			help: "how long the summaries of 5 minutes (count, least, greatest, mean, percentiles) are kept, 1h to 3650d",
+			set:  retentionIn(&c.Retention.FiveMin, nil)},
+		{flag: "retention-1h", env: "SECOND_HAND_RETENTION_1H", def: days(d.Retention.Hour),
+			help: "how long the summaries of 1 hour are kept, 1h to 3650d (730d: two years)",
+			set:  retentionIn(&c.Retention.Hour, nil)},
+		{flag: "retention", env: "SECOND_HAND_RETENTION", def: "none",
+			help: "the flag before the levels: the same as --retention-raw, which it cannot be given with",
+			set: func(s, from string) error {
+				if err := retentionIn(&c.Retention.Raw, nil)(s, from); err != nil {
+					return err
 				}
-				c.Retention = v
+				c.OldRetention = from
 				return nil
 			}},
 		{flag: "prometheus", env: "SECOND_HAND_PROMETHEUS", def: "none",
@@ -426,6 +438,29 @@ func (c config) hostLink(host string) string {
 		return c.PublicURL
 	}
 	return c.PublicURL + "hosts/" + host + "/"
+}
+
+// retentionIn reads a retention, 1h to 3650d, into dst, noting where it came from in from.
+func retentionIn(dst *time.Duration, from *string) func(string, string) error {
+	return func(s, where string) error {
+		v, err := parseDays(s)
+		if err != nil || v < time.Hour || v > 3650*24*time.Hour {
+			return errors.New("want a duration such as 7d, 90d, 730d or 12h, from 1h to 3650d")
+		}
+		*dst = v
+		if from != nil {
+			*from = where
+		}
+		return nil
+	}
+}
+
+// days prints a whole number of days as 7d.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) != 0 {
+		return shortDuration(d)
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 }
 
 // parseDays reads a duration that may be given in days: 30d, or what time.ParseDuration reads.
@@ -624,6 +659,10 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		c.Reuse = c.Refresh / 2
 	case c.Reuse > c.Refresh/2:
 		return c, usageError{fmt.Errorf("invalid value %v for --reuse (SECOND_HAND_REUSE): at most half of --refresh (%v)", c.Reuse, c.Refresh/2)}
+	}
+	if c.OldRetention != "" && c.rawFrom != "" {
+		return c, usageError{fmt.Errorf("%s and %s both set how long the raw records are kept: --retention is the flag before the levels; "+
+			"keep --retention-raw (and --retention-5m, --retention-1h) and remove --retention", c.OldRetention, c.rawFrom)}
 	}
 	switch rest := fs.Args(); {
 	case len(rest) == 0:

@@ -30,6 +30,34 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
+// TestConfigRetention: each level's retention from its flag or variable, the defaults 7, 90 and
+// 730 days; the flag before the levels, --retention (or its variable), still sets the raw
+// records' and is noted, for a service whose /etc/default still has it.
+func TestConfigRetention(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		args    []string
+		env     map[string]string
+		raw, m5 time.Duration
+		h1      time.Duration
+		old     string
+	}{
+		{nil, nil, 7 * day, 90 * day, 730 * day, ""},
+		{[]string{"--retention-raw", "14d", "--retention-5m", "30d", "--retention-1h", "1825d"}, nil, 14 * day, 30 * day, 1825 * day, ""},
+		{nil, map[string]string{"SECOND_HAND_RETENTION_RAW": "12h", "SECOND_HAND_RETENTION_5M": "10d"}, 12 * time.Hour, 10 * day, 730 * day, ""},
+		{[]string{"--retention", "30d"}, nil, 30 * day, 90 * day, 730 * day, "--retention"},
+		{nil, map[string]string{"SECOND_HAND_RETENTION": "60d"}, 60 * day, 90 * day, 730 * day, "SECOND_HAND_RETENTION"},
+	} {
+		c, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%v %v: %v", tc.args, tc.env, err)
+		}
+		if r := c.Retention; r.Raw != tc.raw || r.FiveMin != tc.m5 || r.Hour != tc.h1 || c.OldRetention != tc.old {
+			t.Errorf("%v %v: %+v (old %q), want %v %v %v (old %q)", tc.args, tc.env, r, c.OldRetention, tc.raw, tc.m5, tc.h1, tc.old)
+		}
+	}
+}
+
 func TestConfigFlagBeatsEnvironment(t *testing.T) {
 	c, err := parseConfig([]string{"--refresh", "30s", "--chrony=/run/chrony/chronyd.sock"},
 		env(map[string]string{"SECOND_HAND_REFRESH": "5s", "SECOND_HAND_TIMEOUT": "250ms", "SECOND_HAND_LOG_LEVEL": "debug"}), &bytes.Buffer{})
@@ -107,6 +135,11 @@ func TestConfigErrorsNameTheFlagAndTheForm(t *testing.T) {
 		{[]string{"--chrony", "auto", "--chrony", "/run/chrony/chronyd.sock"}, nil, []string{`"local" is already given to "auto"`}},
 		{nil, map[string]string{"SECOND_HAND_CHRONY": "a=udp://x,a=udp://y"}, []string{`invalid value "a=udp://y" for SECOND_HAND_CHRONY`, "already given"}},
 		{nil, map[string]string{"SECOND_HAND_CHRONY": "a=udp://x,b c=udp://y"}, []string{`invalid value "b c=udp://y" for SECOND_HAND_CHRONY (the --chrony flag)`}},
+		{[]string{"--retention-raw", "30m"}, nil, []string{"--retention-raw", "from 1h to 3650d"}},
+		{[]string{"--retention-5m", "ninety"}, nil, []string{"--retention-5m", "such as 7d, 90d"}},
+		{nil, map[string]string{"SECOND_HAND_RETENTION_1H": "4000d"}, []string{"SECOND_HAND_RETENTION_1H", "--retention-1h", "to 3650d"}},
+		{[]string{"--retention", "30d", "--retention-raw", "14d"}, nil, []string{"--retention and --retention-raw both", "remove --retention"}},
+		{nil, map[string]string{"SECOND_HAND_RETENTION": "30d", "SECOND_HAND_RETENTION_RAW": "14d"}, []string{"SECOND_HAND_RETENTION and SECOND_HAND_RETENTION_RAW both"}},
 		{[]string{"--prometheus", "prometheus:9090"}, nil, []string{`invalid value "prometheus:9090" for --prometheus`, "http://prometheus:9090"}},
 		{nil, map[string]string{"SECOND_HAND_PROMETHEUS": "ftp://x"}, []string{"SECOND_HAND_PROMETHEUS", "--prometheus", "as a URL"}},
 		{[]string{"--prometheus-host-label", "host-name"}, nil, []string{"--prometheus-host-label", "letters, digits and _", "instance"}},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
@@ -25,6 +26,19 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fs.StringVar(&dir, "data-dir", dir, "the directory of the history store")
 	host := fs.String("host", "", "the host the logs are of")
+	keep := defaults().Retention
+	for _, r := range []struct {
+		flag, env string
+		dst       *time.Duration
+	}{{"retention-5m", "SECOND_HAND_RETENTION_5M", &keep.FiveMin}, {"retention-1h", "SECOND_HAND_RETENTION_1H", &keep.Hour}} {
+		set := retentionIn(r.dst, nil)
+		if v := getenv(r.env); v != "" {
+			if err := set(v, r.env); err != nil {
+				return usageError{fmt.Errorf("invalid value %q for %s (the --%s flag): %v", v, r.env, r.flag, err)}
+			}
+		}
+		fs.Func(r.flag, "", func(v string) error { return set(v, "--"+r.flag) })
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, `Usage: second-hand import [--data-dir DIR] [--host NAME] FILE...
@@ -37,6 +51,9 @@ with its file and line number, and skipped.
 
   --data-dir DIR   the history store's directory (SECOND_HAND_DATA_DIR, default ./data)
   --host NAME      the host, as second-hand names it (default: the store's only host, or local)
+  --retention-5m, --retention-1h
+                   how long the summaries are kept, as second-hand's flags of the same names:
+                   the days imported are summarised for them at once (defaults 90d, 730d)
 `)
 			return nil
 		}
@@ -78,7 +95,7 @@ with its file and line number, and skipped.
 			shown = records
 		}
 	}
-	reports, err := history.Import(ctx, st, name, files, progress)
+	reports, err := history.Import(ctx, st, name, files, keep, progress)
 	for _, r := range reports {
 		fmt.Fprintf(stdout, "%s: %d records of %v", r.Path, r.Lines, r.Kind)
 		if r.Skipped > 0 {

@@ -5,12 +5,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 	"github.com/second-hand/second-hand/pkg/chronylog/chronylogtest"
 	"github.com/second-hand/second-hand/pkg/store"
+	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
 // TestImportSkipsWhatIsNoMeasurement: three days of logs with, inside, a line of a megabyte of
@@ -105,5 +108,40 @@ func TestImportSkipsWhatIsNoMeasurement(t *testing.T) {
 	}
 	if float64(size2) > 1.2*float64(size1) {
 		t.Errorf("the second import of the same logs: %d bytes, after the first %d: more than 1.2 times", size2, size1)
+	}
+}
+
+// TestImportMakesAYearView: 400 days of chronyd's logs (a line an hour) imported are the 1-year
+// and 2-year views at once: the import summarises the days it wrote, and the views draw them
+// from the summaries, every line of the range counted, the percentiles said approximate.
+func TestImportMakesAYearView(t *testing.T) {
+	logs, data := t.TempDir(), t.TempDir()
+	end := time.Now().Truncate(time.Hour)
+	files, _, err := chronylogtest.WriteEvery(logs, end, 400, 1, time.Hour, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(binary, append([]string{"import", "--data-dir", data, "--host", "h"}, files...)...).CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	fake, err := chronytest.NewUDP(chronytest.Replay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	in := start(t, "--data-dir", data, "--chrony", "h="+fake.Addr)
+	for _, tc := range []struct {
+		rng  string
+		days int
+	}{{"1y", 365}, {"2y", 400}} {
+		page := fresh(t, in.url+"/panels/history?range="+tc.rng)
+		f := testkit.Fields(t, page)
+		n, _ := strconv.Atoi(f["n"]) // the first chart's: the system time offset's
+		if want := tc.days * 24; n < want-30 || n > want+1 {
+			t.Errorf("%s: the offset's statistics count %d values, want about %d (a line an hour)", tc.rng, n, want)
+		}
+		if !strings.Contains(page, "percentiles approximate, within 4.4 %") || alert(page) {
+			t.Errorf("%s: the statistics are not said approximate, or the panel has an error:\n%.2000s", tc.rng, page)
+		}
 	}
 }

@@ -93,6 +93,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer ln.Close()
 
+	if cfg.OldRetention != "" {
+		logger.Warn("--retention (SECOND_HAND_RETENTION) is the flag before the history had levels: it sets how long the raw records are kept, "+
+			"as --retention-raw (SECOND_HAND_RETENTION_RAW) does; use that, with --retention-5m and --retention-1h for the summaries", "from", cfg.OldRetention)
+	}
 	hist := history.Open(history.Config{Dir: cfg.DataDir, Sample: cfg.Sample, Retention: cfg.Retention, Logger: logger})
 	defer hist.Close()
 	recordCtx, stopRecording := context.WithCancel(context.WithoutCancel(ctx))
@@ -232,7 +236,9 @@ func historyNote(cfg config) string {
 	if cfg.Sample == 0 {
 		return "off (--sample 0)"
 	}
-	return fmt.Sprintf("every %v into %s, kept %v", cfg.Sample, filepath.Join(cfg.DataDir, store.FileName), cfg.Retention)
+	r := cfg.Retention
+	return fmt.Sprintf("every %v into %s, every point kept %s, 5-minute summaries %s, hourly %s", cfg.Sample,
+		filepath.Join(cfg.DataDir, store.FileName), days(r.Raw), days(r.FiveMin), days(r.Hour))
 }
 
 // memoryLimit is the soft limit for n hosts: the page's own few MB, and a little per host for

@@ -34,36 +34,39 @@ func main() {
 	repo := flag.String("repo", "..", "the repository's root")
 	loadFor := flag.Duration("load", 30*time.Second, "how long each wrk run lasts")
 	loads := flag.Int("loads", 20, "page loads to take the median of")
-	only := flag.String("only", "", "run only these parts, comma-separated: go, page, load, history, fleet, metrics, chronyc, csv, import, poll, engine (default: all)")
+	only := flag.String("only", "", "run only these parts, comma-separated: go, page, load, history, fleet, metrics, chronyc, csv, import, poll, engine, longterm (default: all)")
 	pollFor := flag.Duration("poll", 30*time.Minute, "how long the poll part polls the history")
 	importLines := flag.Int("import-lines", 5_000_000, "how many lines of chronyd's logs the import part imports")
 	var size engineSize
 	flag.IntVar(&size.hosts, "engine-hosts", 1000, "hosts backfilled into the engine (engine)")
 	flag.IntVar(&size.days, "engine-days", 30, "days backfilled into the engine (engine)")
 	flag.DurationVar(&size.step, "engine-step", time.Minute, "the scrape interval of the backfill (engine)")
+	var long longtermOptions
+	flag.IntVar(&long.days, "longterm-days", 730, "how many days of history the longterm part imports (fewer to try the part quickly)")
+	flag.StringVar(&long.against, "longterm-against", "main", "the commit the longterm part compares the 24h and 30d fragments with")
 	flag.Parse()
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			if !validPart[p] {
-				fmt.Fprintf(os.Stderr, "bench: invalid value %q for -only: want some of go, page, load, history, fleet, metrics, chronyc, csv, import, poll, engine\n", p)
+				fmt.Fprintf(os.Stderr, "bench: invalid value %q for -only: want some of go, page, load, history, fleet, metrics, chronyc, csv, import, poll, engine, longterm\n", p)
 				os.Exit(2)
 			}
 			parts[p] = true
 		}
 	}
-	if err := run(*repo, *loadFor, *loads, *pollFor, *importLines, size, func(p string) bool { return len(parts) == 0 || parts[p] }); err != nil {
+	if err := run(*repo, *loadFor, *loads, *pollFor, *importLines, size, long, func(p string) bool { return len(parts) == 0 || parts[p] }); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
 var validPart = map[string]bool{"go": true, "page": true, "load": true, "history": true, "fleet": true, "metrics": true, "chronyc": true,
-	"csv": true, "import": true, "poll": true, "engine": true}
+	"csv": true, "import": true, "poll": true, "engine": true, "longterm": true}
 
 type row struct{ what, figure, against string }
 
-func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, importLines int, size engineSize, part func(string) bool) error {
+func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, importLines int, size engineSize, long longtermOptions, part func(string) bool) error {
 	repo, _ = filepath.Abs(repo)
 	var rows []row
 	add := func(what, figure, against string) { rows = append(rows, row{what, figure, against}) }
@@ -188,7 +191,6 @@ func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, i
 			return err
 		}
 	}
-
 	// 8b. A fleet's month in a time-series engine, read with --prometheus.
 	if part("engine") {
 		if err := engineBench(ctx, bin, dir, size, loads, add); err != nil {
@@ -196,7 +198,14 @@ func run(repo string, loadFor time.Duration, loads int, pollFor time.Duration, i
 		}
 	}
 
-	// 9. The same four reports with chronyc, one process each.
+	// 9. Years: two years imported, the rollups' fragments, 24h and 30d against main.
+	if part("longterm") {
+		if err := longtermBench(ctx, bin, repo, dir, long, add); err != nil {
+			return err
+		}
+	}
+
+	// 10. The same four reports with chronyc, one process each.
 	if part("chronyc") {
 		per, total, err := chronycCost(lab.Monitored.Socket(), 20)
 		if err != nil {

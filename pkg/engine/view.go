@@ -189,7 +189,7 @@ func (h *History) view(ctx context.Context, label, host string, rng history.Rang
 	v := history.View{Host: host, Range: rng, From: from, To: to, At: at}
 	g := grid{from: from, col: col}
 	cols := g.parts(clock)
-	var p history.Parts
+	p := history.Parts{Column: col}
 	offMin, offMax := cols["sys_max"], cols["sys_min"] // the offset is the system time's opposite
 	p.Offset = history.Part{Cols: joinCols(offMin, offMax, func(lo, hi float64) (float64, float64) { return -lo, -hi }), Stats: negate(stats.get("sys", ""))}
 	p.MaxError = history.Part{Cols: joinCols(cols["maxerr_min"], cols["maxerr_max"], nil), Stats: stats.get("maxerr", "")}

@@ -43,6 +43,15 @@ func newCache[K comparable, V any](maxBytes int64) *cache[K, V] {
 	return &cache[K, V]{max: maxBytes, order: list.New(), byKey: map[K]*list.Element{}}
 }
 
+// clear drops every entry.
+func (c *cache[K, V]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.order.Init()
+	clear(c.byKey)
+	c.bytes = 0
+}
+
 // get returns the entry of k if it was computed from st.
 func (c *cache[K, V]) get(k K, st stamp) (V, bool) {
 	c.mu.Lock()

@@ -14,7 +14,7 @@ import (
 )
 
 // CSVHeader names the export's columns, with their units. A row is a sample of the system
-// clock, a clock update, a source's point, a gap, or a stretch of the record the store could
+// clock, a clock update, a source's point, chronyd's server statistics, a gap, or a stretch of the record the store could
 // not read ("damaged", with its end and what it held); the columns that do not apply to it are
 // empty.
 var CSVHeader = []string{
@@ -24,6 +24,10 @@ var CSVHeader = []string{
 	"offset_s", "error_s", "new_sample", "state", "reach_octal", "poll_log2_s",
 	"samples", "runs", "span_s", "source_frequency_ppm", "source_skew_ppm", "est_offset_s", "std_dev_s",
 	"gap_end_utc", "gap_error",
+	// chronyd's server statistics (a "server" row): its counters as read, and the rates since
+	// the row before (none across a restart of chronyd, whose counters start over).
+	"ntp_requests", "ntp_dropped", "ntske_accepted", "authenticated", "interleaved", "client_log_dropped",
+	"clients", "active_clients", "ntp_requests_per_s", "ntp_dropped_per_s",
 }
 
 // The columns' places in a row.
@@ -91,6 +95,7 @@ type csvWriter struct {
 	w    *csv.Writer
 	f    []string
 	rows []csvRow
+	prev *store.ServerSample // the server statistics written last, for rates
 }
 
 func newCSVWriter(w io.Writer) *csvWriter {
@@ -128,6 +133,9 @@ func (c *csvWriter) window(h store.History, first bool) error {
 			rows = append(rows, csvRow{p.T.UnixNano(), 2, j, i})
 		}
 	}
+	for i, r := range h.Servers {
+		rows = append(rows, csvRow{r.T.UnixNano(), 5, 0, i})
+	}
 	for i, g := range h.Gaps {
 		if first || !g.Start.Before(h.From) {
 			rows = append(rows, csvRow{g.Start.UnixNano(), 3, 0, i})
@@ -156,6 +164,8 @@ func (c *csvWriter) window(h store.History, first bool) error {
 			c.gap(h.Gaps[r.at])
 		case 4:
 			c.damaged(h.Damaged[r.at])
+		case 5:
+			c.server(h.Servers[r.at])
 		}
 		if err := c.w.Write(c.f); err != nil {
 			return err
@@ -218,6 +228,34 @@ func (c *csvWriter) source(src store.Source, p store.SourcePoint) {
 		c.set("est_offset_s", num(p.EstOffsetSeconds))
 		c.set("std_dev_s", num(p.StdDevSeconds))
 	}
+}
+
+func (c *csvWriter) server(r store.ServerSample) {
+	c.set("record", "server")
+	u := func(name string, v uint64) { c.set(name, strconv.FormatUint(v, 10)) }
+	u("ntp_requests", r.NTP)
+	u("ntp_dropped", r.NTPDropped)
+	u("client_log_dropped", r.ClientLogDropped)
+	if r.Version >= 2 {
+		u("ntske_accepted", r.NTSKE)
+		u("authenticated", r.Authenticated)
+	}
+	if r.Version >= 3 {
+		u("interleaved", r.Interleaved)
+	}
+	if r.Clients >= 0 {
+		c.set("clients", strconv.Itoa(int(r.Clients)))
+	}
+	if r.Active >= 0 {
+		c.set("active_clients", strconv.Itoa(int(r.Active)))
+	}
+	if c.prev != nil {
+		if rate, ok := store.ServerRates(*c.prev, r); ok {
+			c.set("ntp_requests_per_s", num(rate.NTP))
+			c.set("ntp_dropped_per_s", num(rate.NTPDropped))
+		}
+	}
+	c.prev = &r
 }
 
 func (c *csvWriter) gap(g store.Gap) {

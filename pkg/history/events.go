@@ -100,7 +100,7 @@ func (s *Service) Events(ctx context.Context, host string, now time.Time) (Event
 // until eventsScanBudget has passed (after the newest window), and then the gaps of what was
 // read.
 func (s *Service) scanEvents(ctx context.Context, st *store.Store, host string, now time.Time) (EventLog, error) {
-	from := now.Add(-s.cfg.Retention)
+	from := now.Add(-s.cfg.Retention.Raw)
 	budget := s.eventsBudget
 	if budget == 0 {
 		budget = eventsScanBudget

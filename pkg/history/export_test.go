@@ -76,7 +76,7 @@ func TestExportStreams(t *testing.T) {
 		t.Skip("-short: writes a week of history")
 	}
 	ctx := context.Background()
-	s := Open(Config{Dir: t.TempDir(), Sample: 16 * time.Second, Retention: 30 * 24 * time.Hour})
+	s := Open(Config{Dir: t.TempDir(), Sample: 16 * time.Second, Retention: store.Retention{Raw: 30 * 24 * time.Hour}})
 	defer s.Close()
 	st, err := s.openStore()
 	if err != nil {

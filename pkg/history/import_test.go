@@ -55,7 +55,7 @@ func TestImportStreams(t *testing.T) {
 	}
 	base := live()
 	peak, batches := base, 0
-	reports, err := Import(context.Background(), st, "h", files, func(int) {
+	reports, err := Import(context.Background(), st, "h", files, store.DefaultRetention, func(int) {
 		batches++
 		peak = max(peak, live())
 	})

@@ -46,8 +46,12 @@ const importBatch = 20000
 // writes everything again before compaction drops it) are given back: the file stays the size
 // of what it holds.
 //
+// The days imported are then summarised (store.Rollup) for the levels keep keeps, so that a
+// year of logs is a year's view at once; the raw records beyond keep.Raw are left for the
+// upkeep of the second-hand that records (which may keep them longer) to remove.
+//
 // progress, when not nil, is called after each batch written with the records written so far.
-func Import(ctx context.Context, st *store.Store, host string, paths []string, progress func(records int)) ([]FileReport, error) {
+func Import(ctx context.Context, st *store.Store, host string, paths []string, keep store.Retention, progress func(records int)) ([]FileReport, error) {
 	var logs []*logFile
 	defer func() {
 		for _, l := range logs {
@@ -85,6 +89,9 @@ func Import(ctx context.Context, st *store.Store, host string, paths []string, p
 		return reports(logs), err
 	}
 	if err := st.Compact(ctx, time.Now()); err != nil {
+		return reports(logs), err
+	}
+	if err := st.RollupHost(ctx, host, time.Now(), keep); err != nil {
 		return reports(logs), err
 	}
 	return reports(logs), st.Reclaim(ctx)

@@ -17,7 +17,7 @@ import (
 // which every source's statistics start over).
 func TestMomentsLiveAndFromTheStore(t *testing.T) {
 	ctx := context.Background()
-	s := Open(Config{Dir: t.TempDir(), Sample: 16 * time.Second, Retention: 30 * 24 * time.Hour})
+	s := Open(Config{Dir: t.TempDir(), Sample: 16 * time.Second, Retention: store.Retention{Raw: 30 * 24 * time.Hour}})
 	defer s.Close()
 	live := newMoments()
 	live.seed(ctx, func(context.Context, store.Visitor) error { return nil })

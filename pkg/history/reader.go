@@ -28,20 +28,3 @@ var _ Reader = (*Service)(nil)
 // SourceName is how the charts and events name a source: its name, and its address when that
 // differs.
 func SourceName(s store.Source) string { return sourceLabel(s) }
-
-// LongRanges are spans beyond the store's, offered where the history is read from a
-// time-series engine, which may keep years.
-var LongRanges = []Range{{"90d", 90 * 24 * time.Hour}, {"1y", 365 * 24 * time.Hour}}
-
-// ParseLongRange finds a range by name among Ranges and LongRanges.
-func ParseLongRange(name string) (Range, bool) {
-	if r, ok := ParseRange(name); ok {
-		return r, true
-	}
-	for _, r := range LongRanges {
-		if r.Name == name {
-			return r, true
-		}
-	}
-	return Range{}, false
-}

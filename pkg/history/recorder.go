@@ -37,10 +37,19 @@ type Recorder struct {
 	gap      *store.Gap                   // chronyd has not answered since gap.Start
 	pending  store.Batch                  // read, not yet written (the store was failing)
 
-	mu      sync.Mutex // guards err and dropped, for the page, which must not wait for chronyd
-	err     error      // the last write's error
-	dropped int        // records given up while the store failed
+	serverAsk  time.Time // when to ask for the server statistics again, after chronyd refused them
+	lastServer time.Time // when the last server statistics recorded were read
+
+	mu        sync.Mutex // guards err, dropped and serverErr, for the page, which must not wait for chronyd
+	err       error      // the last write's error
+	dropped   int        // records given up while the store failed
+	serverErr error      // why the server statistics are not recorded
 }
+
+// serverAskAgain is how long a recorder leaves the server statistics alone after chronyd
+// refused them (over UDP chronyd answers them only with opencommands, 4.7 and later): one
+// request an hour rather than one a sample.
+const serverAskAgain = time.Hour
 
 type sourceState struct {
 	sampleT  time.Time
@@ -79,6 +88,13 @@ func (r *Recorder) Run(ctx context.Context, every time.Duration) {
 		}
 		r.sample(ctx, next)
 	}
+}
+
+// ServerFailing is why the host's server statistics are not recorded; nil when they are.
+func (r *Recorder) ServerFailing() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.serverErr
 }
 
 // Failing reports how many records were given up while the store failed, and the last
@@ -151,7 +167,51 @@ func (r *Recorder) sample(ctx context.Context, tick time.Time) {
 			}
 		}
 	}
+	if srv, ok := r.serverSample(ctx); ok {
+		b.Servers = append(b.Servers, srv)
+	}
 	r.write(ctx, b)
+}
+
+// serverSample reads chronyd's server statistics, and its clients when it serves anyone: the
+// counters as they are (rates are taken when the record is read), how many clients its log
+// lists and how many of them sent a request since the last sample. ok is false when chronyd
+// serves no one (its counters are zero: nothing to record) or refuses the report.
+func (r *Recorder) serverSample(ctx context.Context) (store.ServerSample, bool) {
+	if time.Now().Before(r.serverAsk) {
+		return store.ServerSample{}, false
+	}
+	st, at, err := r.m.ServerStats(ctx, r.want)
+	r.mu.Lock()
+	r.serverErr = err
+	r.mu.Unlock()
+	if err != nil {
+		var e *chrony.Error
+		if errors.As(err, &e) && e.Kind == chrony.KindNotAuthorised {
+			r.serverAsk = time.Now().Add(serverAskAgain)
+		}
+		return store.ServerSample{}, false
+	}
+	if st.NTPPackets == 0 && st.NTSKEAccepted == 0 {
+		return store.ServerSample{}, false
+	}
+	out := store.ServerSample{T: at, Version: uint8(st.Version), NTP: st.NTPPackets, NTPDropped: st.NTPDropped, NTSKE: st.NTSKEAccepted,
+		NTSKEDropped: st.NTSKEDropped, Authenticated: st.AuthenticatedNTP, Interleaved: st.InterleavedNTP, ClientLogDropped: st.ClientLogDropped,
+		DaemonRX: st.DaemonRX, KernelRX: st.KernelRX, HwRX: st.HardwareRX, Clients: -1, Active: -1}
+	if clients, _, err := r.m.Clients(ctx, r.want); err == nil {
+		out.Clients = int32(len(clients))
+		if !r.lastServer.IsZero() {
+			since := at.Sub(r.lastServer)
+			out.Active = 0
+			for _, c := range clients {
+				if c.LastNTPAgo != chrony.NeverSampled && c.LastNTPAgo <= since {
+					out.Active++
+				}
+			}
+		}
+	}
+	r.lastServer = at
+	return out, true
 }
 
 func addr(a netip.Addr) string {
@@ -201,6 +261,7 @@ func (r *Recorder) write(ctx context.Context, b store.Batch) {
 	p.Samples = append(p.Samples, b.Samples...)
 	p.Updates = append(p.Updates, b.Updates...)
 	p.Sources = append(p.Sources, b.Sources...)
+	p.Servers = append(p.Servers, b.Servers...)
 	p.Gaps = append(p.Gaps, b.Gaps...)
 	if p.Empty() {
 		return
@@ -219,8 +280,10 @@ func (r *Recorder) write(ctx context.Context, b store.Batch) {
 		r.log.Error("history: cannot record", "host", r.m.Name(), "error", err)
 	}
 	r.err = err
-	for n := len(p.Samples) + len(p.Updates) + len(p.Sources); n > maxPending; n-- {
+	for n := len(p.Samples) + len(p.Updates) + len(p.Sources) + len(p.Servers); n > maxPending; n-- {
 		switch {
+		case len(p.Servers) > 0:
+			p.Servers = p.Servers[1:]
 		case len(p.Sources) > 0:
 			p.Sources = p.Sources[1:]
 		case len(p.Samples) > 0:

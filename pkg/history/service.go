@@ -22,9 +22,9 @@ import (
 
 // Config is how history is kept.
 type Config struct {
-	Dir       string        // the data directory, holding the store's file
-	Sample    time.Duration // how often each host is sampled; 0 turns history off
-	Retention time.Duration // how long history is kept
+	Dir       string          // the data directory, holding the store's file
+	Sample    time.Duration   // how often each host is sampled; 0 turns history off
+	Retention store.Retention // how long each level is kept; a level of 0 has its default
 	Logger    *slog.Logger
 }
 
@@ -35,6 +35,9 @@ type Service struct {
 	log *slog.Logger
 
 	mu        sync.Mutex
+	closed    bool               // Close was called: nothing opens the store again
+	cancel    context.CancelFunc // ends what Start started
+	running   sync.WaitGroup     // what Start started: the recorders, the upkeep
 	st        *store.Store
 	openErr   error
 	lastOpen  time.Time
@@ -43,10 +46,11 @@ type Service struct {
 	rewrites  map[string]int64    // writes per host that reached more than an hour into the past (see Events)
 	moments   map[string]*moments // what each recorded host's record knows of when things happened
 
-	views   *cache[viewKey, View]
-	trends  *cache[string, Trend]
-	windows *cache[windowKey, *eventsWindow]
-	events  *cache[string, EventLog]
+	views       *cache[viewKey, View]
+	rolledParts *cache[rolledKey, *rolledPart] // what long views drew from the rollups
+	trends      *cache[string, Trend]
+	windows     *cache[windowKey, *eventsWindow]
+	events      *cache[string, EventLog]
 
 	// eventsBudget is how long Events reads the record after its newest window;
 	// eventsScanBudget when 0 (tests set it).
@@ -60,6 +64,7 @@ type Service struct {
 // The caches' bounds: a view of 30 days of a host with eight sources is about half a megabyte.
 const (
 	viewCacheBytes   = 8 << 20
+	rolledCacheBytes = 8 << 20 // a host's 1 y part is about 600 KB
 	trendCacheBytes  = 1 << 20
 	eventCacheBytes  = 2 << 20
 	windowCacheBytes = 2 << 20
@@ -67,6 +72,9 @@ const (
 
 // ErrOff is the error of history asked for when it is off (--sample 0).
 var ErrOff = errors.New("history is off (--sample 0)")
+
+// ErrClosed is the error of a write or a read after Close.
+var ErrClosed = errors.New("history: the store is closed (second-hand is stopping)")
 
 // reopenEvery is how often a store that failed to open is tried again.
 const reopenEvery = time.Minute
@@ -77,8 +85,17 @@ func Open(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	d := store.DefaultRetention
+	for _, r := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.Retention.Raw, d.Raw}, {&cfg.Retention.FiveMin, d.FiveMin}, {&cfg.Retention.Hour, d.Hour}} {
+		if *r.v <= 0 {
+			*r.v = r.def
+		}
+	}
 	s := &Service{cfg: cfg, log: cfg.Logger, recorders: map[string]*Recorder{}, versions: map[string]int64{}, rewrites: map[string]int64{},
-		views: newCache[viewKey, View](viewCacheBytes), trends: newCache[string, Trend](trendCacheBytes),
+		views: newCache[viewKey, View](viewCacheBytes), rolledParts: newCache[rolledKey, *rolledPart](rolledCacheBytes), trends: newCache[string, Trend](trendCacheBytes),
 		windows: newCache[windowKey, *eventsWindow](windowCacheBytes), events: newCache[string, EventLog](eventCacheBytes),
 		slots: semaphore.NewWeighted(int64(runtime.GOMAXPROCS(0))), moments: map[string]*moments{}}
 	if cfg.Sample > 0 {
@@ -89,8 +106,13 @@ func Open(cfg Config) *Service {
 	return s
 }
 
-// ensureStore opens the store if it is not open, at most once a minute; call with mu held.
+// ensureStore opens the store if it is not open, at most once a minute, and never after
+// Close; call with mu held.
 func (s *Service) ensureStore() *store.Store {
+	if s.closed {
+		s.openErr = ErrClosed
+		return nil
+	}
 	if s.st != nil || time.Since(s.lastOpen) < reopenEvery && !s.lastOpen.IsZero() {
 		return s.st
 	}
@@ -110,26 +132,31 @@ func (s *Service) ensureStore() *store.Store {
 	return st
 }
 
-// Start records every host of fleet and keeps the store within its retention, until ctx ends.
+// Start records every host of fleet and keeps the store (compaction, rollups, retention),
+// until ctx ends or Close. Close waits for everything it starts.
 func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 	if s.cfg.Sample <= 0 {
 		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.cancel != nil {
+		return
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
 	hosts := fleet.Names()
 	for _, m := range fleet.Monitors() {
 		s.recorders[m.Name()] = NewRecorder(m, s, s.cfg.Sample, s.log)
 		s.moments[m.Name()] = newMoments()
 	}
-	recorders, moments := s.recorders, s.moments
-	s.mu.Unlock()
-	for _, r := range recorders {
-		go r.Run(ctx, s.cfg.Sample)
+	for _, r := range s.recorders {
+		s.running.Go(func() { r.Run(ctx, s.cfg.Sample) })
 	}
 	// What each host's record knows of when things happened, read once, one host after
 	// another, each read in one of the heavy computations' slots (a month of a host is a
 	// second of work); the recorders' writes keep it up to date from then on.
-	go func() {
+	moments := s.moments
+	s.running.Go(func() {
 		for _, host := range hosts {
 			now := time.Now()
 			moments[host].seed(ctx, func(ctx context.Context, v store.Visitor) error {
@@ -141,18 +168,18 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 					return err
 				}
 				defer s.slots.Release(1)
-				return st.Walk(ctx, host, now.Add(-s.cfg.Retention), now.Add(time.Hour), v)
+				return st.Walk(ctx, host, now.Add(-s.cfg.Retention.Raw), now.Add(time.Hour), v)
 			})
 		}
-	}()
-	go func() {
+	})
+	s.running.Go(func() {
 		// Upkeep waits for a store; it is tried again with the recorders' writes.
 		for ctx.Err() == nil {
 			s.mu.Lock()
 			st := s.st
 			s.mu.Unlock()
 			if st != nil {
-				st.Maintain(ctx, s.cfg.Retention, time.Hour)
+				st.Maintain(ctx, s.cfg.Retention, maintainEvery)
 				return
 			}
 			select {
@@ -160,12 +187,20 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 			case <-time.After(reopenEvery):
 			}
 		}
-	}()
+	})
 }
+
+// maintainEvery is how often the store is kept: compacted, rolled up, expired. A day is
+// summarised within an hour and a half of its end.
+const maintainEvery = 30 * time.Minute
 
 // Append writes a batch for host: the recorders' Writer.
 func (s *Service) Append(ctx context.Context, host string, b store.Batch) error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
 	st := s.ensureStore()
 	err := s.openErr
 	s.mu.Unlock()
@@ -223,6 +258,9 @@ func earliest(b store.Batch) time.Time {
 	for _, r := range b.Sources {
 		first(r.Point.T)
 	}
+	for _, r := range b.Servers {
+		first(r.T)
+	}
 	return t
 }
 
@@ -234,6 +272,13 @@ type Status struct {
 	Notice  string // the store was damaged and moved aside
 	Dropped int    // records given up while the store failed
 	Path    string // the store's file
+	// ServerErr is why the host's server statistics are not recorded (over UDP chronyd
+	// refuses them), nil when they are or it has not been asked yet.
+	ServerErr error
+	// Endpoint is the host's chronyd address, for the words of ServerErr.
+	Endpoint string
+	// Retention is how long each level is kept.
+	Retention store.Retention
 	// Engine is the Prometheus API the history is read from (its URL), when it is not this
 	// second-hand's own store.
 	Engine string
@@ -247,7 +292,7 @@ func (s *Service) Status(host string) Status {
 	s.mu.Lock()
 	st, openErr, r := s.st, s.openErr, s.recorders[host]
 	s.mu.Unlock()
-	out := Status{Err: openErr}
+	out := Status{Err: openErr, Retention: s.cfg.Retention}
 	if st != nil {
 		out.Notice, out.Path, out.Damaged = st.Notice, st.Path(), st.Damaged()
 	}
@@ -255,6 +300,7 @@ func (s *Service) Status(host string) Status {
 		if dropped, err := r.Failing(); err != nil {
 			out.Err, out.Dropped = err, dropped
 		}
+		out.ServerErr, out.Endpoint = r.ServerFailing(), r.m.Endpoint()
 	}
 	return out
 }
@@ -299,15 +345,32 @@ func (s *Service) rewritten(host string) int64 {
 // CacheUsage is what the caches of computed views hold: entries and bytes, for tests and the
 // bench.
 func (s *Service) CacheUsage() (entries int, bytes int64) {
-	for _, u := range []func() (int, int64){s.views.usage, s.trends.usage, s.windows.usage, s.events.usage} {
+	for _, u := range []func() (int, int64){s.views.usage, s.rolledParts.usage, s.trends.usage, s.windows.usage, s.events.usage} {
 		e, b := u()
 		entries, bytes = entries+e, bytes+b
 	}
 	return entries, bytes
 }
 
-// Close closes the store.
+// Forget drops every computed view, part of a view and sparkline: the next request computes
+// them from the store (the bench measures that).
+func (s *Service) Forget() {
+	for _, c := range []interface{ clear() }{s.views, s.rolledParts, s.trends, s.windows, s.events} {
+		c.clear()
+	}
+}
+
+// Close stops what Start started and waits for it, then closes the store: writes and reads
+// after it fail with ErrClosed, and nothing opens the store (or takes its lock) again.
 func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	s.running.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st == nil {

@@ -11,6 +11,10 @@ type Stats struct {
 	N                          int
 	Min, P1, P5, P50, P95, P99 float64
 	Max, Mean, StdDev          float64
+	// Approx is set when the range reaches beyond the raw records into the rollups: the
+	// percentiles come from the summaries' histograms, each within store.HistError of the
+	// value; N, the extremes, the mean and the deviation are exact.
+	Approx bool
 }
 
 // statsOf describes vals, which it reorders. The values are kept as float32 while a view is

@@ -15,13 +15,15 @@ import (
 
 // Range is a span of history the page offers.
 type Range struct {
-	Name string // as in the URL: 1h, 6h, 24h, 7d, 30d
+	Name string // as in the URL: 1h, 6h, 24h, 7d, 30d, 90d, 1y, 2y
 	D    time.Duration
 }
 
 // Ranges are the spans the history panel switches between.
 var Ranges = []Range{
 	{"1h", time.Hour}, {"6h", 6 * time.Hour}, {"24h", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour},
+	// From the rollups (rolled.go) beyond the raw records' 7 days.
+	{"90d", 90 * 24 * time.Hour}, {"1y", 365 * 24 * time.Hour}, {"2y", 730 * 24 * time.Hour},
 }
 
 // DefaultRange is the history panel's range until another is chosen.
@@ -124,7 +126,15 @@ func (s *Service) View(ctx context.Context, host string, rng Range, at, now time
 	return heavy(ctx, s, fmt.Sprintf("view %s %s %d %d %d", host, rng.Name, key.at, stm.to, version), func(ctx context.Context) (View, error) {
 		from := to.Add(-rng.D)
 		b := newBuilder(host, from, to, rng, at)
-		if err := b.walk(func(v store.Visitor) error { return st.Walk(ctx, host, from, to, v) }); err != nil {
+		walkFrom := from
+		if raw := s.rawFrom(st, host, from, now); from.Before(raw) {
+			// Beyond the raw records: the rollups (rolled.go).
+			if err := s.fillRollupsCached(ctx, b, st, host, from, raw, now); err != nil {
+				return View{}, err
+			}
+			walkFrom = raw
+		}
+		if err := b.walk(func(v store.Visitor) error { return st.Walk(ctx, host, walkFrom, to, v) }); err != nil {
 			return View{}, err
 		}
 		v := b.view()
@@ -174,6 +184,9 @@ type builder struct {
 	off, bound, delay, disp acc
 	freq, skew, rms         acc
 	sources                 []*sourceAcc
+	bySource                map[store.Source]*sourceAcc
+	serving                 *serving
+	rolledN                 int // values summarised in the rollups drawn
 }
 
 type sourceAcc struct {
@@ -184,7 +197,8 @@ type sourceAcc struct {
 }
 
 func newBuilder(host string, from, to time.Time, rng Range, at time.Time) *builder {
-	b := &builder{view0: View{Host: host, Range: rng, From: from, To: to, At: at}, g: newGrid(from, to, Columns)}
+	b := &builder{view0: View{Host: host, Range: rng, From: from, To: to, At: at}, g: newGrid(from, to, Columns),
+		bySource: map[store.Source]*sourceAcc{}, serving: newServing()}
 	for _, a := range []*acc{&b.off, &b.bound, &b.delay, &b.disp, &b.freq, &b.skew, &b.rms} {
 		a.cols = make([]Col, Columns)
 	}
@@ -210,6 +224,10 @@ func (b *builder) visitor() store.Visitor {
 			b.skew.add(c, u.SkewPPM)
 			b.rms.add(c, u.RMSOffsetSeconds)
 		},
+		Server: func(r store.ServerSample) {
+			n++
+			b.serving.add(b.g.col(r.T.UnixMilli()), r)
+		},
 		Gap: func(gap store.Gap) {
 			b.mu.Lock()
 			b.view0.Gaps = append(b.view0.Gaps, gap)
@@ -234,12 +252,7 @@ func (b *builder) sourceVisitor() store.Visitor {
 	return store.Visitor{
 		Source: func(src store.Source, p store.SourcePoint) {
 			n++
-			k := len(b.sources)
-			if k == 0 || b.sources[k-1].src != src {
-				b.sources = append(b.sources, &sourceAcc{src: src, name: sourceLabel(src), samples: acc{cols: make([]Col, Columns), errs: true},
-					reach: reachAcc{cells: make([]ReachCell, Columns), level: -1, last: -1}})
-			}
-			sa := b.sources[len(b.sources)-1]
+			sa := b.source(src)
 			c := b.g.col(p.T.UnixMilli())
 			if p.NewSample {
 				sa.samples.addErr(c, p.OffsetSeconds, p.OffsetSeconds-p.ErrorSeconds, p.OffsetSeconds+p.ErrorSeconds)
@@ -252,6 +265,19 @@ func (b *builder) sourceVisitor() store.Visitor {
 		Damaged:       b.damaged,
 		NoSourceStats: true,
 	}
+}
+
+// source is src's series, made when first met: the rollups' sources come first, then the
+// raw records', each kind in the store's order.
+func (b *builder) source(src store.Source) *sourceAcc {
+	if sa, ok := b.bySource[src]; ok {
+		return sa
+	}
+	sa := &sourceAcc{src: src, name: sourceLabel(src), samples: acc{cols: make([]Col, Columns), errs: true},
+		reach: reachAcc{cells: make([]ReachCell, Columns), level: -1, last: -1}}
+	b.sources = append(b.sources, sa)
+	b.bySource[src] = sa
+	return sa
 }
 
 func (b *builder) count(n *int) {
@@ -279,6 +305,8 @@ func (b *builder) view() View {
 	for _, sa := range b.sources {
 		all = append(all, &sa.samples)
 	}
+	all = append(all, b.serving.accs()...)
+	v.Points += b.rolledN
 	broken := func(start, end time.Time) {
 		for i := b.g.col(start.UnixMilli()); i <= b.g.col(end.UnixMilli()); i++ {
 			for _, a := range all {
@@ -305,7 +333,7 @@ func (b *builder) view() View {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				stats[i] = statsOf(all[i].vals)
+				stats[i] = all[i].stats()
 			}
 		}()
 	}
@@ -317,15 +345,16 @@ func (b *builder) view() View {
 	part := func(a *acc) Part { return Part{Cols: a.cols, Stats: statsOfAcc[a]} }
 	p := Parts{Offset: part(&b.off), MaxError: part(&b.bound), Frequency: part(&b.freq), Skew: part(&b.skew), RMSOffset: part(&b.rms),
 		RootDelay: part(&b.delay), RootDispersion: part(&b.disp)}
+	p.Column = b.view0.Range.D / Columns
 	for _, sa := range b.sources {
 		sp := SourcePart{Name: sa.name}
-		if len(sa.samples.vals) > 0 {
+		if sa.samples.has() {
 			sp.Samples = part(&sa.samples)
 		}
 		sp.Reach, _ = sa.reach.finish()
 		p.Sources = append(p.Sources, sp)
 	}
-	v.Charts = Charts(p)
+	v.Charts = append(Charts(p), b.serving.charts(part)...)
 	for _, a := range all {
 		a.release()
 	}
@@ -337,6 +366,9 @@ func (b *builder) view() View {
 type Parts struct {
 	Offset, MaxError, Frequency, Skew, RMSOffset, RootDelay, RootDispersion Part
 	Sources                                                                 []SourcePart
+	// Column is how long a column spans: the sources' error bars are drawn where it is under
+	// 4 hours (ranges to 30 days).
+	Column time.Duration
 }
 
 // Part is one series: its columns (nil when it has no values) and its statistics.
@@ -378,7 +410,7 @@ func Charts(p Parts) []Chart {
 	// Each source's samples with their error bars, and its reachability. As for the band:
 	// every sample whole, error bars to a sensible extent.
 	sources := Chart{ID: "sources", Title: "Sources' offsets", Unit: "s",
-		Help: "Each sample of each source as measured, with its error bound (positive: this clock is ahead of the source)."}
+		Help: "Each sample of each source as measured, with its error bound (positive: this clock is ahead of the source); over 90 days and more, each column's line spans its samples, without error bars."}
 	reach := Chart{ID: "reach", Title: "Sources' reachability",
 		Help: "For each source, whether it answered all (full), some (half) or none (empty) of its last 8 polls."}
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -391,7 +423,9 @@ func Charts(p Parts) []Chart {
 					errs = append(errs, c.Hi-c.Max, c.Min-c.Lo)
 				}
 			}
-			sources.Series = append(sources.Series, Series{Name: sp.Name, Cols: sp.Samples.Cols, Stats: sp.Samples.Stats, Errors: true})
+			// Error bars where a column spans less than 4 hours (to 30 days): beyond, a column's
+			// line spans hundreds of samples, and the bars would double the fragment.
+			sources.Series = append(sources.Series, Series{Name: sp.Name, Cols: sp.Samples.Cols, Stats: sp.Samples.Stats, Errors: p.Column < 4*time.Hour})
 		}
 		if sp.Reach != nil {
 			reach.Strips = append(reach.Strips, Strip{Name: sp.Name, Cells: sp.Reach})
@@ -409,6 +443,7 @@ type acc struct {
 	cols []Col
 	vals []float32 // for the statistics: see statsOf
 	errs bool
+	roll *rolled // what the rollups gave, where the range reaches them
 }
 
 func (a *acc) add(col int, v float64) { a.addErr(col, v, v, v) }

@@ -19,7 +19,7 @@ import (
 // sources, ending at end.
 func serviceWith(t *testing.T, end time.Time, days int) (*Service, *store.Store) {
 	t.Helper()
-	s := Open(Config{Dir: t.TempDir(), Sample: 16 * time.Second, Retention: 30 * 24 * time.Hour})
+	s := Open(Config{Dir: t.TempDir(), Sample: 16 * time.Second, Retention: store.Retention{Raw: 30 * 24 * time.Hour}})
 	t.Cleanup(func() { s.Close() })
 	st, err := s.openStore()
 	if err != nil {
@@ -228,7 +228,7 @@ func TestEventsByWindowsAreTheWholeRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := st.Range(context.Background(), "h", end.Add(-s.cfg.Retention), end)
+	h, err := st.Range(context.Background(), "h", end.Add(-s.cfg.Retention.Raw), end)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,8 @@ package panels
 
 import (
 	"errors"
+	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +12,7 @@ import (
 	hx "maragu.dev/gomponents-htmx"
 	. "maragu.dev/gomponents/html"
 
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -40,17 +41,13 @@ func HistoryPanel(r Result[HistoryData]) g.Node {
 	return panel("history", m, func() g.Node { return historyBody(r.Data) })
 }
 
-// rangeSwitch is the range buttons, each reloading the panel with its range, and the CSV of
-// the range shown. History read from an engine has the longer ranges too (it may keep years),
-// and no CSV (the engine exports its own).
+// rangeSwitch is the range buttons, each reloading the panel with its range (the same for
+// the store, whose summaries reach years, and an engine), and the CSV of the range shown,
+// except for history read from an engine (it exports its own).
 func rangeSwitch(current history.Range, at time.Time, engine bool) g.Node {
-	ranges := history.Ranges
-	if engine {
-		ranges = append(slices.Clip(ranges), history.LongRanges...)
-	}
 	return g.Group{
 		Div(Class("ranges"), Role("group"), Aria("label", "Range"),
-			g.Map(ranges, func(r history.Range) g.Node {
+			g.Map(history.Ranges, func(r history.Range) g.Node {
 				return Button(ID("range-"+r.Name), Type("button"), Class("range"), Aria("pressed", strconv.FormatBool(r.Name == current.Name && at.IsZero())),
 					hx.Get("panels/history?range="+r.Name), hx.Target("closest section"), hx.Swap("outerHTML"),
 					hx.Sync("closest section:drop"), g.Text(r.Name))
@@ -106,7 +103,20 @@ func historyBody(d HistoryData) g.Node {
 		P(Class("range-note"), g.Text(utc(v.From)+" to "+utc(v.To)+", "+Interval(v.Range.D.Seconds()/history.Columns)+" per column"),
 			g.If(!v.At.IsZero(), g.Group{g.Text(", marked at "), Time(DateTime(v.At.UTC().Format(time.RFC3339)), g.Text(utc(v.At)))})),
 		g.Map(v.Charts, func(c history.Chart) g.Node { return chart(v, c) }),
+		servingNote(st),
 	}
+}
+
+// servingNote says why a host's serving history is not recorded when chronyd refuses its
+// server statistics (a socket-only report), as the other socket-only parts do.
+func servingNote(st history.Status) g.Node {
+	if st.ServerErr == nil || !diagnose.IsSocketOnly(st.ServerErr) {
+		return nil
+	}
+	x := diagnose.Explain(st.ServerErr, st.Endpoint)
+	return Div(Class("access-note"), Data("access", "socket-only"), Data("field", "serving-history"),
+		P(g.Text("Serving history (NTP requests, drops, NTS-KE, clients over time) is not recorded: "+x.Title+".")),
+		P(Class("error-fix"), Strong(g.Text("To record it: ")), g.Text(x.Fix)))
 }
 
 func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
@@ -191,7 +201,7 @@ func column(v history.View, t time.Time) int {
 // linePath draws a series' columns as one zigzag from each column's greatest value to its
 // least, joined to the next column, broken where a column is empty or a gap falls in it.
 func linePath(cols []history.Col, y func(float64) int) string {
-	var b strings.Builder
+	var p pathWriter
 	open := false
 	for i, c := range cols {
 		if !c.Has || c.Broken {
@@ -200,33 +210,34 @@ func linePath(cols []history.Col, y func(float64) int) string {
 				continue
 			}
 		}
-		cmd := "L"
-		if !open {
-			cmd = "M"
+		if open {
+			p.lineTo(i, y(c.Max))
+		} else {
+			p.moveTo(i, y(c.Max))
 		}
-		b.WriteString(cmd + strconv.Itoa(i) + " " + strconv.Itoa(y(c.Max)))
 		if lo := y(c.Min); lo != y(c.Max) {
-			b.WriteString("V" + strconv.Itoa(lo))
+			p.vertTo(lo)
 		}
 		open = !c.Broken
 	}
-	return b.String()
+	return p.String()
 }
 
 // errorPath draws each column's error bar: from its lowest bound to its highest.
 func errorPath(cols []history.Col, y func(float64) int) string {
-	var b strings.Builder
+	var p pathWriter
 	for i, c := range cols {
 		if c.Has {
-			b.WriteString("M" + strconv.Itoa(i) + " " + strconv.Itoa(y(c.Hi)) + "V" + strconv.Itoa(y(c.Lo)))
+			p.moveTo(i, y(c.Hi))
+			p.vertTo(y(c.Lo))
 		}
 	}
-	return b.String()
+	return p.String()
 }
 
 // bandPath draws ±the maximum clock error around zero, as one shape per run of columns.
 func bandPath(cols []history.Col, y func(float64) int) string {
-	var b strings.Builder
+	var p pathWriter
 	for i := 0; i < len(cols); {
 		if !cols[i].Has {
 			i++
@@ -236,18 +247,68 @@ func bandPath(cols []history.Col, y func(float64) int) string {
 		for j < len(cols) && cols[j].Has && (j == i || !cols[j].Broken) {
 			j++
 		}
-		b.WriteString("M" + strconv.Itoa(i) + " " + strconv.Itoa(y(cols[i].Max)))
+		p.moveTo(i, y(cols[i].Max))
 		for k := i; k < j; k++ {
-			b.WriteString("L" + strconv.Itoa(k+1) + " " + strconv.Itoa(y(cols[k].Max)))
+			p.lineTo(k+1, y(cols[k].Max))
 		}
 		for k := j - 1; k >= i; k-- {
-			b.WriteString("L" + strconv.Itoa(k+1) + " " + strconv.Itoa(y(-cols[k].Max)))
+			p.lineTo(k+1, y(-cols[k].Max))
 		}
-		b.WriteString("L" + strconv.Itoa(i) + " " + strconv.Itoa(y(-cols[i].Max)) + "Z")
+		p.lineTo(i, y(-cols[i].Max))
+		p.close()
 		i = j
 	}
-	return b.String()
+	return p.String()
 }
+
+// pathWriter writes an SVG path with its first point absolute and every other relative to the
+// one before: most steps of a chart are one column across and a few units up or down, so a
+// month's or a year's charts are a third smaller than with absolute points. The page's script
+// (columnsOf) reads both.
+type pathWriter struct {
+	b            strings.Builder
+	x, y, x0, y0 int
+	started      bool
+}
+
+func (p *pathWriter) point(abs, rel byte, x, y int) {
+	if !p.started {
+		p.b.WriteByte(abs)
+		p.b.WriteString(strconv.Itoa(x) + " " + strconv.Itoa(y))
+		p.started = true
+	} else {
+		p.b.WriteByte(rel)
+		p.b.WriteString(strconv.Itoa(x - p.x))
+		if y-p.y >= 0 {
+			p.b.WriteByte(' ')
+		}
+		p.b.WriteString(strconv.Itoa(y - p.y))
+	}
+	p.x, p.y = x, y
+}
+
+// moveTo starts a subpath at (x, y).
+func (p *pathWriter) moveTo(x, y int) {
+	p.point('M', 'm', x, y)
+	p.x0, p.y0 = x, y
+}
+
+// lineTo draws to (x, y).
+func (p *pathWriter) lineTo(x, y int) { p.point('L', 'l', x, y) }
+
+// vertTo draws straight up or down to y.
+func (p *pathWriter) vertTo(y int) {
+	p.b.WriteString("v" + strconv.Itoa(y-p.y))
+	p.y = y
+}
+
+// close closes the subpath: the point is its start again.
+func (p *pathWriter) close() {
+	p.b.WriteByte('z')
+	p.x, p.y = p.x0, p.y0
+}
+
+func (p *pathWriter) String() string { return p.b.String() }
 
 // reachChart draws a strip per source: each column full (answered all of its last 8 polls),
 // half (some) or empty (none).
@@ -302,9 +363,16 @@ func legendOf(c history.Chart) g.Node {
 // statsTable is ntpviz's table for each series: extremes, percentiles, mean, deviation.
 func statsTable(c history.Chart) g.Node {
 	format := func(v float64) string { return axisValue(v, c) }
+	caption := c.Title + " over the range"
+	for _, s := range c.Series {
+		if s.Stats.Approx {
+			caption += approxNote
+			break
+		}
+	}
 	return Div(Class("table-wrap"), TabIndex("0"), Aria("label", c.Title+" statistics"),
 		Table(Class("stats"),
-			Caption(g.Text(c.Title+" over the range")),
+			Caption(g.Text(caption)),
 			statsHead,
 			TBody(g.Map(c.Series, func(s history.Series) g.Node {
 				st := s.Stats
@@ -328,11 +396,22 @@ var statsHead = static(THead(Tr(
 	columnHead("Std dev", "Standard deviation", true), columnHead("Values", "How many values the range holds", true),
 )))
 
+// approxNote is what a statistics table says when its range reaches into the rollups.
+var approxNote = fmt.Sprintf("; percentiles approximate, within %.1f %%: merged from the 5-minute and hourly summaries "+
+	"(count, min, max, mean and std dev exact)", 100*store.HistError)
+
 // axisValue prints a value of a chart: with its sign where the chart has negative values.
 func axisValue(v float64, c history.Chart) string {
 	signed := c.Min < 0
-	if c.Unit == "ppm" {
+	switch c.Unit {
+	case "ppm":
 		return PPM(v, signed)
+	case "/s":
+		return strconv.FormatFloat(v, 'g', 3, 64) + " /s"
+	case "%":
+		return strconv.FormatFloat(v, 'f', 1, 64) + " %"
+	case "":
+		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return Seconds(v, signed)
 }

@@ -254,7 +254,7 @@ func BenchmarkHistoryFragment(b *testing.B) {
 	dir, end := historyStore(b)
 	for _, rng := range []history.Range{history.Ranges[4], history.Ranges[0]} {
 		b.Run(rng.Name, func(b *testing.B) {
-			hist := history.Open(history.Config{Dir: dir, Sample: 16 * time.Second, Retention: 31 * 24 * time.Hour})
+			hist := history.Open(history.Config{Dir: dir, Sample: 16 * time.Second, Retention: store.Retention{Raw: 31 * 24 * time.Hour}})
 			defer hist.Close()
 			now := end.Add(-rng.D / 4)
 			h := fleetHandler(b, []monitor.Host{{Name: "local", Reporter: &fakeReports{}}}, monitor.Config{},

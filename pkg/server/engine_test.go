@@ -201,26 +201,30 @@ func (f fakeHistory) Trend(context.Context, string, time.Time) (history.Trend, b
 	return history.Trend{}, false
 }
 
-// TestLongRangesAreTheEngines: 90 days and a year are asked of an engine's history; the
-// store's ends at 30 days.
-func TestLongRangesAreTheEngines(t *testing.T) {
-	for _, tc := range []struct {
-		engine, asked, want string
-	}{
-		{"", "30d", "30d"}, {"", "1y", "30d"}, {"", "90d", "30d"},
-		{"http://prometheus:9090", "1y", "1y"}, {"http://prometheus:9090", "90d", "90d"}, {"http://prometheus:9090", "1h", "1h"},
-	} {
-		q, msg := parseQuery("range="+tc.asked, "range")
-		if msg != "" {
-			t.Fatal(msg)
-		}
-		var asked history.Range
-		historyPanel(context.Background(), fakeHistory{status: history.Status{Engine: tc.engine}, asked: &asked}, "h", q, time.Now(), time.Second)
-		if asked.Name != tc.want {
-			t.Errorf("engine %q, range %s: asked %s, want %s", tc.engine, tc.asked, asked.Name, tc.want)
+// TestEveryRangeIsAskedOfTheReader: each range, 90 days to two years too, is asked as it is of
+// the store (its summaries) and of an engine, with the same buttons; another is refused with
+// the list.
+func TestEveryRangeIsAskedOfTheReader(t *testing.T) {
+	for _, engine := range []string{"", "http://prometheus:9090"} {
+		for _, rng := range history.Ranges {
+			q, msg := parseQuery("range="+rng.Name, "range")
+			if msg != "" {
+				t.Fatal(msg)
+			}
+			var asked history.Range
+			var page strings.Builder
+			if err := historyPanel(context.Background(), fakeHistory{status: history.Status{Engine: engine}, asked: &asked}, "h", q, time.Now(), time.Second).Render(&page); err != nil {
+				t.Fatal(err)
+			}
+			if asked != rng {
+				t.Errorf("engine %q, range %s: asked %+v", engine, rng.Name, asked)
+			}
+			if n := strings.Count(page.String(), `class="range"`); n != len(history.Ranges) {
+				t.Errorf("engine %q, range %s: %d range buttons, want %d", engine, rng.Name, n, len(history.Ranges))
+			}
 		}
 	}
-	if _, msg := parseQuery("range=2y", "range"); !strings.Contains(msg, "90d or 1y") {
-		t.Errorf("range=2y: %q", msg)
+	if _, msg := parseQuery("range=3y", "range"); !strings.Contains(msg, "30d, 90d, 1y or 2y") {
+		t.Errorf("range=3y: %q", msg)
 	}
 }

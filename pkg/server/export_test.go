@@ -59,7 +59,7 @@ func dayOfHistory(t *testing.T) *history.Service {
 	if err := os.WriteFile(filepath.Join(dir, store.FileName), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	hist := history.Open(history.Config{Dir: dir, Sample: 16 * time.Second, Retention: 30 * 24 * time.Hour})
+	hist := history.Open(history.Config{Dir: dir, Sample: 16 * time.Second, Retention: store.Retention{Raw: 30 * 24 * time.Hour}})
 	t.Cleanup(func() { hist.Close() })
 	return hist
 }

@@ -179,11 +179,6 @@ func eventsView(ctx context.Context, s *Server, m *monitor.Monitor, q query, now
 // historyPanel reads host's history from r, wherever it is kept, and draws it.
 func historyPanel(ctx context.Context, r history.Reader, host string, q query, now time.Time, next time.Duration) g.Node {
 	d := panels.HistoryData{Range: q.rng, Status: r.Status(host)}
-	if _, short := history.ParseRange(q.rng.Name); !short && d.Status.Engine == "" {
-		// The store's ranges end at 30 days; the longer ones are an engine's.
-		q.rng = history.Ranges[len(history.Ranges)-1]
-		d.Range = q.rng
-	}
 	if !d.Status.Off {
 		d.View, d.Err = r.View(ctx, host, q.rng, q.at, now)
 	}
@@ -363,7 +358,7 @@ type query struct {
 	fresh bool          // fresh=1: read chronyd now (the reload button)
 	since time.Time     // since=UNIX_MS: a read finished since then will do (a row that was waiting)
 	host  string        // host=NAME: one host (/readyz)
-	rng   history.Range // range=1h|6h|24h|7d|30d: the history's range, 24h by default
+	rng   history.Range // range=1h|6h|24h|7d|30d|90d|1y|2y: the history's range, 24h by default
 	at    time.Time     // at=UNIX_MS: a moment to show in the history
 	in    string        // in=sources|sourcestats: the panel a source's detail opens in
 }
@@ -402,9 +397,9 @@ func parseQuery(raw string, allowed ...string) (query, string) {
 		case "host":
 			q.host = v
 		case "range":
-			r, ok := history.ParseLongRange(v)
+			r, ok := history.ParseRange(v)
 			if !ok {
-				return q, "bad request: range must be 1h, 6h, 24h, 7d or 30d (or 90d or 1y, of history read from Prometheus)"
+				return q, "bad request: range must be 1h, 6h, 24h, 7d, 30d, 90d, 1y or 2y"
 			}
 			q.rng = r
 		case "at":

@@ -136,25 +136,62 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int64, error) {
 	return removed, nil
 }
 
-// Maintain compacts and expires once now and then every interval until ctx ends, keeping
-// retention of history.
-func (s *Store) Maintain(ctx context.Context, retention, interval time.Duration) {
+// Maintain keeps the store, once now and then every interval until ctx ends: compacts it,
+// summarises the days that are over, removes what each level keeps no longer, and gives the
+// pages freed back to the file system.
+func (s *Store) Maintain(ctx context.Context, keep Retention, interval time.Duration) {
 	for {
-		now := time.Now()
-		if err := s.Compact(ctx, now); err != nil && ctx.Err() == nil {
-			s.log.Error("history store", "error", err)
-		}
-		if n, err := s.Expire(ctx, now.Add(-retention)); err != nil && ctx.Err() == nil {
-			s.log.Error("history store", "error", err)
-		} else if n > 0 {
-			s.log.Debug("history store: removed old chunks", "chunks", n, "older than", now.Add(-retention))
-		}
+		s.MaintainOnce(ctx, time.Now(), keep)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(interval):
 		}
 	}
+}
+
+// MaintainOnce is one round of Maintain, at now; it logs what fails.
+func (s *Store) MaintainOnce(ctx context.Context, now time.Time, keep Retention) {
+	if err := s.Compact(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Error("history store", "error", err)
+	}
+	if err := s.Rollup(ctx, now, keep); err != nil && ctx.Err() == nil {
+		s.log.Error("history store", "error", err)
+	}
+	n, err := s.ExpireLevels(ctx, now, keep)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("history store", "error", err)
+	}
+	if n > 0 {
+		s.log.Debug("history store: removed old records", "chunks and rows", n)
+		if err := s.freePages(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("history store", "error", err)
+		}
+	}
+}
+
+// freePages gives the file's free pages back to the file system a few megabytes at a time,
+// each step its own transaction: after a big import, the raw records of years go at once, and
+// one incremental_vacuum of them would hold the recorder's writes for minutes. A store made
+// before auto_vacuum (NONE) keeps its pages until an import rewrites it (Reclaim).
+func (s *Store) freePages(ctx context.Context) error {
+	for ctx.Err() == nil {
+		var free int
+		if err := s.db.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+			return err
+		}
+		var mode int
+		if err := s.db.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+			return err
+		}
+		if free == 0 || mode != 2 {
+			return nil
+		}
+		if err := s.drain(ctx, `PRAGMA incremental_vacuum(2048)`); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // Size is the store's size on disk, its WAL included.

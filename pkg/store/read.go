@@ -18,6 +18,7 @@ type History struct {
 	Samples  []Sample
 	Updates  []Update
 	Sources  []SourceHistory // by name, then address
+	Servers  []ServerSample  `json:",omitempty"`
 	Gaps     []Gap           // those that overlap the range
 	Damaged  []Damage        // stretches whose records could not be read, skipped
 }
@@ -36,12 +37,13 @@ type SourceHistory struct {
 }
 
 // Visitor receives a host's records as Walk reads them: the samples, then the clock updates,
-// then each source's points, then the gaps, each kind in time order and one record per time.
+// then each source's points, then the server statistics, then the gaps, each kind in time order and one record per time.
 // A nil function skips its kind.
 type Visitor struct {
 	Sample func(Sample)
 	Update func(Update)
 	Source func(Source, SourcePoint)
+	Server func(ServerSample)
 	Gap    func(Gap)
 	// End is called after the last record of the series, before the gaps.
 	End func()
@@ -64,6 +66,7 @@ func (s *Store) Range(ctx context.Context, host string, from, to time.Time) (His
 			last := &h.Sources[len(h.Sources)-1]
 			last.Points = append(last.Points, p)
 		},
+		Server:  func(r ServerSample) { h.Servers = append(h.Servers, r) },
 		Gap:     func(g Gap) { h.Gaps = append(h.Gaps, g) },
 		Damaged: func(d Damage) { h.Damaged = append(h.Damaged, d) },
 	})
@@ -74,22 +77,42 @@ func (s *Store) Range(ctx context.Context, host string, from, to time.Time) (His
 // host is read without holding it all decoded at once.
 func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Visitor) error {
 	s.mu.Lock()
-	var keys []seriesKey
-	ids := map[seriesKey]int64{}
+	snap := s.snapshot(host)
+	s.mu.Unlock()
+	return s.walk(ctx, s.db, snap, host, from, to, v)
+}
+
+// querier is where a walk reads: the database, or a transaction (a rollup reads the records it
+// summarises in the transaction that writes the summary).
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// hostSeries is what a walk needs of the store's series and names, taken with s.mu held.
+type hostSeries struct {
+	keys []seriesKey // in the order a walk reads them
+	ids  map[seriesKey]int64
+	byID map[uint32]string
+}
+
+// snapshot is host's series; call it with s.mu held.
+func (s *Store) snapshot(host string) hostSeries {
+	h := hostSeries{ids: map[seriesKey]int64{}, byID: maps.Clone(s.byID)}
 	for k, id := range s.series {
 		if k.host == host {
-			keys = append(keys, k)
-			ids[k] = id
+			h.keys = append(h.keys, k)
+			h.ids[k] = id
 		}
 	}
-	s.mu.Unlock()
-	slices.SortFunc(keys, func(a, b seriesKey) int {
+	slices.SortFunc(h.keys, func(a, b seriesKey) int {
 		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.source, b.source), cmp.Compare(a.address, b.address))
 	})
+	return h
+}
+
+func (s *Store) walk(ctx context.Context, q querier, snap hostSeries, host string, from, to time.Time, v Visitor) error {
+	keys, ids, byID := snap.keys, snap.ids, snap.byID
 	lo, hi := ms(from), ms(to)
-	s.mu.Lock()
-	byID := maps.Clone(s.byID)
-	s.mu.Unlock()
 	name := func(id uint32) string { return byID[id] }
 	var damage []Damage
 	for _, k := range keys {
@@ -107,7 +130,7 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 			var stats []byte
 			if sk := (seriesKey{k.host, kindSourceStats, k.source, k.address}); !v.NoSourceStats && ids[sk] != 0 {
 				statsKey := sk
-				if err := s.read(ctx, ids[sk], statsSize, lo, hi, func(r []byte) { stats = append(stats, r...) }, func(t0, t1 int64) {
+				if err := s.read(ctx, q, ids[sk], statsSize, lo, hi, func(r []byte) { stats = append(stats, r...) }, func(t0, t1 int64) {
 					damage = append(damage, Damage{Start: fromMS(t0), End: fromMS(t1), Series: statsKey.describe()})
 				}); err != nil {
 					return s.readError(err)
@@ -124,10 +147,12 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 				}
 				v.Source(src, p)
 			}
+		case k.kind == kindServer && v.Server != nil:
+			each = func(r []byte) { v.Server(decodeServer(r)) }
 		default:
 			continue
 		}
-		if err := s.read(ctx, ids[k], sizes[k.kind], lo, hi, each, onDamage); err != nil {
+		if err := s.read(ctx, q, ids[k], sizes[k.kind], lo, hi, each, onDamage); err != nil {
 			return s.readError(err)
 		}
 	}
@@ -142,7 +167,7 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 	if v.Gap == nil {
 		return nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT start, end, error FROM gaps WHERE host = ? AND end >= ? AND start <= ? ORDER BY start`, host, lo, hi)
+	rows, err := q.QueryContext(ctx, `SELECT start, end, error FROM gaps WHERE host = ? AND end >= ? AND start <= ? ORDER BY start`, host, lo, hi)
 	if err != nil {
 		return s.readError(err)
 	}
@@ -162,14 +187,14 @@ func (s *Store) Walk(ctx context.Context, host string, from, to time.Time, v Vis
 // time. Chunks that follow one another in time (compacted ones always do) are read straight
 // from SQLite's rows; others are gathered and sorted first. A chunk whose bytes do not hold
 // whole records is skipped and given to damaged (its first and last time), and logged once.
-func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64, each func([]byte), damaged func(t0, t1 int64)) error {
+func (s *Store) read(ctx context.Context, q querier, series int64, size int, lo, hi int64, each func([]byte), damaged func(t0, t1 int64)) error {
 	const where = `FROM chunks WHERE series = ? AND t0 >= ? AND t0 <= ? AND t1 >= ? ORDER BY t0, rowid`
 	args := []any{series, lo - int64(chunkSpan/time.Millisecond), hi, lo}
-	ordered, err := s.inOrder(ctx, `SELECT t0, t1 `+where, args)
+	ordered, err := inOrder(ctx, q, `SELECT t0, t1 `+where, args)
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT t0, t1, data `+where, args...)
+	rows, err := q.QueryContext(ctx, `SELECT t0, t1, data `+where, args...)
 	if err != nil {
 		return err
 	}
@@ -217,8 +242,8 @@ func (s *Store) read(ctx context.Context, series int64, size int, lo, hi int64, 
 }
 
 // inOrder reports whether the chunks a query selects follow one another in time.
-func (s *Store) inOrder(ctx context.Context, query string, args []any) (bool, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+func inOrder(ctx context.Context, q querier, query string, args []any) (bool, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return false, err
 	}
@@ -269,6 +294,11 @@ func WalkHistory(h History, v Visitor) {
 			for _, p := range src.Points {
 				v.Source(src.Source, p)
 			}
+		}
+	}
+	if v.Server != nil {
+		for _, r := range h.Servers {
+			v.Server(r)
 		}
 	}
 	if v.End != nil {

@@ -82,6 +82,25 @@ type Gap struct {
 	Error      string
 }
 
+// ServerSample is chronyd's server statistics at one sample: its counters since it started (a
+// restart of chronyd starts them over from zero), as chronyd's reply of Version has them
+// (fields an older reply lacks are 0: see chrony.ServerStats), and its clients.
+type ServerSample struct {
+	T       time.Time
+	Version uint8
+
+	NTP, NTPDropped          uint64 // NTP requests received and dropped
+	NTSKE, NTSKEDropped      uint64 // NTS-KE connections accepted and dropped (2+)
+	Authenticated            uint64 // authenticated NTP requests (2+)
+	Interleaved              uint64 // interleaved NTP requests (3+)
+	ClientLogDropped         uint64 // client log records dropped
+	DaemonRX, KernelRX, HwRX uint64 // where the receive timestamps of NTP requests were taken (4)
+
+	// Clients is how many distinct clients chronyd's clients report lists, and Active how many
+	// of them sent an NTP request since the sample before; -1 where the report could not be read.
+	Clients, Active int32
+}
+
 // Source names a source of a host: its configured name and address (empty for a reference
 // clock).
 type Source struct {
@@ -94,6 +113,7 @@ const (
 	kindUpdate      = 2
 	kindSource      = 3 // a source's points: what the charts read
 	kindSourceStats = 4 // their statistics, apart: a month of charts reads half as much
+	kindServer      = 5 // chronyd's server statistics (format 2)
 )
 
 // The records' encodings: little-endian, fixed width, the time as Unix milliseconds first.
@@ -102,6 +122,7 @@ const (
 	updateSize = 8 + 8*8 + 1 + 1 + 4 + 4
 	sourceSize = 8 + 1 + 2*8 + 4
 	statsSize  = 8 + 2 + 2 + 4 + 4*8
+	serverSize = 8 + 1 + 10*8 + 2*4
 )
 
 var le = binary.LittleEndian
@@ -112,7 +133,7 @@ func putF(b []byte, v float64)  { le.PutUint64(b, math.Float64bits(v)) }
 func getF(b []byte) float64     { return math.Float64frombits(le.Uint64(b)) }
 func recordTime(b []byte) int64 { return int64(le.Uint64(b)) }
 
-var sizes = map[int]int{kindSample: sampleSize, kindUpdate: updateSize, kindSource: sourceSize, kindSourceStats: statsSize}
+var sizes = map[int]int{kindSample: sampleSize, kindUpdate: updateSize, kindSource: sourceSize, kindSourceStats: statsSize, kindServer: serverSize}
 
 func (s Sample) encode(b []byte) []byte {
 	r := make([]byte, sampleSize)
@@ -197,6 +218,26 @@ func decodeSource(r []byte) SourcePoint {
 func decodeStats(r []byte, p *SourcePoint) {
 	p.Samples, p.Runs, p.SpanSeconds = int(le.Uint16(r[8:])), int(le.Uint16(r[10:])), int(le.Uint32(r[12:]))
 	p.FrequencyPPM, p.SkewPPM, p.EstOffsetSeconds, p.StdDevSeconds = getF(r[16:]), getF(r[24:]), getF(r[32:]), getF(r[40:])
+}
+
+func (s ServerSample) encode(b []byte) []byte {
+	r := make([]byte, serverSize)
+	le.PutUint64(r, uint64(ms(s.T)))
+	r[8] = s.Version
+	for i, v := range []uint64{s.NTP, s.NTPDropped, s.NTSKE, s.NTSKEDropped, s.Authenticated, s.Interleaved, s.ClientLogDropped,
+		s.DaemonRX, s.KernelRX, s.HwRX} {
+		le.PutUint64(r[9+8*i:], v)
+	}
+	le.PutUint32(r[89:], uint32(s.Clients))
+	le.PutUint32(r[93:], uint32(s.Active))
+	return append(b, r...)
+}
+
+func decodeServer(r []byte) ServerSample {
+	u := func(i int) uint64 { return le.Uint64(r[9+8*i:]) }
+	return ServerSample{T: fromMS(recordTime(r)), Version: r[8], NTP: u(0), NTPDropped: u(1), NTSKE: u(2), NTSKEDropped: u(3),
+		Authenticated: u(4), Interleaved: u(5), ClientLogDropped: u(6), DaemonRX: u(7), KernelRX: u(8), HwRX: u(9),
+		Clients: int32(le.Uint32(r[89:])), Active: int32(le.Uint32(r[93:]))}
 }
 
 func clamp(v, lo, hi int) int { return max(lo, min(hi, v)) }

@@ -52,6 +52,10 @@ type Store struct {
 	names  map[string]uint32
 	byID   map[uint32]string
 
+	metrics map[metricKey]int64  // the rollups' metrics
+	rolled  map[string]rollState // how far each host is summarised
+	rollGen map[string]int64     // changes of each host's summaries ("": of every host's)
+
 	damageMu      sync.Mutex
 	damagedChunks map[[2]int64]bool // (series, t0) of the damaged chunks logged
 	bad           error             // SQLite found the file damaged while it was open
@@ -143,9 +147,21 @@ func damaged(err error) bool {
 }
 
 func open(path string, log *slog.Logger) (*Store, error) {
+	// The format first, read only: a newer second-hand's store is refused before anything
+	// here could write to it.
+	switch v, err := formatOf(path); {
+	case err != nil:
+		return nil, fmt.Errorf("cannot open the history store %s: %w", path, explain(err))
+	case v > Version():
+		return nil, newerError(path, v)
+	}
 	// auto_vacuum(INCREMENTAL) takes effect in a new file (it must come before the first
-	// table); a file made before it keeps NONE until Reclaim rewrites it.
-	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-1024)"
+	// table); a file made before it keeps NONE until Reclaim rewrites it. It is set on new
+	// files only: on another, even unchanged, it writes the file's header.
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-1024)"
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		dsn += "&_pragma=auto_vacuum(INCREMENTAL)"
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the history store %s: %w", path, err)
@@ -168,40 +184,19 @@ func open(path string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, damageError{fmt.Errorf("%s: quick_check: %s", path, check)}
 	}
-	for _, stmt := range schema {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return fail(err)
+	s := &Store{db: db, path: path, log: log, series: map[seriesKey]int64{}, names: map[string]uint32{}, byID: map[uint32]string{},
+		metrics: map[metricKey]int64{}, rolled: map[string]rollState{}, rollGen: map[string]int64{}}
+	if err := s.migrate(ctx); err != nil {
+		if errors.Is(err, ErrNewerFormat) {
+			db.Close()
+			return nil, err
 		}
+		return fail(err)
 	}
-	s := &Store{db: db, path: path, log: log, series: map[seriesKey]int64{}, names: map[string]uint32{}, byID: map[uint32]string{}}
 	if err := s.load(ctx); err != nil {
 		return fail(err)
 	}
 	return s, nil
-}
-
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS series (
-		id INTEGER PRIMARY KEY,
-		host TEXT NOT NULL,
-		kind INTEGER NOT NULL,
-		source TEXT NOT NULL DEFAULT '',
-		address TEXT NOT NULL DEFAULT '',
-		UNIQUE (host, kind, source, address))`,
-	`CREATE TABLE IF NOT EXISTS chunks (
-		series INTEGER NOT NULL,
-		t0 INTEGER NOT NULL,
-		t1 INTEGER NOT NULL,
-		n INTEGER NOT NULL,
-		data BLOB NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series, t0)`,
-	`CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)`,
-	`CREATE TABLE IF NOT EXISTS gaps (
-		host TEXT NOT NULL,
-		start INTEGER NOT NULL,
-		end INTEGER NOT NULL,
-		error TEXT NOT NULL,
-		PRIMARY KEY (host, start)) WITHOUT ROWID`,
 }
 
 // load reads the series and the names into memory: both are few.
@@ -236,13 +231,16 @@ func (s *Store) load(ctx context.Context) error {
 		}
 		s.names[text], s.byID[id] = id, text
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.loadRollups(ctx)
 }
 
 // describe names a series' records for a user: "samples of nas", "points of ntp1.lan
 // (192.168.1.10) of nas".
 func (k seriesKey) describe() string {
-	what := map[int]string{kindSample: "samples", kindUpdate: "clock updates", kindSource: "points", kindSourceStats: "statistics"}[k.kind]
+	what := map[int]string{kindSample: "samples", kindUpdate: "clock updates", kindSource: "points", kindSourceStats: "statistics", kindServer: "server statistics"}[k.kind]
 	if k.kind == kindSource || k.kind == kindSourceStats {
 		src := k.source
 		if k.address != "" && k.address != k.source {

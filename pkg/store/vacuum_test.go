@@ -16,7 +16,7 @@ func oldStore(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, stmt := range schema {
+	for _, stmt := range schemaV1 {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ type Batch struct {
 	Samples []Sample
 	Updates []Update
 	Sources []SourceRecord
+	Servers []ServerSample
 	Gaps    []Gap
 }
 
@@ -27,7 +28,30 @@ type SourceRecord struct {
 
 // Empty reports whether the batch holds nothing.
 func (b Batch) Empty() bool {
-	return len(b.Samples) == 0 && len(b.Updates) == 0 && len(b.Sources) == 0 && len(b.Gaps) == 0
+	return len(b.Samples) == 0 && len(b.Updates) == 0 && len(b.Sources) == 0 && len(b.Servers) == 0 && len(b.Gaps) == 0
+}
+
+// earliest is the time of the batch's earliest record (Unix ms), gaps aside.
+func (b Batch) earliest() (int64, bool) {
+	t, ok := int64(0), false
+	first := func(u time.Time) {
+		if m := ms(u); !ok || m < t {
+			t, ok = m, true
+		}
+	}
+	for _, r := range b.Samples {
+		first(r.T)
+	}
+	for _, r := range b.Updates {
+		first(r.T)
+	}
+	for _, r := range b.Sources {
+		first(r.Point.T)
+	}
+	for _, r := range b.Servers {
+		first(r.T)
+	}
+	return t, ok
 }
 
 // Append writes a batch for host in one transaction, committed before it returns.
@@ -58,6 +82,15 @@ func (s *Store) Append(ctx context.Context, host string, b Batch) error {
 				return err
 			}
 		}
+		if len(b.Servers) > 0 {
+			var data []byte
+			for _, r := range b.Servers {
+				data = r.encode(data)
+			}
+			if err := s.addChunks(ctx, tx, seriesKey{host: host, kind: kindServer}, serverSize, data); err != nil {
+				return err
+			}
+		}
 		bySource, stats := map[Source][]byte{}, map[Source][]byte{}
 		var order []Source
 		for _, r := range b.Sources {
@@ -81,6 +114,12 @@ func (s *Store) Append(ctx context.Context, host string, b Batch) error {
 				}
 			}
 		}
+		if t, ok := b.earliest(); ok {
+			// Behind the summaries: that day is summarised again.
+			if err := s.noteBehind(ctx, tx, host, t); err != nil {
+				return err
+			}
+		}
 		for _, g := range b.Gaps {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO gaps (host, start, end, error) VALUES (?, ?, ?, ?)
 				ON CONFLICT (host, start) DO UPDATE SET end = max(end, excluded.end), error = excluded.error`,
@@ -102,7 +141,6 @@ func (s *Store) Append(ctx context.Context, host string, b Batch) error {
 func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seriesBefore, namesBefore := len(s.series), len(s.names)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -113,11 +151,14 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	} else {
 		tx.Rollback()
 	}
-	if err != nil && (len(s.series) != seriesBefore || len(s.names) != namesBefore) {
-		// Ids handed out in a transaction that rolled back would point nowhere: read them again.
+	if err != nil {
+		// Ids handed out in a transaction that rolled back would point nowhere, and the rollup
+		// state it moved did not move: read them again.
 		clear(s.series)
 		clear(s.names)
 		clear(s.byID)
+		clear(s.metrics)
+		clear(s.rolled)
 		if lerr := s.load(ctx); lerr != nil {
 			s.log.Error("reloading the store's series after a failed write", "error", lerr)
 		}
