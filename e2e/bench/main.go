@@ -41,6 +41,9 @@ func main() {
 	flag.IntVar(&size.hosts, "engine-hosts", 1000, "hosts backfilled into the engine (engine)")
 	flag.IntVar(&size.days, "engine-days", 30, "days backfilled into the engine (engine)")
 	flag.DurationVar(&size.step, "engine-step", time.Minute, "the scrape interval of the backfill (engine)")
+	flag.BoolVar(&size.serve, "engine-serve", false, "set the engine part up, print its URLs and serve until interrupted, measuring nothing: for profiling by hand (engine)")
+	flag.StringVar(&size.against, "engine-against", "", "a second-hand binary (the code to compare with, built from another tree) measured beside this tree's in the same run (engine)")
+	flag.StringVar(&size.keep, "engine-data", "", "keep the engine's data in this directory and use it again in the next run of the same size, instead of backfilling (engine)")
 	var long longtermOptions
 	flag.IntVar(&long.days, "longterm-days", 730, "how many days of history the longterm part imports (fewer to try the part quickly)")
 	flag.StringVar(&long.against, "longterm-against", "main", "the commit the longterm part compares the 24h and 30d fragments with")

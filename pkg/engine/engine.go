@@ -63,6 +63,11 @@ type Engine struct {
 	mu      sync.Mutex
 	answers map[string]answer
 
+	// fleetWide lets one read of every host at a time (the fleet's latest values, the
+	// sparklines) be decoded: each answer is megabytes for a thousand hosts, and both are read
+	// behind the overview, so they would otherwise often be in memory at once.
+	fleetWide chan struct{}
+
 	counts  Counts
 	dialect atomic.Int32 // dialectUnknown until the engine has said which it speaks
 	last    atomic.Pointer[Fleet]
@@ -107,7 +112,13 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, api: v1.NewAPI(statusClient{c}), log: cfg.Logger, answers: map[string]answer{}}, nil
+	return &Engine{cfg: cfg, api: v1.NewAPI(statusClient{c}), log: cfg.Logger, answers: map[string]answer{}, fleetWide: make(chan struct{}, 1)}, nil
+}
+
+// wide waits for the turn of a read of every host, and returns its end.
+func (e *Engine) wide() func() {
+	e.fleetWide <- struct{}{}
+	return func() { <-e.fleetWide }
 }
 
 // URL is the engine's address, for the page and for error messages.
@@ -149,6 +160,27 @@ func shared[T any](ctx context.Context, e *Engine, key string, ttl time.Duration
 		var zero T
 		return zero, context.Cause(ctx)
 	}
+}
+
+// answer is key's answer, however old.
+func (e *Engine) answer(key string) (answer, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.answers[key]
+	return a, ok
+}
+
+// fresh is key's answer when it was made less than its reuse window ago and did not fail.
+func fresh[T any](e *Engine, key string) (T, bool) {
+	e.mu.Lock()
+	a, ok := e.answers[key]
+	e.mu.Unlock()
+	v, isT := a.val.(T)
+	if !ok || !isT || a.err != nil || time.Since(a.at) >= a.ttl {
+		var zero T
+		return zero, false
+	}
+	return v, true
 }
 
 // revalidated answers key as shared does, except that once there is an answer it is given at

@@ -6,8 +6,10 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,6 +208,63 @@ func TestHistoryFromEngines(t *testing.T) {
 					t.Fatal(err)
 				}
 				checkEvents(t, l.Events, d)
+			})
+			t.Run("events shared across a step", func(t *testing.T) {
+				// A page's events panel and its diagnosis, asked a moment apart across the end
+				// of a 10 s step, within the reuse window (an hour here): one read.
+				es, err := New(Config{URL: lab.URL, HostLabel: "host", Timeout: 20 * time.Second, Reuse: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				hs := es.History(nil)
+				if _, err := hs.Events(ctx, "alpha", now.Add(-time.Second)); err != nil {
+					t.Fatal(err)
+				}
+				asked := es.Counts().QueryRange.Load()
+				if asked != EventQueries {
+					t.Fatalf("the events asked %d ranges, want %d", asked, EventQueries)
+				}
+				hs.Moments(ctx, "alpha", now.Add(time.Second))
+				if l, err := hs.Events(ctx, "alpha", now.Add(time.Second)); err != nil || len(l.Events) == 0 {
+					t.Fatalf("the events of the next step: %v, %v", l.Events, err)
+				}
+				if got := es.Counts().QueryRange.Load(); got != asked {
+					t.Errorf("the next step's events and moments asked %d more ranges, want none", got-asked)
+				}
+				// Two steps on, the record is read again.
+				if _, err := hs.Events(ctx, "alpha", now.Add(11*time.Second)); err != nil {
+					t.Fatal(err)
+				}
+				if got := es.Counts().QueryRange.Load(); got != asked+EventQueries {
+					t.Errorf("two steps on, %d more ranges, want %d", got-asked, EventQueries)
+				}
+			})
+			t.Run("sparklines of a new column at once", func(t *testing.T) {
+				// The overview's sparklines: read once; in the next column, the last
+				// answer comes at once and the new one is read behind it.
+				es, err := New(Config{URL: lab.URL, HostLabel: "host", Timeout: 20 * time.Second, Reuse: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				first, err := es.Trends(ctx, now)
+				if err != nil || len(first["alpha"].Cols) == 0 {
+					t.Fatalf("alpha's sparkline: %+v, %v", first["alpha"], err)
+				}
+				if got := es.Counts().QueryRange.Load(); got != TrendQueries {
+					t.Fatalf("the sparklines asked %d ranges, want %d", got, TrendQueries)
+				}
+				col := 24 * time.Hour / history.TrendColumns
+				next, err := es.Trends(ctx, now.Add(col))
+				if err != nil || !reflect.DeepEqual(next, first) {
+					t.Errorf("the next column's first answer: %v, want the last column's", err)
+				}
+				testkit.Eventually(t, time.Minute, "the next column's sparklines read behind", func() bool {
+					_, ok := es.answer("trend||" + strconv.FormatInt(now.Truncate(col).Add(2*col).UnixMilli(), 10))
+					return ok
+				})
+				if got := es.Counts().QueryRange.Load(); got != 2*TrendQueries {
+					t.Errorf("%d ranges asked, want %d", got, 2*TrendQueries)
+				}
 			})
 			t.Run("fleet", func(t *testing.T) {
 				f, err := e.Fleet(ctx)

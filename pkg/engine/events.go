@@ -43,10 +43,19 @@ func (h *History) Events(ctx context.Context, host string, now time.Time) (histo
 // and its diagnosis' moments.
 func (h *History) record(ctx context.Context, host string, now time.Time) (store.History, error) {
 	end := now.Truncate(EventsRecentStep).Add(EventsRecentStep)
-	key := fmt.Sprintf("events|%s|%d", host, end.UnixMilli())
-	return shared(ctx, h.e, key, h.e.cfg.Reuse, func(ctx context.Context) (store.History, error) {
+	// The panels of a page ask one after another: one may be past the step's end the other
+	// read to. The record of the step before, read within the reuse window, is theirs too
+	// (it ends at most a step earlier), so a page's events and diagnosis ask the engine once.
+	if rec, ok := fresh[store.History](h.e, eventsKey(host, end.Add(-EventsRecentStep))); ok {
+		return rec, nil
+	}
+	return shared(ctx, h.e, eventsKey(host, end), h.e.cfg.Reuse, func(ctx context.Context) (store.History, error) {
 		return h.events(ctx, h.label(host), end)
 	})
+}
+
+func eventsKey(host string, end time.Time) string {
+	return fmt.Sprintf("events|%s|%d", host, end.UnixMilli())
 }
 
 // EventQueries is how many queries the events take.

@@ -77,6 +77,7 @@ func (e *Engine) Fleet(ctx context.Context) (*Fleet, error) {
 var overviewMetrics = []string{mUp, mInfo, mSystemTime, mRootDelay, mRootDisp, mRefTime, mStratum, mLeap, mSrcReach}
 
 func (e *Engine) fleet(ctx context.Context) (*Fleet, error) {
+	defer e.wide()()
 	now := time.Now()
 	var labels []string
 	var lerr error
@@ -527,7 +528,11 @@ func (h *History) Trend(ctx context.Context, host string, now time.Time) (histor
 	return t, ok
 }
 
-// Trends are every host's sparklines, by the host label's value, in one query.
+// Trends are every host's sparklines, by the host label's value, in one query. Within a
+// column, once they have been read, the last answer is given at once while they are read
+// again behind it (as the fleet is): every load of the overview then has its sparklines,
+// instead of one a minute waiting for the query and, when it is slower than a row may wait,
+// coming without them.
 func (e *Engine) Trends(ctx context.Context, now time.Time) (map[string]history.Trend, error) {
 	return e.trends(ctx, "", now)
 }
@@ -539,39 +544,63 @@ func (e *Engine) trends(ctx context.Context, label string, now time.Time) (map[s
 	col := 24 * time.Hour / history.TrendColumns
 	to := now.Truncate(col).Add(col)
 	from := to.Add(-24 * time.Hour)
-	return shared(ctx, e, "trend|"+label+"|"+strconv.FormatInt(to.UnixMilli(), 10), TrendReuse, func(ctx context.Context) (map[string]history.Trend, error) {
-		w, sel := dur(col), e.sel(mSystemTime, label)
-		m, err := e.ranged(ctx, or(tagged("min", "min "+e.by()+" (min_over_time("+sel+"["+w+"]))"), tagged("max", "max "+e.by()+" (max_over_time("+sel+"["+w+"]))")),
-			v1.Range{Start: from.Add(col), End: to, Step: col})
-		if err != nil {
-			return nil, err
-		}
-		g := grid{from: from, col: col}
-		lo, hi := map[string][]model.SamplePair{}, map[string][]model.SamplePair{}
-		for _, s := range m {
-			host := string(s.Metric[model.LabelName(e.cfg.HostLabel)])
-			if s.Metric[tag] == "min" {
-				lo[host] = s.Values
-			} else {
-				hi[host] = s.Values
+	key := func(to time.Time) string { return "trend|" + label + "|" + strconv.FormatInt(to.UnixMilli(), 10) }
+	answer := shared[map[string]history.Trend]
+	if label == "" {
+		answer = revalidated[map[string]history.Trend]
+		// A new column: the last column's answer at once, this one's read behind it.
+		if _, ok := e.answer(key(to)); !ok {
+			if last, ok := e.answer(key(to.Add(-col))); ok && last.err == nil {
+				go answer(context.WithoutCancel(ctx), e, key(to), TrendReuse, func(ctx context.Context) (map[string]history.Trend, error) {
+					return e.readTrends(ctx, label, from, to, col)
+				})
+				v, _ := last.val.(map[string]history.Trend)
+				return v, nil
 			}
 		}
-		out := map[string]history.Trend{}
-		for host, l := range lo {
-			cols := make([]history.Col, history.TrendColumns)
-			set := func(points []model.SamplePair, f func(c *history.Col, v float64)) {
-				for _, p := range points {
-					if v, ok := valid(p.Value); ok {
-						i := min(max(int(p.Timestamp.Time().Sub(g.from)/g.col)-1, 0), history.TrendColumns-1)
-						cols[i].Has = true
-						f(&cols[i], -v) // the offset is the system time's opposite
-					}
+	}
+	return answer(ctx, e, key(to), TrendReuse, func(ctx context.Context) (map[string]history.Trend, error) {
+		return e.readTrends(ctx, label, from, to, col)
+	})
+}
+
+// readTrends asks the engine for the sparklines of label's host (every host's for "") from
+// from to to, a column of col each.
+func (e *Engine) readTrends(ctx context.Context, label string, from, to time.Time, col time.Duration) (map[string]history.Trend, error) {
+	if label == "" {
+		defer e.wide()()
+	}
+	w, sel := dur(col), e.sel(mSystemTime, label)
+	m, err := e.ranged(ctx, or(tagged("min", "min "+e.by()+" (min_over_time("+sel+"["+w+"]))"), tagged("max", "max "+e.by()+" (max_over_time("+sel+"["+w+"]))")),
+		v1.Range{Start: from.Add(col), End: to, Step: col})
+	if err != nil {
+		return nil, err
+	}
+	g := grid{from: from, col: col}
+	lo, hi := map[string][]model.SamplePair{}, map[string][]model.SamplePair{}
+	for _, s := range m {
+		host := string(s.Metric[model.LabelName(e.cfg.HostLabel)])
+		if s.Metric[tag] == "min" {
+			lo[host] = s.Values
+		} else {
+			hi[host] = s.Values
+		}
+	}
+	out := map[string]history.Trend{}
+	for host, l := range lo {
+		cols := make([]history.Col, history.TrendColumns)
+		set := func(points []model.SamplePair, f func(c *history.Col, v float64)) {
+			for _, p := range points {
+				if v, ok := valid(p.Value); ok {
+					i := min(max(int(p.Timestamp.Time().Sub(g.from)/g.col)-1, 0), history.TrendColumns-1)
+					cols[i].Has = true
+					f(&cols[i], -v) // the offset is the system time's opposite
 				}
 			}
-			set(l, func(c *history.Col, v float64) { c.Max = v })
-			set(hi[host], func(c *history.Col, v float64) { c.Min = v })
-			out[host] = history.TrendOf(cols)
 		}
-		return out, nil
-	})
+		set(l, func(c *history.Col, v float64) { c.Max = v })
+		set(hi[host], func(c *history.Col, v float64) { c.Min = v })
+		out[host] = history.TrendOf(cols)
+	}
+	return out, nil
 }

@@ -79,7 +79,7 @@ func (s *Server) handleEngineHosts() gin.HandlerFunc {
 			panels.SortSummaries(d.Rows)
 		}
 		s.noteResult("engine", "hosts", err)
-		s.render(c, http.StatusOK, panels.EngineFleetPanel(panels.Result[panels.EngineFleetData]{Data: d, Err: err, At: at, Now: now,
+		s.renderLarge(c, http.StatusOK, panels.EngineFleetPanel(panels.Result[panels.EngineFleetData]{Data: d, Err: err, At: at, Now: now,
 			Next: panels.NextRefresh(now, s.cfg.Refresh)}))
 	}
 }

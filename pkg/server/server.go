@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -183,6 +184,24 @@ func (s *Server) render(c *gin.Context, status int, n g.Node) {
 		return
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// renderLarge writes an HTML node that may be megabytes (the overview's panel of a thousand
+// hosts from an engine) straight to the response through a small buffer, instead of into a
+// pooled buffer grown to its size: that buffer would be grown (and copied) at every request
+// and then kept by the pool for every small fragment after. Rendering fails only when the
+// connection does, so nothing is lost by not knowing the length first.
+func (s *Server) renderLarge(c *gin.Context, status int, n g.Node) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(status)
+	w := bufio.NewWriterSize(c.Writer, 32<<10)
+	err := n.Render(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		s.log.Debug("rendering failed (the connection)", "path", c.Request.URL.Path, "error", err)
+	}
 }
 
 // panelHealth remembers which panels are failing, so that a failure is logged once when it
