@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -21,7 +20,9 @@ import (
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 	"github.com/second-hand/second-hand/pkg/chronylab"
 	"github.com/second-hand/second-hand/pkg/diagnose"
+	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/notify/notifytest"
+	"github.com/second-hand/second-hand/pkg/store"
 	"github.com/second-hand/second-hand/pkg/testkit"
 )
 
@@ -324,7 +325,7 @@ func TestNotifyWhenTheReferenceIsLost(t *testing.T) {
 	received(2, "✕ nas: failing · second-hand", "nas is failing", "it has not been ok since ")
 
 	// Restarted while the upstreams are down: it watches for longer than --notify-after and
-	// sends nothing, as what it sent is kept beside the history store.
+	// sends nothing, as what it sent is kept in the history store.
 	first.exit(t)
 	log2 := newWatchLog()
 	startWith(t, log2.hooks(), args...)
@@ -556,7 +557,7 @@ func TestNotifyCostsChronydNothing(t *testing.T) {
 
 // TestNotifyMessageSurvivesARestart: a message that could not be delivered before second-hand
 // stopped (its receiver answered 503 to every attempt) is delivered by the next second-hand,
-// from the file beside the history store, exactly once, and the next one does not decide it anew.
+// from the history store, exactly once, and the next one does not decide it anew.
 func TestNotifyMessageSurvivesARestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs second-hand twice for several seconds")
@@ -598,28 +599,46 @@ func TestNotifyMessageSurvivesARestart(t *testing.T) {
 	}
 }
 
-// TestNotifyLedgerFollowsHistory: with history on, what was sent is kept in notifications.json
-// in --data-dir and the hosts are diagnosed at each sample; with history off (--sample 0), in
-// memory (nothing written) and every 16 s; the log's line says which.
+// TestNotifyLedgerFollowsHistory: with history on, what was sent is kept in the history store
+// (its notify_sent table, read back from the file once second-hand's history is closed) and
+// the hosts are diagnosed at each sample; with history off (--sample 0), in memory (nothing
+// written to --data-dir) and every 16 s; the log's line says which.
 func TestNotifyLedgerFollowsHistory(t *testing.T) {
 	for _, c := range []struct {
 		sample string
-		file   bool
+		stored bool
 		every  time.Duration
 		note   string
-	}{{"5s", true, 5 * time.Second, "notifications.json"}, {"0", false, 16 * time.Second, "kept in memory (history is off)"}} {
+	}{{"5s", true, 5 * time.Second, "kept in the history store, "}, {"0", false, 16 * time.Second, "kept in memory (history is off)"}} {
 		dir := t.TempDir()
 		cfg, err := parseConfig([]string{"--sample", c.sample, "--data-dir", dir, "--notify", "ntfy://ntfy.sh/a"}, env(nil), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ledger, every := notifyLedger(cfg)
+		hist := history.Open(history.Config{Dir: cfg.DataDir, Sample: cfg.Sample, Retention: cfg.Retention})
+		ledger, every := notifyLedger(cfg, hist)
 		if _, err := ledger.Save(context.Background(), []alerting.Sent{{Host: "nas", State: diagnose.Warning}}, nil); err != nil {
 			t.Fatal(err)
 		}
-		_, err = os.Stat(filepath.Join(dir, alerting.FileName))
-		if (err == nil) != c.file || every != c.every || !strings.Contains(notifyNote(cfg), c.note) {
-			t.Errorf("--sample %s: the file %v, every %v, the log's note %q", c.sample, err, every, notifyNote(cfg))
+		if err := hist.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var kept []store.Notified
+		if c.stored {
+			st, err := store.Open(dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, _, err = st.Notifications(context.Background())
+			st.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else if files, _ := os.ReadDir(dir); len(files) != 0 {
+			t.Errorf("--sample 0: %d files written to --data-dir", len(files))
+		}
+		if stored := len(kept) == 1 && kept[0].Host == "nas" && kept[0].State == "warning"; stored != c.stored || every != c.every || !strings.Contains(notifyNote(cfg), c.note) {
+			t.Errorf("--sample %s: kept in the store %v, every %v, the log's note %q", c.sample, kept, every, notifyNote(cfg))
 		}
 	}
 }

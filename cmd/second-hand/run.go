@@ -184,15 +184,15 @@ func engineNote(cfg config) string {
 }
 
 // startNotifying diagnoses every host in the background and sends what package alerting decides
-// to the --notify URLs, keeping what was sent in a file beside the history store (in memory
-// with history off). The notifier is nil, and nothing runs, without URLs; stop ends it all and waits.
+// to the --notify URLs, keeping what was sent in the history store (in memory with history
+// off). The notifier is nil, and nothing runs, without URLs; stop ends it all and waits.
 func startNotifying(ctx context.Context, cfg config, fleet *monitor.Fleet, hist *history.Service, budget time.Duration,
 	logger *slog.Logger, h hooks) (n *notify.Notifier, stop func()) {
 	if len(cfg.Notify) == 0 {
 		return nil, func() {}
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ledger, every := notifyLedger(cfg)
+	ledger, every := notifyLedger(cfg, hist)
 	n = notify.NewNotifier(cfg.Notify, notify.Options{Logger: logger, Done: alerting.Forget(ledger, logger)})
 	w := alerting.New(ctx, fleet.Monitors(), alerting.Config{After: cfg.NotifyAfter, Every: every, Budget: budget, Link: cfg.hostLink,
 		Gatherer: diagnose.Gatherer{History: hist.Moments, Thresholds: cfg.thresholds()},
@@ -204,12 +204,12 @@ func startNotifying(ctx context.Context, cfg config, fleet *monitor.Fleet, hist 
 	return n, func() { once.Do(func() { cancel(); wg.Wait() }) }
 }
 
-// notifyLedger is where what was sent is kept, a file beside the history store or, with history
-// off, memory; and how often the hosts are diagnosed for it: at each sample of the recorder,
-// whose reads it shares, or, with no recorder, as often as it would sample by default.
-func notifyLedger(cfg config) (alerting.Ledger, time.Duration) {
+// notifyLedger is where what was sent is kept, the history store or, with history off, memory;
+// and how often the hosts are diagnosed for it: at each sample of the recorder, whose reads it
+// shares, or, with no recorder, as often as it would sample by default.
+func notifyLedger(cfg config, hist *history.Service) (alerting.Ledger, time.Duration) {
 	if cfg.Sample > 0 {
-		return alerting.NewFile(filepath.Join(cfg.DataDir, alerting.FileName)), cfg.Sample
+		return alerting.NewStore(hist.Store), cfg.Sample
 	}
 	return alerting.NewMemory(), defaults().Sample
 }
@@ -222,7 +222,7 @@ func notifyNote(cfg config) string {
 	for _, t := range cfg.Notify {
 		to = append(to, t.Display())
 	}
-	where := "kept in " + filepath.Join(cfg.DataDir, alerting.FileName)
+	where := "kept in the history store, " + filepath.Join(cfg.DataDir, store.FileName)
 	if cfg.Sample == 0 {
 		where = "kept in memory (history is off)"
 	}

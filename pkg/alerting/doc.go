@@ -4,5 +4,5 @@
 // when a state is worth a message (worse, and held for a while; ok again, as long), groups the
 // hosts that change together into one digest and never tells about a host twice within the
 // wait; Compose writes the message; a Ledger keeps what was sent and what is still to be
-// delivered, in a file beside the history store or in memory; package notify delivers it.
+// delivered, in the history store or in memory; package notify delivers it.
 package alerting

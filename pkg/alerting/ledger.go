@@ -2,18 +2,13 @@ package alerting
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/notify"
+	"github.com/second-hand/second-hand/pkg/store"
 )
 
 // Ledger keeps what was sent about each host and the messages not delivered yet, so that a
@@ -42,7 +37,7 @@ type Outgoing struct {
 	notify.Message
 }
 
-// book is what both ledgers hold in memory, with the next message's ID.
+// book is what the memory ledger holds, with the next message's ID.
 type book struct {
 	sent   map[string]Sent
 	outbox []Outgoing
@@ -106,171 +101,61 @@ func (m *Memory) Done(_ context.Context, id int64) error {
 	return nil
 }
 
-// FileName is the File ledger's name in the history's directory (--data-dir).
-const FileName = "notifications.json"
-
-// File is a Ledger in a small JSON file beside the history store (in its directory), so that
-// a restart reads back what was sent. Each change writes the whole file anew and renames it
-// over the old one, so that a crash leaves the old or the new, never half of one. It is a file
-// of its own, not a table of the store, so that it needs no change to the store's format; a
-// file that cannot be read is set aside (renamed), never deleted.
-type File struct {
-	path string
-
-	mu     sync.Mutex
-	b      book
-	loaded bool
+// Store is a Ledger in the history store (format 3's notify_sent and notify_outbox), so that
+// a restart reads back what was sent. Each Save is one transaction: what is said about the
+// hosts and the messages that say it are kept together or not at all.
+type Store struct {
+	open func() (*store.Store, error)
 }
 
-var _ Ledger = (*File)(nil)
+var _ Ledger = (*Store)(nil)
 
-// NewFile is a ledger kept at path; nothing is read or written before its first use.
-func NewFile(path string) *File { return &File{path: path, b: book{sent: map[string]Sent{}}} }
+// NewStore is a ledger in the store that open gives (the history's, opened when first
+// needed); an error from open is the ledger's.
+func NewStore(open func() (*store.Store, error)) *Store { return &Store{open: open} }
 
-// fileFormat is the file's content.
-type fileFormat struct {
-	Version int            `json:"version"`
-	Next    int64          `json:"next"`
-	Sent    []fileSent     `json:"sent"`
-	Outbox  []fileOutgoing `json:"outbox"`
-}
-
-type fileSent struct {
-	Host  string    `json:"host"`
-	State string    `json:"state"`
-	At    time.Time `json:"at"`
-	Since time.Time `json:"since,omitzero"`
-	What  string    `json:"what,omitempty"`
-}
-
-type fileOutgoing struct {
-	ID      int64     `json:"id"`
-	Target  string    `json:"target"`
-	Created time.Time `json:"created"`
-	Title   string    `json:"title"`
-	Body    string    `json:"body"`
-	Link    string    `json:"link,omitempty"`
-}
-
-const fileVersion = 1
-
-// Load reads the file (no file: nothing was sent). A file that cannot be read as a ledger is
-// renamed aside and the error says where it went; the ledger then starts empty.
-func (f *File) Load(context.Context) (Book, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	err := f.load()
-	return f.b.copy(), err
-}
-
-func (f *File) load() error {
-	if f.loaded {
-		return nil
-	}
-	data, err := os.ReadFile(f.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		f.loaded = true
-		return nil
-	}
+func (l *Store) Load(ctx context.Context) (Book, error) {
+	b := Book{Sent: map[string]Sent{}}
+	st, err := l.open()
 	if err != nil {
-		return fmt.Errorf("cannot read what notifications were sent: %w", err)
+		return b, err
 	}
-	f.loaded = true
-	var ff fileFormat
-	if err := json.Unmarshal(data, &ff); err != nil || ff.Version != fileVersion {
-		if err == nil {
-			err = fmt.Errorf("format %d, this second-hand reads format %d", ff.Version, fileVersion)
-		}
-		aside := fmt.Sprintf("%s.unreadable-%s", f.path, time.Now().UTC().Format("20060102T150405Z"))
-		if rerr := os.Rename(f.path, aside); rerr != nil {
-			return fmt.Errorf("%s cannot be read (%v), nor moved aside: %w", f.path, err, rerr)
-		}
-		return fmt.Errorf("%s cannot be read (%v): moved aside to %s", f.path, err, aside)
+	sent, out, err := st.Notifications(ctx)
+	if err != nil {
+		return b, err
 	}
-	f.b.next = ff.Next
-	for _, s := range ff.Sent {
-		f.b.sent[s.Host] = Sent{Host: s.Host, State: stateNamed(s.State), At: s.At, Since: s.Since, What: s.What}
+	for _, n := range sent {
+		b.Sent[n.Host] = Sent{Host: n.Host, State: stateNamed(n.State), At: n.At, Since: n.Since, What: n.What}
 	}
-	for _, o := range ff.Outbox {
-		f.b.outbox = append(f.b.outbox, Outgoing{ID: o.ID, Target: o.Target, Created: o.Created,
+	for _, o := range out {
+		b.Outbox = append(b.Outbox, Outgoing{ID: o.ID, Target: o.Target, Created: o.Created,
 			Message: notify.Message{Title: o.Title, Body: o.Body, Link: o.Link}})
-		f.b.next = max(f.b.next, o.ID)
 	}
-	return nil
+	return b, nil
 }
 
-func (f *File) Save(_ context.Context, sent []Sent, out []Outgoing) ([]int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.load() // unreadable: set aside, and what is saved now starts a new file
-	ids := f.b.save(sent, out)
-	return ids, f.write()
+func (l *Store) Save(ctx context.Context, sent []Sent, out []Outgoing) ([]int64, error) {
+	st, err := l.open()
+	if err != nil {
+		return nil, err
+	}
+	ns := make([]store.Notified, len(sent))
+	for i, s := range sent {
+		ns[i] = store.Notified{Host: s.Host, State: s.state().String(), At: s.At, Since: s.Since, What: s.What}
+	}
+	msgs := make([]store.Outgoing, len(out))
+	for i, o := range out {
+		msgs[i] = store.Outgoing{Target: o.Target, Created: o.Created, Title: o.Title, Body: o.Body, Link: o.Link}
+	}
+	return st.SaveNotifications(ctx, ns, msgs)
 }
 
-func (f *File) Done(_ context.Context, id int64) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.load()
-	if !f.b.done(id) {
-		return nil
-	}
-	return f.write()
-}
-
-// write replaces the file with what the ledger holds.
-func (f *File) write() error {
-	ff := fileFormat{Version: fileVersion, Next: f.b.next, Sent: []fileSent{}, Outbox: []fileOutgoing{}}
-	hosts := make([]string, 0, len(f.b.sent))
-	for h := range f.b.sent {
-		hosts = append(hosts, h)
-	}
-	slices.Sort(hosts)
-	for _, h := range hosts {
-		s := f.b.sent[h]
-		ff.Sent = append(ff.Sent, fileSent{Host: s.Host, State: s.state().String(), At: s.At.UTC(), Since: s.Since.UTC(), What: s.What})
-	}
-	for _, o := range f.b.outbox {
-		ff.Outbox = append(ff.Outbox, fileOutgoing{ID: o.ID, Target: o.Target, Created: o.Created.UTC(), Title: o.Title, Body: o.Body, Link: o.Link})
-	}
-	data, err := json.MarshalIndent(ff, "", "  ")
+func (l *Store) Done(ctx context.Context, id int64) error {
+	st, err := l.open()
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomically(f.path, append(data, '\n')); err != nil {
-		return fmt.Errorf("cannot keep what notifications were sent: %w", err)
-	}
-	return nil
-}
-
-// writeFileAtomically writes data to a new file beside path, syncs it, and renames it to path.
-func writeFileAtomically(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // the rename itself survives a power cut
-		d.Close()
-	}
-	return nil
+	return st.DoneNotification(ctx, id)
 }
 
 // stateNamed reads a state as State.String writes it.
