@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/notify"
 	"github.com/second-hand/second-hand/pkg/store"
 )
 
@@ -46,6 +49,12 @@ type config struct {
 	// The limits each host's clock is held to (its diagnosis), with per-host values.
 	MaxClockError hostLimit
 	MaxOffset     hostLimit
+
+	// Notifications: where to send them (shoutrrr URLs), how long a state must hold first,
+	// and the address people open second-hand at, for the links in messages.
+	Notify      []*notify.Target
+	NotifyAfter time.Duration
+	PublicURL   string
 
 	Healthcheck bool // the "healthcheck" subcommand: ask /healthz of the instance at Listen
 
@@ -142,6 +151,8 @@ func defaults() config {
 		PrometheusTimeout: engine.DefaultTimeout,
 		MaxClockError:     hostLimit{All: th.MaxClockError},
 		MaxOffset:         hostLimit{All: th.MaxOffset},
+
+		NotifyAfter: 2 * time.Minute,
 	}
 }
 
@@ -156,8 +167,21 @@ func (e usageError) Unwrap() error { return e.error }
 type option struct {
 	flag, env, def, help string
 	multi                bool
-	set                  func(s, from string) error
-	reset                func() // a multi option's: forget the values its variable gave
+	// secret values (notification URLs) are never repeated as given: errors show them
+	// through show.
+	show func(s string) string
+	// split divides a multi option's variable into values; at every comma when nil.
+	split func(s string) []string
+	set   func(s, from string) error
+	reset func() // a multi option's: forget the values its variable gave
+}
+
+// shown is a value as an error may repeat it.
+func (o option) shown(s string) string {
+	if o.show != nil {
+		return o.show(s)
+	}
+	return s
 }
 
 func options(c *config) []option {
@@ -285,6 +309,29 @@ func options(c *config) []option {
 		{flag: "max-offset", env: "SECOND_HAND_MAX_OFFSET", def: shortDuration(d.MaxOffset.All),
 			help: "the diagnosis warns when the system time offset is above this, 1us to 1h; per host after a comma: 10ms,nas=50ms",
 			set:  func(s, from string) error { return c.MaxOffset.parse(s, from, time.Microsecond, time.Hour) }},
+		{flag: "notify", env: "SECOND_HAND_NOTIFY", def: "none", multi: true, reset: func() { c.Notify = nil }, show: notify.Display, split: splitURLs,
+			help: "where to send a message when a host's diagnosis gets worse and when it is ok again: " + notify.Form +
+				" (shoutrrr's form: ntfy, gotify, smtp, telegram, discord, slack, matrix, pushover, generic webhooks and more); " +
+				"give the flag once per URL, or the variable with the URLs separated by commas. Passwords and tokens in them are never shown",
+			set: func(s, _ string) error {
+				t, err := notify.Parse(s)
+				if err != nil {
+					return err
+				}
+				c.Notify = append(c.Notify, t)
+				return nil
+			}},
+		{flag: "notify-after", env: "SECOND_HAND_NOTIFY_AFTER", def: shortDuration(d.NotifyAfter),
+			help: "how long a worse state (or ok again) must hold before a message says so, so that a blip pages nobody; " +
+				"also the least time between two messages about a host, 1s to 24h",
+			set: durationIn(&c.NotifyAfter, time.Second, 24*time.Hour)},
+		{flag: "public-url", env: "SECOND_HAND_PUBLIC_URL", def: "none",
+			help: "the address people open second-hand at, such as https://dash.example.org/chrony/: messages link to the host's page under it",
+			set: func(s, _ string) error {
+				u, err := parsePublicURL(s)
+				c.PublicURL = u
+				return err
+			}},
 		{flag: "log-level", env: "SECOND_HAND_LOG_LEVEL", def: "info",
 			help: "debug, info, warn or error; debug logs every request",
 			set: func(s, _ string) error {
@@ -349,6 +396,48 @@ func derivedName(a chrony.Address) (string, error) {
 		return "", fmt.Errorf("%v; give this host a name: name=%s", err, a)
 	}
 	return name, nil
+}
+
+// urlStart is how a URL begins: a scheme and "://".
+var urlStart = regexp.MustCompile(`^\s*[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// splitURLs divides a list of URLs separated by commas, keeping the commas inside a URL (a
+// list of e-mail recipients, of ntfy tags): a comma separates only where a URL begins after it.
+func splitURLs(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if len(out) > 0 && !urlStart.MatchString(part) {
+			out[len(out)-1] += "," + part
+			continue
+		}
+		out = append(out, part)
+	}
+	return out
+}
+
+// parsePublicURL reads --public-url: an absolute http(s) URL, made to end in "/" so that a
+// host's page is URL + "hosts/NAME/".
+func parsePublicURL(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("want the page's address, http:// or https://, such as https://dash.example.org/chrony/")
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u.String(), nil
+}
+
+// hostLink is the page of host under --public-url ("" without it): the root with one host
+// (it is that host's page), hosts/NAME/ with several.
+func (c config) hostLink(host string) string {
+	if c.PublicURL == "" {
+		return ""
+	}
+	if len(c.Hosts) == 1 {
+		return c.PublicURL
+	}
+	return c.PublicURL + "hosts/" + host + "/"
 }
 
 // retentionIn reads a retention, 1h to 3650d, into dst, noting where it came from in from.
@@ -465,13 +554,18 @@ type flagValue struct {
 	vals   []string
 	reset  func()
 	onFlag bool
+	err    error // a secret option's last error, worded without its value
 }
 
 func (v *flagValue) String() string {
 	if v == nil {
 		return ""
 	}
-	return strings.Join(v.vals, ",")
+	shown := make([]string, len(v.vals))
+	for i, s := range v.vals {
+		shown[i] = v.opt.shown(s)
+	}
+	return strings.Join(shown, ",")
 }
 
 func (v *flagValue) Set(s string) error {
@@ -481,11 +575,20 @@ func (v *flagValue) Set(s string) error {
 	}
 	v.onFlag = true
 	if err := v.opt.set(s, "--"+v.opt.flag); err != nil {
+		if v.opt.show != nil {
+			// The flag package would repeat the value as given: say it here, as it may be shown.
+			v.err = usageError{fmt.Errorf("invalid value %s for --%s: %v", v.opt.shown(s), v.opt.flag, err)}
+			return errSecretValue
+		}
 		return err
 	}
 	v.vals = append(v.vals, s)
 	return nil
 }
+
+// errSecretValue stands for a secret option's error while the flag package handles it; the
+// error itself is in the flagValue.
+var errSecretValue = errors.New("invalid value")
 
 // parseConfig reads args and the environment. --help prints the usage to stdout and returns
 // flag.ErrHelp.
@@ -495,28 +598,38 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 	opts := options(&c)
 	fs := flag.NewFlagSet("second-hand", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	var values []*flagValue
 	for i := range opts {
 		o := &opts[i]
 		v := &flagValue{opt: o, reset: o.reset}
 		if s := getenv(o.env); s != "" {
 			values := []string{s}
-			if o.multi {
+			switch {
+			case o.split != nil:
+				values = o.split(s)
+			case o.multi:
 				values = strings.Split(s, ",")
 			}
 			for _, one := range values {
 				if err := o.set(one, o.env); err != nil {
-					return c, usageError{fmt.Errorf("invalid value %q for %s (the --%s flag): %v", one, o.env, o.flag, err)}
+					return c, usageError{fmt.Errorf("invalid value %q for %s (the --%s flag): %v", o.shown(one), o.env, o.flag, err)}
 				}
 				v.vals = append(v.vals, one)
 			}
 		}
 		fs.Var(v, o.flag, o.help)
+		values = append(values, v)
 	}
 	fs.Usage = func() {} // printed below for --help only; errors say what is wrong instead
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout, opts)
 			return c, err
+		}
+		for _, v := range values {
+			if v.err != nil {
+				return c, v.err
+			}
 		}
 		return c, usageError{flagError(err)}
 	}
@@ -557,7 +670,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		c.Healthcheck = true
 	default:
 		return c, usageError{fmt.Errorf("unexpected argument %q: second-hand takes flags and, optionally, the word healthcheck "+
-			"(or: second-hand import [--data-dir DIR] [--host NAME] FILE...)", rest[0])}
+			"(or: second-hand import [--data-dir DIR] [--host NAME] FILE..., or second-hand notify --test [--notify URL]...)", rest[0])}
 	}
 	return c, nil
 }
@@ -588,6 +701,8 @@ func usage(w io.Writer, opts []option) {
        second-hand import [--data-dir DIR] [--host NAME] FILE...
                                   read chronyd's tracking.log, measurements.log and statistics.log
                                   into the history of the host NAME
+       second-hand notify --test  send a test message to every --notify URL and say how each went
+                                  (exit status 1 if any failed)
        second-hand --version      print the version, the Go release and the platform
 
 second-hand serves a read-only web dashboard of one chronyd or several.

@@ -253,19 +253,26 @@ func TestRecordingCostsOneReadPerSample(t *testing.T) {
 	}
 	lab := startLab(t, chronylab.Options{})
 	in := start(t, "--chrony", lab.Monitored.UDPAddress(), "--sample", "2s")
-	// The first sample reads the names too; count from the second on.
-	testkit.Eventually(t, time.Minute, "the first samples", func() bool { return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= 2 })
-	before := commandPackets(t, lab.Monitored)
-	samplesBefore := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample")
-	testkit.Eventually(t, time.Minute, "ten more samples", func() bool {
-		return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= samplesBefore+10
-	})
-	samples := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") - samplesBefore
-	got := commandPackets(t, lab.Monitored) - before - 1
+	samples, got := packetsPerSample(t, in, lab.Monitored)
 	t.Logf("%d samples cost chronyd %d command packets (%.1f a sample)", samples, got, float64(got)/float64(samples))
 	if got > 10*(samples+1) {
 		t.Errorf("%d samples cost %d command packets, more than 10 a sample", samples, got)
 	}
+}
+
+// packetsPerSample counts the command packets d receives while in records ten samples, from
+// its second sample on (the first reads the sources' names too); the count leaves out the
+// packet that reads the count.
+func packetsPerSample(t *testing.T, in *instance, d *chronylab.Daemon) (samples, packets int) {
+	t.Helper()
+	testkit.Eventually(t, time.Minute, "the first samples", func() bool { return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= 2 })
+	before := commandPackets(t, d)
+	samplesBefore := count(csvRows(t, in.url+"/history.csv?range=1h"), "sample")
+	testkit.Eventually(t, time.Minute, "ten more samples", func() bool {
+		return count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") >= samplesBefore+10
+	})
+	samples = count(csvRows(t, in.url+"/history.csv?range=1h"), "sample") - samplesBefore
+	return samples, commandPackets(t, d) - before - 1
 }
 
 // TestDiagnosisCostsChronydLittle: 10 viewers of a host's page read on the socket (where

@@ -11,12 +11,17 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/second-hand/second-hand/pkg/alerting"
 	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/notify"
 	"github.com/second-hand/second-hand/pkg/server"
 	"github.com/second-hand/second-hand/pkg/store"
 )
@@ -31,12 +36,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type hooks struct {
 	listening func(net.Addr)                 // the address it serves on (tests listen on port 0)
 	connState func(net.Conn, http.ConnState) // the HTTP server's connections
+	// watched is told of each round of the diagnoses behind notifications, and of the hosts
+	// it sent a message about.
+	watched func(time.Time, []diagnose.Diagnosis, []alerting.Change)
 }
 
 // runWith is run with hooks.
 func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, h hooks) error {
 	if len(args) > 0 && args[0] == "import" {
 		return runImport(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "notify" {
+		return runNotifyTest(ctx, args[1:], getenv, stdout)
 	}
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
 		return printVersion(stdout)
@@ -110,12 +121,17 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		}()
 	}
 
+	// Notifications: every host diagnosed in the background, on the recorder's moments.
+	notifier, stopNotifying := startNotifying(ctx, cfg, fleet, hist, chronyOpts.MaxWait(), logger, h)
+	defer stopNotifying()
+
 	// A request of the page may spend on chronyd what one exchange may take at most (with the
 	// defaults 1 + 2 + 4 = 7 s), waiting in line behind other requests to the same chronyd
 	// included; then it answers with the panel's error. The write timeout leaves it 10 s more
 	// to render and send that answer, so that no answer is cut off. Exports extend their own.
 	budget := chronyOpts.MaxWait()
-	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Thresholds: cfg.thresholds(), Engine: eng}
+	srvCfg := server.Config{Refresh: cfg.Refresh, Logger: logger, History: hist, Budget: budget, Thresholds: cfg.thresholds(), Engine: eng,
+		Notify: notifier}
 	// On loopback the page answers only for its own names (DNS rebinding); beyond loopback, the
 	// names given if any.
 	if listensOnLoopback(cfg.Listen) || len(cfg.AllowedHosts) > 0 {
@@ -137,7 +153,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	logger.Info("second-hand serving", "version", versionString(), "url", "http://"+ln.Addr().String()+"/", "hosts", len(cfg.Hosts),
 		"refresh", cfg.Refresh, "reuse", cfg.Reuse, "timeout", cfg.Timeout, "retries", cfg.Retries,
-		"history", historyNote(cfg), "prometheus", engineNote(cfg))
+		"history", historyNote(cfg), "prometheus", engineNote(cfg), "notify", notifyNote(cfg))
 	if h.listening != nil {
 		h.listening(ln.Addr())
 	}
@@ -156,6 +172,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	stopRecording()
+	stopNotifying()
 	return errors.Join(fleet.Close(), hist.Close())
 }
 
@@ -164,6 +181,52 @@ func engineNote(cfg config) string {
 		return "none"
 	}
 	return cfg.Prometheus + " (hosts by their " + cfg.PrometheusLabel + " label)"
+}
+
+// startNotifying diagnoses every host in the background and sends what package alerting decides
+// to the --notify URLs, keeping what was sent in the history store (in memory with history
+// off). The notifier is nil, and nothing runs, without URLs; stop ends it all and waits.
+func startNotifying(ctx context.Context, cfg config, fleet *monitor.Fleet, hist *history.Service, budget time.Duration,
+	logger *slog.Logger, h hooks) (n *notify.Notifier, stop func()) {
+	if len(cfg.Notify) == 0 {
+		return nil, func() {}
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ledger, every := notifyLedger(cfg, hist)
+	n = notify.NewNotifier(cfg.Notify, notify.Options{Logger: logger, Done: alerting.Forget(ledger, logger)})
+	w := alerting.New(ctx, fleet.Monitors(), alerting.Config{After: cfg.NotifyAfter, Every: every, Budget: budget, Link: cfg.hostLink,
+		Gatherer: diagnose.Gatherer{History: hist.Moments, Thresholds: cfg.thresholds()},
+		Ledger:   ledger, Notifier: n, Logger: logger, Watched: h.watched})
+	var wg sync.WaitGroup
+	wg.Go(func() { n.Run(ctx) })
+	wg.Go(func() { w.Run(ctx) })
+	var once sync.Once
+	return n, func() { once.Do(func() { cancel(); wg.Wait() }) }
+}
+
+// notifyLedger is where what was sent is kept, the history store or, with history off, memory;
+// and how often the hosts are diagnosed for it: at each sample of the recorder, whose reads it
+// shares, or, with no recorder, as often as it would sample by default.
+func notifyLedger(cfg config, hist *history.Service) (alerting.Ledger, time.Duration) {
+	if cfg.Sample > 0 {
+		return alerting.NewStore(hist.Store), cfg.Sample
+	}
+	return alerting.NewMemory(), defaults().Sample
+}
+
+func notifyNote(cfg config) string {
+	if len(cfg.Notify) == 0 {
+		return "off (no --notify)"
+	}
+	var to []string
+	for _, t := range cfg.Notify {
+		to = append(to, t.Display())
+	}
+	where := "kept in the history store, " + filepath.Join(cfg.DataDir, store.FileName)
+	if cfg.Sample == 0 {
+		where = "kept in memory (history is off)"
+	}
+	return fmt.Sprintf("to %s, after %s; what was sent is %s", strings.Join(to, ", "), shortDuration(cfg.NotifyAfter), where)
 }
 
 // writeMargin is how long a request has to write its answer beyond its budget for chronyd.

@@ -43,18 +43,12 @@ type Lab struct {
 //
 // and answers commands on its socket and on a UDP port of 127.0.0.1.
 func Start(ctx context.Context, opts Options) (*Lab, error) {
-	l := &Lab{Dir: opts.Dir}
-	if l.Dir == "" {
-		dir, err := os.MkdirTemp("", "chronylab-")
-		if err != nil {
-			return nil, err
-		}
-		l.Dir, l.ownDir = dir, true
+	l := &Lab{}
+	var err error
+	if l.Dir, l.ownDir, err = opts.dir(); err != nil {
+		return nil, err
 	}
-	poll := opts.PollLog2
-	if !opts.SetPoll && poll == 0 {
-		poll = -2
-	}
+	poll := opts.poll()
 	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
@@ -75,15 +69,52 @@ refclock SHM 0 refid GPS
 	if err != nil {
 		return nil, err
 	}
-	if err := l.Upstream.Start(ctx); err != nil {
-		l.Close()
-		return nil, err
-	}
-	if err := l.Monitored.Start(ctx); err != nil {
+	if err := startAll(ctx, l.Upstream, l.Monitored); err != nil {
 		l.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// dir is the lab's directory: Dir, or a new temporary one that the lab removes (own).
+func (o Options) dir() (dir string, own bool, err error) {
+	if o.Dir != "" {
+		return o.Dir, false, nil
+	}
+	dir, err = os.MkdirTemp("", "chronylab-")
+	return dir, err == nil, err
+}
+
+// poll is how often the monitored chronyd polls its upstreams, as log2 seconds.
+func (o Options) poll() int {
+	if !o.SetPoll && o.PollLog2 == 0 {
+		return -2
+	}
+	return o.PollLog2
+}
+
+// startAll starts the daemons in order, up to the first that fails.
+func startAll(ctx context.Context, daemons ...*Daemon) error {
+	for _, d := range daemons {
+		if err := d.Start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeLab stops the daemons (nil ones were never made) and removes dir when the lab made it.
+func closeLab(dir string, own bool, daemons ...*Daemon) error {
+	var errs []error
+	for _, d := range daemons {
+		if d != nil {
+			errs = append(errs, d.Stop())
+		}
+	}
+	if own {
+		errs = append(errs, os.RemoveAll(dir))
+	}
+	return errors.Join(errs...)
 }
 
 // WaitSynchronised waits until the monitored chronyd has selected the upstream.
@@ -113,18 +144,7 @@ func WaitSynchronised(ctx context.Context, d *Daemon) error {
 }
 
 // Close stops every daemon and removes the lab's directory if Start made it.
-func (l *Lab) Close() error {
-	var errs []error
-	for _, d := range []*Daemon{l.Monitored, l.Upstream} {
-		if d != nil {
-			errs = append(errs, d.Stop())
-		}
-	}
-	if l.ownDir {
-		errs = append(errs, os.RemoveAll(l.Dir))
-	}
-	return errors.Join(errs...)
-}
+func (l *Lab) Close() error { return closeLab(l.Dir, l.ownDir, l.Monitored, l.Upstream) }
 
 // freePorts returns n distinct free UDP ports on 127.0.0.1.
 func freePorts(n int) ([]int, error) {

@@ -25,6 +25,12 @@ type Gatherer struct {
 	// Memo, when set, keeps each host's last diagnosis, so that many viewers between two reads
 	// cost one judgement a second.
 	Memo *Memo
+	// OnlyShared makes Gather ask chronyd for what the history recorder reads at each sample
+	// alone (tracking, sources and source statistics, as its Want says, so that it shares the
+	// recorder's reads) and take the other reports from what others (pages, Prometheus) read
+	// within SlowReports, leaving them unread otherwise: a diagnosis in the background then
+	// costs chronyd nothing more than recording does.
+	OnlyShared bool
 }
 
 // SlowReports is how old a report a diagnosis accepts besides tracking and sources: the
@@ -67,14 +73,18 @@ func (g Gatherer) Gather(ctx context.Context, m *monitor.Monitor, w monitor.Want
 		in.Unanswered = unanswered(m)
 		return in
 	}
-	slow := monitor.Want{Fresh: w.Fresh, Since: in.Now.Add(-SlowReports)}
+	slow := monitor.Want{Fresh: w.Fresh, Since: in.Now.Add(-SlowReports), Cached: g.OnlyShared}
 	if !w.Since.IsZero() && w.Since.Before(slow.Since) {
 		slow.Since = w.Since
+	}
+	stats := slow
+	if g.OnlyShared {
+		stats = w // the recorder reads them at each sample
 	}
 	// One after another: they are almost always in the reuse window (a minute), where a read
 	// costs a lock; when they are not, they are read once a minute for everyone.
 	in.Sources = report(m.Sources(ctx, w))
-	in.SourceStats = report(m.SourceStats(ctx, slow))
+	in.SourceStats = report(m.SourceStats(ctx, stats))
 	in.Activity = report(m.Activity(ctx, slow))
 	in.ServerStats = report(m.ServerStats(ctx, slow))
 	if p, ok := m.PreviousServerStats(); ok && in.ServerStats.OK() {
@@ -144,10 +154,14 @@ func (g Gatherer) base(m *monitor.Monitor) Input {
 	return in
 }
 
-// report turns a monitor's answer into a Report; a read the caller stopped waiting for is
+// report turns a monitor's answer into a Report; a report nobody read recently (Want.Cached) is
+// not read; a read the caller stopped waiting for is
 // ErrNotYet, unless the caller's budget for chronyd ended (chrony.WithBudget): then chronyd did
 // not answer in time, which is a failure to say.
 func report[T any](v T, at time.Time, err error) Report[T] {
+	if errors.Is(err, monitor.ErrNotRead) {
+		return Report[T]{} // not read: neither a finding nor unchecked
+	}
 	var b *chrony.BudgetError
 	if errors.Is(err, monitor.ErrStillReading) && !errors.As(err, &b) {
 		err = fmt.Errorf("%w (%v)", ErrNotYet, err)

@@ -176,3 +176,33 @@ func TestMemo(t *testing.T) {
 		first = m.Diagnose(in)
 	}
 }
+
+// TestGatherOnlyShared: a diagnosis in the background asks chronyd only what the history
+// recorder reads (tracking, the sources and their statistics), and takes the other reports from
+// what others read within SlowReports; it leaves them unread (neither found nor unchecked)
+// when nobody did.
+func TestGatherOnlyShared(t *testing.T) {
+	m, fake := gatherer(t, overUDP, chrony.DefaultOptions())
+	bg := Gatherer{History: func(string) History { return History{Why: "history is off"} }, Now: capturedNow, OnlyShared: true}
+	d := bg.Diagnose(context.Background(), m, monitor.Want{})
+	recorderReads := map[uint16]bool{chronytest.ReqTracking: true, chronytest.ReqNSources: true, chronytest.ReqSourceData: true,
+		chronytest.ReqSourceStats: true, chronytest.ReqNTPSourceName: true}
+	for _, r := range fake.Requests() {
+		if !recorderReads[r.Command] {
+			t.Errorf("the background diagnosis asked chronyd for command %d, which the recorder does not read", r.Command)
+		}
+	}
+	if d.State != Warning || len(d.Unchecked) != 0 {
+		t.Errorf("background diagnosis: %v, unchecked %+v", d.State, d.Unchecked)
+	}
+	// A page's diagnosis reads the rest; the background one then has them, at no cost.
+	(Gatherer{Now: capturedNow}).Diagnose(context.Background(), m, monitor.Want{})
+	before := len(fake.Requests())
+	d = bg.Diagnose(context.Background(), m, monitor.Want{})
+	if n := len(fake.Requests()) - before; n != 0 {
+		t.Errorf("the background diagnosis sent %d requests after a page's", n)
+	}
+	if len(d.Unchecked) != 2 {
+		t.Errorf("with the page's reads, the socket-only reports are unchecked as over UDP: %+v", d.Unchecked)
+	}
+}

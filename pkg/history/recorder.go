@@ -73,7 +73,10 @@ func NewRecorder(m *monitor.Monitor, w Writer, every time.Duration, log *slog.Lo
 	return &Recorder{m: m, w: w, log: log, want: monitor.Want{MaxAge: every / 2}, sources: map[store.Source]sourceState{}}
 }
 
-// Run samples every interval, on the interval's grid of the wall clock, until ctx ends.
+// Run samples every interval, on the interval's grid of the wall clock, until ctx ends. A
+// read of chronyd finished since the grid's moment is this sample's, whoever made it: the
+// background diagnosis (package alerting) reads on the same moments, and the two share one read
+// even with no reuse window.
 func (r *Recorder) Run(ctx context.Context, every time.Duration) {
 	for {
 		now := time.Now()
@@ -83,7 +86,7 @@ func (r *Recorder) Run(ctx context.Context, every time.Duration) {
 			return
 		case <-time.After(next.Sub(now)):
 		}
-		r.Sample(ctx)
+		r.sample(ctx, next)
 	}
 }
 
@@ -103,11 +106,16 @@ func (r *Recorder) Failing() (dropped int, err error) {
 }
 
 // Sample reads chronyd once and writes what is new.
-func (r *Recorder) Sample(ctx context.Context) {
+func (r *Recorder) Sample(ctx context.Context) { r.sample(ctx, time.Time{}) }
+
+// sample is Sample at the grid's moment tick (zero: none).
+func (r *Recorder) sample(ctx context.Context, tick time.Time) {
 	r.sampling.Lock()
 	defer r.sampling.Unlock()
 	var b store.Batch
-	t, at, err := r.m.Tracking(ctx, r.want)
+	want := r.want
+	want.Since = tick
+	t, at, err := r.m.Tracking(ctx, want)
 	if err != nil {
 		if errors.Is(err, monitor.ErrStillReading) || ctx.Err() != nil {
 			return
@@ -142,8 +150,8 @@ func (r *Recorder) Sample(ctx context.Context) {
 		b.Updates = append(b.Updates, updateOf(t))
 		r.lastRef = t.RefTime
 	}
-	sources, sat, serr := r.m.Sources(ctx, r.want)
-	stats, _, sterr := r.m.SourceStats(ctx, r.want)
+	sources, sat, serr := r.m.Sources(ctx, want)
+	stats, _, sterr := r.m.SourceStats(ctx, want)
 	if serr == nil {
 		byKey := map[store.Source]chrony.SourceStats{}
 		if sterr == nil {

@@ -319,6 +319,11 @@ func (s *Service) openStore() (*store.Store, error) {
 	return st, nil
 }
 
+// Store is the history store, opened if it is not (at most once a minute), or why there is
+// none (ErrOff with history off, ErrClosed after Close): for what else is kept in it, such as
+// the notifications sent.
+func (s *Service) Store() (*store.Store, error) { return s.openStore() }
+
 // Range reads host's record.
 func (s *Service) Range(ctx context.Context, host string, from, to time.Time) (store.History, error) {
 	st, err := s.openStore()

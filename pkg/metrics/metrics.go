@@ -28,6 +28,7 @@ import (
 	"github.com/second-hand/second-hand/pkg/diagnose"
 	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/notify"
 )
 
 const namespace = "chrony"
@@ -599,6 +600,30 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// notificationsTotal counts what became of the notifications (package notify).
+var notificationsTotal = prometheus.NewDesc("second_hand_notifications_total",
+	"Notifications by result, for each notification URL: sent (a message reached it), failed (an attempt failed; the message is tried again), dropped (a message given up).",
+	[]string{"result"}, nil)
+
+// Notifications exports second_hand_notifications_total{result} from a notifier's counts.
+func Notifications(counts func() notify.Counts) prometheus.Collector {
+	return notificationsCollector(counts)
+}
+
+type notificationsCollector func() notify.Counts
+
+func (c notificationsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- notificationsTotal }
+
+func (c notificationsCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c()
+	for _, r := range []struct {
+		name string
+		v    uint64
+	}{{"sent", n.Sent}, {"failed", n.Failed}, {"dropped", n.Dropped}} {
+		ch <- prometheus.MustNewConstMetric(notificationsTotal, prometheus.CounterValue, float64(r.v), r.name)
+	}
 }
 
 // Of the time-series engine second-hand reads (--prometheus).

@@ -71,6 +71,10 @@ type Want struct {
 	// MaxAge, when set, accepts only reads younger than it, whatever the reuse window: the
 	// history recorder sampling more often than the window.
 	MaxAge time.Duration
+	// Cached answers only from a read already made (one the rest of Want accepts), never
+	// asking chronyd: ErrNotRead when there is none. A reader in the background that must cost
+	// chronyd nothing (the diagnosis behind notifications) takes what others read.
+	Cached bool
 
 	// again asks for a new read whatever the last one was: chronyd said the last one is out of
 	// date.
@@ -304,6 +308,9 @@ func withCount[T any](ctx context.Context, m *Monitor, w Want, list func(context
 // the client's own timeouts bound it.
 var ErrStillReading = errors.New("still waiting for chronyd's answer")
 
+// ErrNotRead is the answer to Want.Cached when nobody has read the report recently enough.
+var ErrNotRead = errors.New("not read recently")
+
 // entry is one report: the last read, and the read in flight.
 type entry[T any] struct {
 	mu      sync.Mutex
@@ -367,6 +374,11 @@ func get[T any](ctx context.Context, m *Monitor, e *entry[T], w Want, read func(
 		e.mu.Unlock()
 		m.stats.Reused.Add(1)
 		return val, at, err
+	}
+	if w.Cached {
+		e.mu.Unlock()
+		var zero T
+		return zero, time.Time{}, ErrNotRead
 	}
 	if f := e.flight; f != nil {
 		e.waiting++

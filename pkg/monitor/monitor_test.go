@@ -549,3 +549,23 @@ func TestKeepsTheLastGoodRead(t *testing.T) {
 		t.Errorf("after chronyd is back, the last good read is from %v, want %v", g.At, backAt)
 	}
 }
+
+// TestCachedNeverReads: Want.Cached answers from a read already made, and never asks chronyd.
+func TestCachedNeverReads(t *testing.T) {
+	f := &fakeReporter{}
+	m := New("h", f, Config{Reuse: time.Minute})
+	ctx := context.Background()
+	if _, _, err := m.Tracking(ctx, Want{Cached: true}); !errors.Is(err, ErrNotRead) {
+		t.Fatalf("nothing read yet: got %v, want ErrNotRead", err)
+	}
+	if n := f.n("Tracking"); n != 0 {
+		t.Fatalf("Cached asked chronyd %d times", n)
+	}
+	m.Tracking(ctx, Want{})
+	if _, at, err := m.Tracking(ctx, Want{Cached: true}); err != nil || at.IsZero() {
+		t.Errorf("after a read: %v %v", at, err)
+	}
+	if n := f.n("Tracking"); n != 1 {
+		t.Errorf("chronyd asked %d times, want 1", n)
+	}
+}

@@ -21,6 +21,9 @@ type Chrome struct {
 	// State is the page's worst diagnosis as last known (Unknown, the zero value, for none),
 	// for its first title and favicon; the page's script changes them as the diagnoses arrive.
 	State diagnose.State
+	// Notify: notifications are sent (--notify), and a host's page and the overview say in
+	// their footer how the last one went (NotifyNote).
+	Notify bool
 }
 
 // AssetNames are the content-hashed file names the server serves under assets/.
@@ -73,7 +76,8 @@ func document(c Chrome, title string, header g.Node, note g.Node, content ...g.N
 			g.Group(content),
 			Footer(Class("foot"),
 				P(g.Text("Read-only: second-hand only asks chronyd for reports and never changes it. Values and symbols are chronyc's; point at a label for its meaning, or open a panel's legend.")),
-				note),
+				note,
+				g.If(c.Notify, notifyLoader())),
 		),
 	))
 }

@@ -39,6 +39,7 @@ func (s *Server) handleIndex() gin.HandlerFunc {
 		// script keeps the order as the rows load.
 		panels.SortSummaries(rows)
 		props := panels.OverviewProps{Chrome: s.chrome(c.Request.URL.Path), Rows: rows}
+		props.Chrome.Notify = s.cfg.Notify != nil
 		if s.engine != nil {
 			props.Engine = s.engine.URL()
 		}
@@ -110,6 +111,7 @@ func (s *Server) renderHostPage(c *gin.Context, m *monitor.Monitor) {
 		hosts = s.fleet.Names()
 	}
 	chrome := s.chrome(c.Request.URL.Path)
+	chrome.Notify = s.cfg.Notify != nil
 	// The title and icon of what was last read, without asking chronyd; the diagnosis block
 	// updates them when it arrives.
 	if d, ok := s.diag.Last(m); ok {
@@ -211,6 +213,24 @@ func (s *Server) handleCSV(pick func(*gin.Context) (*monitor.Monitor, bool)) gin
 			// the end of the chunked body.
 			panic(http.ErrAbortHandler)
 		}
+	}
+}
+
+// handleNotify is the footer's line about notifications: how the last one went. It reads what
+// the notifier keeps and never waits for a send. 404 without --notify.
+func (s *Server) handleNotify() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, ok := s.namedHost(c); s.cfg.Notify == nil || c.Param("host") != "" && !ok {
+			s.unknownHost(c)
+			return
+		}
+		c.Header("Cache-Control", "no-store")
+		if _, msg := parseQuery(c.Request.URL.RawQuery); msg != "" {
+			c.String(http.StatusBadRequest, msg+"\n")
+			return
+		}
+		now := s.cfg.Now()
+		s.render(c, http.StatusOK, panels.NotifyNote(s.cfg.Notify.Status(), now, panels.NextRefresh(now, s.cfg.Refresh)))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/metrics"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/notify"
 )
 
 // metricsHandlers serve /metrics: every host and second-hand's own process, or one host.
@@ -21,12 +22,15 @@ type metricsHandlers struct {
 	byHost map[string]http.Handler
 }
 
-func newMetricsHandlers(fleet *monitor.Fleet, diag diagnose.Gatherer, e *engine.Engine) *metricsHandlers {
+func newMetricsHandlers(fleet *monitor.Fleet, diag diagnose.Gatherer, e *engine.Engine, n *notify.Notifier) *metricsHandlers {
 	opts := promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}
 	process := prometheus.NewRegistry()
 	process.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if e != nil {
 		process.MustRegister(metrics.EngineCollector{E: e})
+	}
+	if n != nil {
+		process.MustRegister(metrics.Notifications(n.Counts))
 	}
 	hosts := metrics.NewHosts(diag, fleet.Monitors()...)
 	h := &metricsHandlers{all: promhttp.HandlerFor(prometheus.Gatherers{process, hosts}, opts), byHost: map[string]http.Handler{}}

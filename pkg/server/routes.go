@@ -35,6 +35,11 @@ func (s *Server) routes(r router) {
 	// itself: the overview's panel of them, one fragment for them all.
 	get("/engine/hosts", s.handleEngineHosts())
 
+	// How the last notification went (with --notify): the footer's line of the overview and of
+	// each host's page, each asking relative to itself.
+	get("/notify", s.handleNotify())
+	get("/hosts/:host/notify", s.handleNotify())
+
 	// Prometheus: every host in chrony_exporter's names, and second-hand's own (?host=NAME: one).
 	get("/metrics", s.handleMetrics())
 

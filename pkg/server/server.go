@@ -24,6 +24,7 @@ import (
 	"github.com/second-hand/second-hand/pkg/engine"
 	"github.com/second-hand/second-hand/pkg/history"
 	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/notify"
 	"github.com/second-hand/second-hand/pkg/panels"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	// localhost and loopback addresses; a request for any other is answered 421. nil answers
 	// every name, for a second-hand that listens beyond loopback.
 	AllowedHosts []string
+	// Notify sends the notifications (--notify); nil for none. The pages' footers say how the
+	// last one went, and /metrics counts them.
+	Notify *notify.Notifier
 }
 
 // DefaultRowWait: a chronyd that answers at all answers within milliseconds.
@@ -93,7 +97,7 @@ func New(fleet *monitor.Fleet, cfg Config) http.Handler {
 		cfg.History = history.Open(history.Config{}) // off: no store, no recording
 	}
 	diag := diagnose.Gatherer{History: cfg.History.Moments, Thresholds: cfg.Thresholds, Now: cfg.Now, Memo: diagnose.NewMemo()}
-	s := &Server{fleet: fleet, history: cfg.History, diag: diag, engine: cfg.Engine, metrics: newMetricsHandlers(fleet, diag, cfg.Engine), cfg: cfg, log: cfg.Logger,
+	s := &Server{fleet: fleet, history: cfg.History, diag: diag, engine: cfg.Engine, metrics: newMetricsHandlers(fleet, diag, cfg.Engine, cfg.Notify), cfg: cfg, log: cfg.Logger,
 		health: panelHealth{failing: map[string]string{}},
 		assets: panels.AssetNames{Style: assets.Style.Name, Script: assets.Script.Name, HTMX: assets.HTMX.Name, Icon: assets.Icon.Name},
 	}

@@ -33,6 +33,7 @@ type Migration struct {
 var migrations = []Migration{
 	{Version: 1, What: "series of samples, clock updates and sources' points in chunks of fixed-width records; gaps", Up: execAll(schemaV1...)},
 	{Version: 2, What: "rollups: summaries of 5 minutes and 1 hour with mergeable histograms; chronyd's server statistics", Up: execAll(schemaV2...)},
+	{Version: 3, What: "notifications sent: what was last told about each host, and the messages not yet delivered", Up: execAll(schemaV3...)},
 }
 
 // Version is the format this program writes: the last migration's.
@@ -104,6 +105,29 @@ var schemaV2 = []string{
 		host TEXT PRIMARY KEY,
 		done INTEGER NOT NULL,
 		redo INTEGER)`,
+}
+
+// Format 3: what the notifications (--notify) last said about each host, and the messages
+// not yet delivered, so that a restart neither repeats a message nor loses one (see notify.go).
+var schemaV3 = []string{
+	// state is the diagnosis' state the last message told ("ok" once resolved); times are
+	// Unix ms, since 0 when not known.
+	`CREATE TABLE notify_sent (
+		host TEXT PRIMARY KEY,
+		state TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		since INTEGER NOT NULL DEFAULT 0,
+		what TEXT NOT NULL DEFAULT '') WITHOUT ROWID`,
+	// One row per message and notification URL (target: the URL's key, without secrets),
+	// deleted once sent or given up. AUTOINCREMENT: an ID is never given twice, even after
+	// the outbox was emptied.
+	`CREATE TABLE notify_outbox (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		target TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		title TEXT NOT NULL,
+		body TEXT NOT NULL,
+		link TEXT NOT NULL DEFAULT '')`,
 }
 
 // formatOf reads the store's version from its file's header (user_version is the 4 bytes at
