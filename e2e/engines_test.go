@@ -252,12 +252,26 @@ func lastValuesDrawn(t *testing.T, engineURL, url string, rows []map[string]stri
 	}
 	lo, hi := slices.Min(vals), slices.Max(vals)
 	var page string
-	testkit.Eventually(t, 2*time.Minute, fmt.Sprintf("the reader's view of the offset to reach the store's extremes %g and %g", lo, hi), func() bool {
+	var st map[string]float64
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
 		page = fetchBody(t, url)
-		st := chartStats(t, page)["offset/offset"]
-		return strings.Contains(page, `role="alert"`) || (st != nil && near(st["min"], lo) && near(st["max"], hi))
-	})
-	return page
+		st = chartStats(t, page)["offset/offset"]
+		if strings.Contains(page, `role="alert"`) || (st != nil && near(st["min"], lo) && near(st["max"], hi)) {
+			return page
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var raw []float64
+	for _, p := range engineValues(t, engineURL, `chrony_tracking_system_time_seconds{host="alpha"}[1h]`) {
+		raw = append(raw, -p.V)
+	}
+	t.Fatalf("waited 2m for the reader's view of the offset to reach the store's extremes %g and %g since the engine's first value: the view's statistics %v; the engine's %d raw offsets span %g to %g\n%s",
+		lo, hi, st, len(raw), slices.Min(raw), slices.Max(raw), page)
+	return ""
 }
 
 // fromEngineFirst is the store's rows from the sample whose offset is the engine's first value.
@@ -393,7 +407,7 @@ func chartStats(t *testing.T, page string) map[string]map[string]float64 {
 	walk = func(n *html.Node, chart string, row map[string]float64) {
 		if n.Type == html.ElementNode {
 			switch {
-			case n.Data == "figure" && attr(n, "data-chart") != "":
+			case attr(n, "data-chart") != "": // a chart's figure, and its statistics' table
 				chart = attr(n, "data-chart")
 			case n.Data == "tr" && n.Parent != nil && n.Parent.Data == "tbody":
 				row = map[string]float64{}

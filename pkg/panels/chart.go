@@ -547,7 +547,7 @@ func statsTable(c history.Chart) g.Node {
 		}
 	}
 	return Div(Class("table-wrap"), TabIndex("0"), Aria("label", c.Title+" statistics"),
-		Table(Class("stats"),
+		Table(Class("stats"), Data("chart", c.ID),
 			Caption(g.Text(caption)),
 			statsHead,
 			TBody(g.Map(c.Series, func(s history.Series) g.Node {
