@@ -129,10 +129,10 @@ dist: assets
     (cd dist && sha256sum -- * > SHA256SUMS)
     ls -l dist
 
-# Take the README's screenshots (docs/*.png) through the e2e stack (a host whose chronyd stopped among them; and the engines' test, for the
+# Take the README's screenshots (docs/*.png) through the e2e stack (a host whose chronyd stopped among them; the problems lab; and the engines' test, for the
 # overview and a host's page read from Prometheus).
 screenshot: (setup "test")
-    cd e2e && SECOND_HAND_SCREENSHOTS=../docs go test -count=1 -run '^(TestDashboardThroughNginx|TestFleetThroughNginx|TestDashboardOverSocket|TestEnginesReadSecondHand)$/^(screenshot|detail_over_the_socket|every_host_in_the_overview|chronyd_stops_and_comes_back)$' -v .
+    cd e2e && SECOND_HAND_SCREENSHOTS=../docs go test -count=1 -run '^(TestDashboardThroughNginx|TestFleetThroughNginx|TestDashboardOverSocket|TestEnginesReadSecondHand|TestProblemsLabAtAGlance)$/^(screenshot|detail_over_the_socket|every_host_in_the_overview|chronyd_stops_and_comes_back|lab)$' -v .
 
 # Unit tests only: no chronyd, no Docker, no browser (integration tests skip without root).
 unit: assets

@@ -86,13 +86,6 @@ func TestProblemsLabAtAGlance(t *testing.T) {
 					t.Fatal(err)
 				}
 				saveScreenshot(t, "screenshot-problems.png", png)
-				b.do(t, chromedp.EmulateViewport(360, 900))
-				png, err = chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-				b.do(t, chromedp.EmulateViewport(1280, 1000))
-				if err != nil {
-					t.Fatal(err)
-				}
-				saveScreenshot(t, "screenshot-problems-360.png", png)
 			}
 		})
 	}
