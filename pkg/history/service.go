@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -59,12 +60,17 @@ type Service struct {
 	flights    singleflight.Group  // heavy computations in progress, by what they compute
 	slots      *semaphore.Weighted // heavy computations at once: one a core
 	heavyStats heavyStats
+
+	partsComputed atomic.Int64 // the summaries' parts of views drawn (rolledPartOf), for tests
+	partsRunning  atomic.Int64 // of which being drawn now
+	passes        atomic.Int64 // upkeep passes done
+	warmedAfter   atomic.Int64 // the passes done when the warmer's last finished round began, for tests
 }
 
 // The caches' bounds: a view of 30 days of a host with eight sources is about half a megabyte.
 const (
 	viewCacheBytes   = 8 << 20
-	rolledCacheBytes = 8 << 20 // a host's 1 y part is about 600 KB
+	rolledCacheBytes = 8 << 20 // a host's 90d, 1y and 2y parts are 2.7 MB (warm.go)
 	trendCacheBytes  = 1 << 20
 	eventCacheBytes  = 2 << 20
 	windowCacheBytes = 2 << 20
@@ -172,6 +178,10 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 			})
 		}
 	})
+	// The long views' summaries' parts, drawn ahead (warm.go): at start, after each upkeep
+	// pass, before each column.
+	kick := make(chan struct{}, 1)
+	s.running.Go(func() { s.warmer(ctx, hosts, kick) })
 	s.running.Go(func() {
 		// Upkeep waits for a store; it is tried again with the recorders' writes.
 		for ctx.Err() == nil {
@@ -179,12 +189,20 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 			st := s.st
 			s.mu.Unlock()
 			if st != nil {
-				st.Maintain(ctx, s.cfg.Retention, maintainEvery)
-				return
+				st.MaintainOnce(ctx, time.Now(), s.cfg.Retention)
+				s.passes.Add(1)
+				select {
+				case kick <- struct{}{}:
+				default: // a round is due already
+				}
+			}
+			every := maintainEvery
+			if st == nil {
+				every = reopenEvery
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(reopenEvery):
+			case <-time.After(every):
 			}
 		}
 	})

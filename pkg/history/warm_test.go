@@ -1,0 +1,153 @@
+package history
+
+import (
+	"context"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/second-hand/second-hand/pkg/chrony"
+	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
+	"github.com/second-hand/second-hand/pkg/monitor"
+	"github.com/second-hand/second-hand/pkg/store"
+	"github.com/second-hand/second-hand/pkg/store/storetest"
+)
+
+// warmService is a service whose store holds three days of host h before now, not yet
+// summarised, and a fleet of h (a fake chronyd) to Start it with.
+func warmService(t *testing.T) (*Service, *monitor.Fleet) {
+	t.Helper()
+	keep := store.Retention{Raw: 24 * time.Hour, FiveMin: 90 * 24 * time.Hour, Hour: 730 * 24 * time.Hour}
+	s := Open(Config{Dir: t.TempDir(), Sample: time.Second, Retention: keep})
+	t.Cleanup(func() { s.Close() })
+	st, err := s.openStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := storetest.Generate(now.Add(-3*24*time.Hour), now.Add(-time.Minute), storetest.Options{Sources: 1},
+		func(b store.Batch) error { return st.Append(context.Background(), "h", b) }); err != nil {
+		t.Fatal(err)
+	}
+	if !st.RolledUntil("h").IsZero() {
+		t.Fatal("summarised before the upkeep")
+	}
+	fake, err := chronytest.NewUDP(chronytest.Replay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	addr, err := chrony.ParseAddress(fake.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := chrony.New(addr, chrony.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := monitor.NewFleet([]monitor.Host{{Name: "h", Reporter: client}}, monitor.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fleet.Close() })
+	return s, fleet
+}
+
+// TestUpkeepDrawsTheLongViewsAhead: the upkeep at start summarises the days that are over
+// (the summaries change); the warmer then draws the long views' summaries' part, so that a
+// request for the 1y view reads no summary: it is served the part the warmer drew, the same
+// as one drawn for it.
+func TestUpkeepDrawsTheLongViewsAhead(t *testing.T) {
+	s, fleet := warmService(t)
+	ctx := context.Background()
+	s.Start(ctx, fleet)
+	waitFor(t, "a round of the warmer after the upkeep's first pass", func() bool { return s.warmedAfter.Load() >= 1 })
+	st, err := s.openStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RolledUntil("h").IsZero() || st.RollupGeneration("h") == 0 {
+		t.Fatal("the upkeep summarised nothing")
+	}
+	drawn := s.partsComputed.Load()
+	if drawn == 0 {
+		t.Fatal("the warmer drew no part")
+	}
+	rng, _ := ParseRange("1y")
+	now := time.Now()
+	v, err := s.View(ctx, "h", rng, time.Time{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.partsComputed.Load(); n != drawn {
+		t.Errorf("the 1y view after the upkeep drew %d parts from the summaries, want none", n-drawn)
+	}
+	off := chartOf(t, v, "offset").Series[0].Stats
+	if !off.Approx || off.N < 2*24*3600/16 {
+		t.Errorf("the 1y view's offset: %d values (approximate %v), want the summarised days'", off.N, off.Approx)
+	}
+	// The part the warmer drew is the one a request draws.
+	from := window(rng, time.Time{}, now).Add(-rng.D)
+	until := s.rawFrom(st, "h", from, now)
+	kept, ok := s.rolledParts.get(rolledKey{host: "h", rng: "1y", from: from.UnixMilli(), to: until.UnixMilli()}, stamp{version: st.RollupGeneration("h")})
+	if !ok {
+		t.Fatal("the 1y part is not kept")
+	}
+	b := newBuilder("h", from, from.Add(rng.D), rng, time.Time{})
+	if err := b.fillRollups(ctx, st, "h", from, until, now, s.cfg.Retention); err != nil {
+		t.Fatal(err)
+	}
+	if fresh := b.snapshot(); !reflect.DeepEqual(kept, fresh) {
+		t.Error("the part the warmer drew differs from one drawn for a request")
+	}
+	for _, name := range warmRanges {
+		r, _ := ParseRange(name)
+		from := window(r, time.Time{}, now).Add(-r.D)
+		if _, ok := s.rolledParts.get(rolledKey{host: "h", rng: name, from: from.UnixMilli(), to: s.rawFrom(st, "h", from, now).UnixMilli()}, stamp{version: st.RollupGeneration("h")}); !ok {
+			t.Errorf("%s: no part kept", name)
+		}
+	}
+}
+
+// TestCloseWaitsForTheWarmer: Close while the warmer draws a part cancels it and waits for it:
+// the store stays open while the part is drawn; when Close returns, none is, and the store is
+// closed.
+func TestCloseWaitsForTheWarmer(t *testing.T) {
+	s, fleet := warmService(t)
+	st, err := s.openStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.MaintainOnce(context.Background(), time.Now(), s.cfg.Retention)
+	if st.RolledUntil("h").IsZero() {
+		t.Fatal("the upkeep summarised nothing")
+	}
+	entered := make(chan struct{}, 1)
+	var closedUnder atomic.Bool // the store was closed while a part was being drawn
+	partHook = func(ctx context.Context) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-ctx.Done() // the part is drawn until Close cancels it
+		s.mu.Lock()
+		closedUnder.Store(closedUnder.Load() || s.st == nil)
+		s.mu.Unlock()
+	}
+	t.Cleanup(func() { partHook = nil })
+	s.Start(context.Background(), fleet)
+	<-entered // the warmer is drawing a part
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if closedUnder.Load() {
+		t.Error("Close closed the store under a part being drawn")
+	}
+	if n := s.partsRunning.Load(); n != 0 {
+		t.Errorf("%d parts still being drawn after Close", n)
+	}
+	if _, err := s.openStore(); err == nil {
+		t.Error("the store is open after Close")
+	}
+}
