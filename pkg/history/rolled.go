@@ -251,10 +251,18 @@ func (s *Service) rolledPartOf(ctx context.Context, st *store.Store, host string
 	if p, ok := s.rolledParts.get(key, stm); ok {
 		return p, nil
 	}
+	flight := partFlight(key, stm)
 	compute := func(ctx context.Context) (*rolledPart, error) {
 		s.partsComputed.Add(1)
 		s.partsRunning.Add(1)
 		defer s.partsRunning.Add(-1)
+		// One drawing of a flight at a time (the flight sees to it): the warmer waits on it.
+		done := make(chan struct{})
+		s.drawing.Store(flight, done)
+		defer func() {
+			s.drawing.Delete(flight)
+			close(done)
+		}()
 		if partHook != nil {
 			partHook(ctx)
 		}
@@ -266,7 +274,6 @@ func (s *Service) rolledPartOf(ctx context.Context, st *store.Store, host string
 		s.rolledParts.put(key, stm, p, p.size())
 		return p, nil
 	}
-	flight := fmt.Sprintf("rolled %s %s %d %d %d", host, rng.Name, key.from, key.to, stm.version)
 	if !lead {
 		return light(ctx, s, flight, compute)
 	}
@@ -275,6 +282,11 @@ func (s *Service) rolledPartOf(ctx context.Context, st *store.Store, host string
 		return nil, err
 	}
 	return v.(*rolledPart), nil
+}
+
+// partFlight names the flight that draws the part key from the summaries' generation stm.
+func partFlight(key rolledKey, stm stamp) string {
+	return fmt.Sprintf("rolled %s %s %d %d %d", key.host, key.rng, key.from, key.to, stm.version)
 }
 
 // rolledAcc is the acc a metric is drawn in (and its source's, for a source's offsets); nil

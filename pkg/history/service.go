@@ -65,6 +65,8 @@ type Service struct {
 	partsRunning  atomic.Int64 // of which being drawn now
 	passes        atomic.Int64 // upkeep passes done
 	warmedAfter   atomic.Int64 // the passes done when the warmer's last finished round began, for tests
+	warmWaits     atomic.Int64 // the warmer waiting for a request's drawing of a part, for tests
+	drawing       sync.Map     // flight name -> chan struct{}, closed when that part's drawing ends
 }
 
 // The caches' bounds: a view of 30 days of a host with eight sources is about half a megabyte.

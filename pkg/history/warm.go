@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/second-hand/second-hand/pkg/store"
@@ -38,6 +39,9 @@ func (s *Service) Warm(ctx context.Context, now time.Time, hosts ...string) {
 	if err != nil {
 		return
 	}
+	// A young store's hosts have no summaries yet (the upkeep only notes where their first
+	// day starts): their parts would be empty, not worth a slot the panels may be waiting for.
+	hosts = slices.DeleteFunc(slices.Clone(hosts), func(host string) bool { return len(st.Metrics(host)) == 0 })
 	var held int64
 	for _, name := range warmRanges {
 		rng, _ := ParseRange(name)
@@ -70,11 +74,29 @@ func (s *Service) Warm(ctx context.Context, now time.Time, hosts ...string) {
 	}
 }
 
-// warmPart draws one part in a heavy slot, unless it is kept.
+// warmPart draws one part in a heavy slot, unless it is kept. When a request is drawing it
+// already (in its own slot), the warmer waits for that drawing holding no slot: on two cores,
+// a slot taken only to wait would leave none for the events and history panels.
 func (s *Service) warmPart(ctx context.Context, st *store.Store, host string, rng Range, from, until, now time.Time) (*rolledPart, error) {
 	key := rolledKey{host: host, rng: rng.Name, from: from.UnixMilli(), to: until.UnixMilli()}
-	if p, ok := s.rolledParts.get(key, stamp{version: st.RollupGeneration(host)}); ok {
+	stm := stamp{version: st.RollupGeneration(host)}
+	if p, ok := s.rolledParts.get(key, stm); ok {
 		return p, nil
+	}
+	if done, ok := s.drawing.Load(partFlight(key, stm)); ok {
+		s.warmWaits.Add(1)
+		select {
+		case <-done.(chan struct{}):
+		case <-ctx.Done():
+		}
+		s.warmWaits.Add(-1)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if p, ok := s.rolledParts.get(key, stm); ok {
+			return p, nil
+		}
+		// That drawing failed (its request's budget ended): the warmer draws it.
 	}
 	if err := s.slots.Acquire(ctx, 1); err != nil {
 		return nil, err

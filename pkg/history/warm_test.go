@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
 	"github.com/second-hand/second-hand/pkg/monitor"
@@ -149,5 +151,105 @@ func TestCloseWaitsForTheWarmer(t *testing.T) {
 	}
 	if _, err := s.openStore(); err == nil {
 		t.Error("the store is open after Close")
+	}
+}
+
+// TestWarmerWaitsForARequestsDrawingWithoutASlot: when a request's view is drawing the part
+// the warmer comes to, the warmer waits for that drawing holding no slot of its own, so the
+// other slot stays free for the events and history panels (on two cores, a slot taken to wait
+// would leave them none); it then has the part the request drew, drawn once.
+func TestWarmerWaitsForARequestsDrawingWithoutASlot(t *testing.T) {
+	s, _ := warmService(t)
+	s.slots = semaphore.NewWeighted(2) // two cores, whatever runs the test
+	ctx := context.Background()
+	st, err := s.openStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.MaintainOnce(ctx, time.Now(), s.cfg.Retention)
+	if st.RolledUntil("h").IsZero() {
+		t.Fatal("the upkeep summarised nothing")
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	partHook = func(ctx context.Context) {
+		close(entered) // only the request draws: a second drawing would panic here
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	t.Cleanup(func() { partHook = nil })
+	rng, _ := ParseRange("1y")
+	now := time.Now()
+	viewed := make(chan error, 1)
+	go func() {
+		_, err := s.View(ctx, "h", rng, time.Time{}, now)
+		viewed <- err
+	}()
+	<-entered // the request draws the 1y part, in its slot
+	from := window(rng, time.Time{}, now).Add(-rng.D)
+	until := s.rawFrom(st, "h", from, now)
+	type result struct {
+		p   *rolledPart
+		err error
+	}
+	warmed := make(chan result, 1)
+	go func() {
+		p, err := s.warmPart(ctx, st, "h", rng, from, until, now)
+		warmed <- result{p, err}
+	}()
+	slotFree := func() bool {
+		if !s.slots.TryAcquire(1) {
+			return false
+		}
+		s.slots.Release(1)
+		return true
+	}
+	waitFor(t, "the warmer to wait for the request's drawing, or to take a slot", func() bool {
+		return s.warmWaits.Load() == 1 || !slotFree()
+	})
+	if !slotFree() {
+		t.Error("the warmer holds a slot while it waits for the request's drawing: none left for the panels")
+	}
+	close(release)
+	if err := <-viewed; err != nil {
+		t.Fatal(err)
+	}
+	r := <-warmed
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	kept, ok := s.rolledParts.get(rolledKey{host: "h", rng: "1y", from: from.UnixMilli(), to: until.UnixMilli()}, stamp{version: st.RollupGeneration("h")})
+	if !ok || r.p != kept {
+		t.Error("the warmer did not get the part the request drew")
+	}
+	if n := s.partsComputed.Load(); n != 1 {
+		t.Errorf("the part was drawn %d times, want once", n)
+	}
+}
+
+// TestWarmerLeavesAYoungStore: a store of minutes, no day over, has no summaries (the upkeep
+// only notes where the host's first day starts): the warmer draws nothing there, so it takes
+// no slot from the panels for parts that would be empty, at start and after every pass.
+func TestWarmerLeavesAYoungStore(t *testing.T) {
+	_, fleet := warmService(t) // its fleet of h; the store is another
+	s := Open(Config{Dir: t.TempDir(), Sample: time.Second})
+	t.Cleanup(func() { s.Close() })
+	st, err := s.openStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := storetest.Generate(now.Add(-10*time.Minute), now, storetest.Options{Sources: 1},
+		func(b store.Batch) error { return st.Append(context.Background(), "h", b) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Start(context.Background(), fleet)
+	waitFor(t, "a round of the warmer after the upkeep's first pass", func() bool { return s.warmedAfter.Load() >= 1 })
+	if st.RolledUntil("h").IsZero() {
+		t.Fatal("the upkeep did not note where h's record starts: the case is not the one tested")
+	}
+	if n := s.partsComputed.Load(); n != 0 {
+		t.Errorf("the warmer drew %d parts of a store of minutes, want none", n)
 	}
 }
