@@ -66,6 +66,7 @@ type Service struct {
 	passes        atomic.Int64 // upkeep passes done
 	warmedAfter   atomic.Int64 // the passes done when the warmer's last finished round began, for tests
 	warmWaits     atomic.Int64 // the warmer waiting for a request's drawing of a part, for tests
+	seedWaits     atomic.Int64 // the warmer waiting for the moments to be read, for tests
 	drawing       sync.Map     // flight name -> chan struct{}, closed when that part's drawing ends
 }
 
@@ -164,7 +165,9 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 	// another, each read in one of the heavy computations' slots (a month of a host is a
 	// second of work); the recorders' writes keep it up to date from then on.
 	moments := s.moments
+	seeded := make(chan struct{})
 	s.running.Go(func() {
+		defer close(seeded)
 		for _, host := range hosts {
 			now := time.Now()
 			moments[host].seed(ctx, func(ctx context.Context, v store.Visitor) error {
@@ -176,14 +179,18 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 					return err
 				}
 				defer s.slots.Release(1)
+				if seedHook != nil {
+					seedHook(ctx)
+				}
 				return st.Walk(ctx, host, now.Add(-s.cfg.Retention.Raw), now.Add(time.Hour), v)
 			})
 		}
 	})
-	// The long views' summaries' parts, drawn ahead (warm.go): at start, after each upkeep
-	// pass, before each column.
+	// The long views' summaries' parts, drawn ahead (warm.go): once the moments are read (so
+	// that the two take one slot between them and the panels always find one on two cores),
+	// then after each upkeep pass and before each column.
 	kick := make(chan struct{}, 1)
-	s.running.Go(func() { s.warmer(ctx, hosts, kick) })
+	s.running.Go(func() { s.warmer(ctx, hosts, seeded, kick) })
 	s.running.Go(func() {
 		// Upkeep waits for a store; it is tried again with the recorders' writes.
 		for ctx.Err() == nil {
@@ -209,6 +216,9 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 		}
 	})
 }
+
+// seedHook, when set (by tests), is called as a host's moments start being read, in their slot.
+var seedHook func(ctx context.Context)
 
 // maintainEvery is how often the store is kept: compacted, rolled up, expired. A day is
 // summarised within an hour and a half of its end.

@@ -120,10 +120,17 @@ func nextWarm(now time.Time) time.Time {
 	return next
 }
 
-// warmer draws the long views' parts of hosts at start, whenever kick says an upkeep pass is
-// done, and before each column starts, until ctx ends.
-func (s *Service) warmer(ctx context.Context, hosts []string, kick <-chan struct{}) {
-	for {
+// warmer draws the long views' parts of hosts once seeded is closed (the moments are read: each
+// holds a slot while it works, and one at a time leaves the panels one on two cores), whenever
+// kick says an upkeep pass is done, and before each column starts, until ctx ends.
+func (s *Service) warmer(ctx context.Context, hosts []string, seeded, kick <-chan struct{}) {
+	s.seedWaits.Add(1)
+	select {
+	case <-seeded:
+	case <-ctx.Done():
+	}
+	s.seedWaits.Add(-1)
+	for ctx.Err() == nil {
 		passes := s.passes.Load()
 		s.Warm(ctx, time.Now(), hosts...)
 		s.warmedAfter.Store(passes)

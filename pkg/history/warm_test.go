@@ -253,3 +253,53 @@ func TestWarmerLeavesAYoungStore(t *testing.T) {
 		t.Errorf("the warmer drew %d parts of a store of minutes, want none", n)
 	}
 }
+
+// TestWarmerWaitsForTheMoments: at start the moments of each host are read, each in a slot;
+// the warmer draws only once they are read, so that the two never hold both slots of two
+// cores and the events panel is answered meanwhile (not "busy").
+func TestWarmerWaitsForTheMoments(t *testing.T) {
+	s, fleet := warmService(t)
+	s.slots = semaphore.NewWeighted(2) // two cores, whatever runs the test
+	ctx := context.Background()
+	st, err := s.openStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.MaintainOnce(ctx, time.Now(), s.cfg.Retention) // summarised: the warmer has parts to draw at once
+	seeding, release := make(chan struct{}, 1), make(chan struct{})
+	seedHook = func(ctx context.Context) {
+		select {
+		case seeding <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	var drew atomic.Bool
+	partHook = func(ctx context.Context) {
+		drew.Store(true)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	defer func() { seedHook, partHook = nil, nil }()
+	s.Start(ctx, fleet)
+	<-seeding // h's moments are being read, in a slot
+	waitFor(t, "the warmer to wait for the moments, or to draw", func() bool { return s.seedWaits.Load() == 1 || drew.Load() })
+	if drew.Load() {
+		t.Error("the warmer draws while the moments are read: both slots held by background work")
+	}
+	ectx, cancel := context.WithTimeout(ctx, time.Minute) // a request's budget: ErrBusy when no slot came
+	defer cancel()
+	if _, err := s.Events(ectx, "h", time.Now()); err != nil {
+		t.Errorf("the events panel while the moments are read: %v", err)
+	}
+	close(release)
+	waitFor(t, "a round of the warmer once the moments are read", func() bool { return s.partsComputed.Load() > 0 && s.partsRunning.Load() == 0 })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
