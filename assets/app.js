@@ -280,6 +280,48 @@
     e.preventDefault();
   });
 
+  // A label's tooltip shows on hover and on the keyboard's focus. The labels of a panel are one
+  // stop of the keyboard's: Tab reaches the first, the arrows, Home and End the others, and
+  // Escape hides the tooltip until the focus moves (WCAG 1.4.13).
+  function tipsIn(scope) {
+    return Array.prototype.slice.call(scope.querySelectorAll('.has-tip[tabindex]'))
+      .filter(function (t) { return t.offsetParent !== null; });
+  }
+  function tipScope(el) {
+    return el.closest('section') || document.body;
+  }
+  function setupTips(root) {
+    var scopes = root.matches('section') ? [root] : Array.prototype.slice.call(root.querySelectorAll('section'));
+    if (!scopes.length) scopes = [tipScope(root)];
+    scopes.forEach(function (scope) {
+      var tips = tipsIn(scope);
+      if (!tips.length || tips.some(function (t) { return t.getAttribute('tabindex') === '0'; })) return;
+      // The label that had the focus before a refresh keeps being the panel's stop.
+      var at = tips.indexOf(document.activeElement);
+      tips[Math.max(at, 0)].setAttribute('tabindex', '0');
+    });
+  }
+  document.addEventListener('keydown', function (e) {
+    var t = e.target;
+    if (!t.classList || !t.classList.contains('has-tip') || !t.hasAttribute('tabindex')) return;
+    if (e.key === 'Escape') {
+      t.classList.add('tip-off');
+      e.preventDefault();
+      return;
+    }
+    var tips = tipsIn(tipScope(t));
+    var i = tips.indexOf(t);
+    var j = {ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: tips.length - 1}[e.key];
+    if (i < 0 || j === undefined) return;
+    j = (j + tips.length) % tips.length;
+    tips.forEach(function (x, k) { x.setAttribute('tabindex', k === j ? '0' : '-1'); });
+    tips[j].focus();
+    e.preventDefault();
+  });
+  document.addEventListener('focusout', function (e) {
+    if (e.target.classList && e.target.classList.contains('tip-off')) e.target.classList.remove('tip-off');
+  });
+
   // A chart's legend shows or hides a source's offsets (those chronyd does not use start
   // hidden); the choice is kept when the panel refreshes.
   var shown = {};
@@ -383,7 +425,7 @@
     openDetails = [];
     if (elt && elt.dataset && elt.dataset.panel && elt.id) arrived(elt);
     if (elt && elt.querySelectorAll) syncToggles(elt);
-    if (elt && elt.querySelectorAll) { keepShown(elt); setupCharts(elt); }
+    if (elt && elt.querySelectorAll) { keepShown(elt); setupCharts(elt); setupTips(elt); }
     sortFleet();
     tick();
   });

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -140,7 +141,9 @@ func checkKeyboard(t *testing.T, b *browser, wants map[string]string) {
 				e.getAttribute('data-detail') || e.getAttribute('hx-get') || e.textContent.trim().slice(0, 40)) + ']';
 			return Array.from(document.querySelectorAll('`+sel+`')).filter(e => e.offsetParent !== null).map(e => {
 				const bar = e.closest('[data-roving]');
-				const group = bar ? Array.from(bar.querySelectorAll(bar.dataset.roving || 'button, a[href]')).map(desc) : [];
+				let group = bar ? Array.from(bar.querySelectorAll(bar.dataset.roving || 'button, a[href]')).map(desc) : [];
+				// A panel's labels with a tooltip are one stop of the keyboard's too.
+				if (e.matches('.has-tip[tabindex]')) group = Array.from((e.closest('section') || document).querySelectorAll('.has-tip[tabindex]')).map(desc);
 				return {desc: desc(e), group: group};
 			});
 		})()`)
@@ -163,6 +166,65 @@ func checkKeyboard(t *testing.T, b *browser, wants map[string]string) {
 		}
 	}
 	t.Logf("keyboard: %d stops with Tab (%d distinct), each with a focus ring", len(stops), len(reached))
+}
+
+// checkTips: a label's explanation shows when the label has the keyboard's focus (Tab from its
+// panel's reload button reaches the panel's first label), the arrows go to the panel's next
+// label and its tooltip, Escape hides it; and on hover. The page is hidden meanwhile, so that
+// no refresh moves the focus.
+func checkTips(t *testing.T, b *browser, panel string) {
+	t.Helper()
+	setVisible(t, b, false)
+	defer setVisible(t, b, true)
+	b.waitFor(t, "requests in flight to end", `!document.querySelector('.htmx-request')`, 10*time.Second)
+	type tipState struct {
+		Label   string `json:"label"`
+		Shown   bool   `json:"shown"`
+		Text    string `json:"text"`
+		Panel   string `json:"panel"`
+		Visible int    `json:"visible"`
+	}
+	state := func() tipState {
+		return eval[tipState](t, b, `(function () {
+			const e = document.activeElement;
+			const tip = e && e.matches('.has-tip') ? e.querySelector(':scope > .tip') : null;
+			const r = tip ? tip.getBoundingClientRect() : {width: 0, height: 0};
+			const shown = Array.from(document.querySelectorAll('.has-tip > .tip')).filter(x => getComputedStyle(x).display !== 'none' && !x.classList.contains('inline'));
+			return {label: e && e.matches('.has-tip') ? e.id : '', shown: !!tip && getComputedStyle(tip).display === 'block' && r.width > 20 && r.height > 10,
+				text: tip ? tip.textContent : '', panel: e && e.closest('section') ? e.closest('section').id : '', visible: shown.length};
+		})()`)
+	}
+	b.do(t, chromedp.Focus(chromedp.CSS(`#`+panel+` button.reload`)), chromedp.KeyEvent(kb.Tab))
+	first := state()
+	if first.Label == "" || first.Panel != panel || !first.Shown || first.Visible != 1 {
+		t.Fatalf("Tab after %s's reload button: %+v, want its first label with its tooltip shown, and only that one", panel, first)
+	}
+	b.do(t, chromedp.KeyEvent(kb.ArrowRight))
+	next := state()
+	if next.Label == "" || next.Label == first.Label || next.Panel != panel || !next.Shown || next.Visible != 1 {
+		t.Errorf("ArrowRight from %s: %+v, want the panel's next label with its tooltip, and only that one", first.Label, next)
+	}
+	b.do(t, chromedp.KeyEvent(kb.Escape))
+	if s := state(); s.Label != next.Label || s.Shown {
+		t.Errorf("Escape on %s: %+v, want the tooltip hidden and the focus kept", next.Label, s)
+	}
+	// Shift+Tab leaves the panel's labels; Tab comes back to the one last focused.
+	b.do(t, chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)), chromedp.KeyEvent(kb.Tab))
+	if s := state(); s.Label != next.Label || !s.Shown {
+		t.Errorf("Shift+Tab then Tab: %+v, want %s again, its tooltip shown", s, next.Label)
+	}
+	// Hover: the pointer over a label shows its tooltip.
+	eval[chromedp.Void](t, b, `document.activeElement.blur()`)
+	at := eval[[]float64](t, b, `(function () { const r = document.getElementById('`+first.Label+`').getBoundingClientRect(); return [r.left + 4, r.top + r.height / 2]; })()`)
+	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, at[0], at[1]))
+	hovered := eval[bool](t, b, `getComputedStyle(document.getElementById('`+first.Label+`').querySelector(':scope > .tip')).display === 'block'`)
+	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
+	if !hovered {
+		t.Errorf("the pointer over %s does not show its tooltip", first.Label)
+	}
+	if !t.Failed() {
+		t.Logf("tooltips: %s on Tab (%q...), %s on ArrowRight, hidden by Escape, shown on hover", first.Label, first.Text[:min(len(first.Text), 40)], next.Label)
+	}
 }
 
 // tabStops is how many distinct places Tab reaches on the page.
@@ -196,6 +258,46 @@ func checkNarrow(t *testing.T, b *browser) {
 	}
 	if len(problems) == 0 {
 		t.Logf("at 360 px: no sideways scroll, no overlap, every card within the screen")
+	}
+}
+
+// checkNarrowOverview: at 360 px the overview is one card per host: no sideways scroll of the
+// page or inside the hosts' card, each row a grid whose cells neither overlap, nor stick out of
+// the screen, nor cut their text (an unreachable host's reason is read whole).
+func checkNarrowOverview(t *testing.T, b *browser) {
+	t.Helper()
+	b.do(t, chromedp.EmulateViewport(360, 900))
+	defer b.do(t, chromedp.EmulateViewport(1280, 1000))
+	problems := layoutProblems(t, b, 360)
+	rows := eval[int](t, b, `document.querySelectorAll('#fleet-rows tr.host-row').length`)
+	if rows == 0 {
+		t.Fatal("no host row in the overview")
+	}
+	for _, p := range eval[[]string](t, b, `(function () {
+		const out = [];
+		const name = e => e.tagName.toLowerCase() + '.' + e.className + ' "' + e.textContent.trim().slice(0, 40) + '"';
+		const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+		document.querySelectorAll('.table-wrap').forEach(w => {
+			if (w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1) out.push('a table in ' + ((w.closest('section') || {}).id || 'the page') + ' scrolls sideways: ' + w.scrollWidth + ' px in ' + w.clientWidth);
+		});
+		document.querySelectorAll('#fleet-rows tr.host-row').forEach(tr => {
+			if (getComputedStyle(tr).display !== 'grid') out.push(tr.id + ' is display ' + getComputedStyle(tr).display + ', not a card');
+			const cells = Array.from(tr.querySelectorAll(':scope > th, :scope > td')).filter(e => e.offsetParent !== null)
+				.map(e => ({e, r: e.getBoundingClientRect()})).filter(x => x.r.width > 0 && x.r.height > 0);
+			for (let i = 0; i < cells.length; i++) {
+				const x = cells[i];
+				if (x.r.right > 360.5 || x.r.left < -0.5) out.push(tr.id + ': ' + name(x.e) + ' sticks out: ' + Math.round(x.r.left) + '..' + Math.round(x.r.right));
+				if (x.e.scrollWidth > x.e.clientWidth + 1) out.push(tr.id + ': ' + name(x.e) + ' is cut: ' + x.e.scrollWidth + ' px of text in ' + x.e.clientWidth);
+				for (let j = i + 1; j < cells.length; j++) if (hit(x.r, cells[j].r)) out.push(tr.id + ': ' + name(x.e) + ' overlaps ' + name(cells[j].e));
+			}
+		});
+		return out;
+	})()`) {
+		t.Error(p)
+		problems = append(problems, p)
+	}
+	if len(problems) == 0 {
+		t.Logf("the overview at 360 px: %d hosts, each a card, nothing cut, overlapping or scrolling sideways", rows)
 	}
 }
 

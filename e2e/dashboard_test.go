@@ -117,7 +117,8 @@ func TestDashboardThroughNginx(t *testing.T) {
 	t.Run("accessibility: axe, keyboard", func(t *testing.T) {
 		audit(t, b, "the page of one host")
 		checkKeyboard(t, b, map[string]string{"reload button": "button.reload", "range switch": "button.range",
-			"source": "button.source-toggle"})
+			"source": "button.source-toggle", "label with a tooltip": ".has-tip[tabindex]"})
+		checkTips(t, b, "panel-tracking")
 		// Enter on a source opens its detail; with it and the history panel open, audit again.
 		pressEnterOn(t, b, `#panel-sources button.source-toggle`)
 		b.waitFor(t, "the detail opened with Enter", `!!document.querySelector('#panel-sources tr.detail-row:not([hidden]) .source-detail [data-field=verdict]')`, 15*time.Second)

@@ -159,6 +159,8 @@ func TestFleetThroughNginx(t *testing.T) {
 		if why := eval[string](t, b, `document.querySelector('#host-chronyd2 [data-field=why]').value`); why != "chronyd-unreachable" {
 			t.Errorf("chronyd2's row says why: %q", why)
 		}
+		// At 360 px, the unreachable host's card says why, whole.
+		checkNarrowOverview(t, b)
 		// Its page: every panel shows the error. The other host's page: none.
 		for host, failing := range map[string]bool{"chronyd2": true, "chronyd": false} {
 			b.do(t, chromedp.Navigate(s.url+"hosts/"+host+"/"))
@@ -167,6 +169,13 @@ func TestFleetThroughNginx(t *testing.T) {
 				cond = `p.dataset.failed === 'not-answering'`
 			}
 			b.waitFor(t, fmt.Sprintf("%s's panels (failing: %v)", host, failing), allPanels(cond), bound)
+			if failing { // the page of a host that does not answer, at 360 px
+				b.do(t, chromedp.EmulateViewport(360, 900))
+				if len(layoutProblems(t, b, 360)) == 0 {
+					t.Logf("chronyd2's page at 360 px, every panel failing: no sideways scroll, no overlap")
+				}
+				b.do(t, chromedp.EmulateViewport(1280, 1000))
+			}
 		}
 		if err := s.chronyd2.Start(ctx); err != nil {
 			t.Fatal(err)

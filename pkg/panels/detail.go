@@ -173,7 +173,7 @@ func SourceDetailFragment(r Result[SourceDetail]) g.Node {
 			Button(ID(id+"-reload"), Type("button"), Class("reload"), Aria("label", "Reload the detail of "+title),
 				hx.Get(d.URL+"&fresh=1"), hx.Target("closest .source-detail"), hx.Swap("outerHTML"),
 				hx.Sync("closest .source-detail:drop"), hx.Indicator("closest .source-detail"),
-				Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload")),
+				Span(Aria("hidden", "true"), g.Text("↻ ")), Span(Class("reload-word"), g.Text("Reload"))),
 			Button(ID(id+"-close"), Type("button"), Class("close"), Data("close-detail", ""), Aria("label", "Close the detail of "+title),
 				Span(Aria("hidden", "true"), g.Text("✕ ")), g.Text("Close")),
 		),

@@ -246,7 +246,7 @@ func newReloadButton(s Spec, url string) g.Node {
 	return Button(ID("reload-"+s.ID), Type("button"), Class("reload"), Aria("label", "Reload "+s.Title),
 		hx.Get(url), hx.Target("closest section"), hx.Swap("outerHTML"),
 		hx.Sync("closest section:drop"), hx.Indicator("closest section"),
-		Span(Aria("hidden", "true"), g.Text("↻ ")), g.Text("Reload"))
+		Span(Aria("hidden", "true"), g.Text("↻ ")), Span(Class("reload-word"), g.Text("Reload")))
 }
 
 // status says how old the panel's data is; the page's script keeps counting from there.
@@ -344,11 +344,15 @@ func (d detail) show(v g.Node) g.Node { return d.around(v) }
 // readers read the tooltip as the label's description (aria-describedby); without one (a part
 // that can be on the page more than once, such as a source's detail) the explanation is text
 // after the label, hidden from sight until shown.
+//
+// A label takes the keyboard's focus, one stop per panel: the page's script lets Tab reach the
+// first label of each panel and the arrows the others (tabindex -1 until then). A label with an
+// id keeps the focus when its panel refreshes (htmx gives it back to the same id).
 func tipped(id string, label g.Node, tip string) g.Node {
 	if id == "" {
-		return Span(Class("has-tip"), label, Span(Class("tip inline"), g.Text(" "+tip)))
+		return Span(Class("has-tip"), TabIndex("-1"), label, Span(Class("tip inline"), g.Text(" "+tip)))
 	}
-	return Span(Class("has-tip"), Aria("describedby", id), label,
+	return Span(ID(id+"-label"), Class("has-tip"), TabIndex("-1"), Aria("describedby", id), label,
 		Span(ID(id), Class("tip"), Role("tooltip"), g.Text(tip)))
 }
 

@@ -145,7 +145,7 @@ func TestThresholdsPerHost(t *testing.T) {
 	if !strings.Contains(strict, `"offset-high"`) || strings.Contains(lax, `"offset-high"`) {
 		t.Errorf("strict:\n%s\nlax:\n%s", strict, lax)
 	}
-	if p := get(t, h, "GET", "/hosts/strict/panels/tracking").Body.String(); !strings.Contains(p, `metric health-warn"><dt><span class="has-tip" aria-describedby="tip-system-time">System time`) {
+	if p := get(t, h, "GET", "/hosts/strict/panels/tracking").Body.String(); !strings.Contains(p, `metric health-warn"><dt><span id="tip-system-time-label" class="has-tip" tabindex="-1" aria-describedby="tip-system-time">System time`) {
 		t.Errorf("the strict host's offset is not marked:\n%s", p)
 	}
 }
