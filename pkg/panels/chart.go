@@ -191,6 +191,9 @@ func timeTicks(from, to time.Time) []time.Time {
 	if span <= 0 {
 		return nil
 	}
+	if span/timeSteps[len(timeSteps)-1] > 6 {
+		return monthTicks(from, to)
+	}
 	step := timeSteps[len(timeSteps)-1]
 	for _, s := range timeSteps {
 		if span/s <= 6 {
@@ -200,6 +203,27 @@ func timeTicks(from, to time.Time) []time.Time {
 	}
 	var out []time.Time
 	for t := from.UTC().Truncate(step); !t.After(to); t = t.Add(step) {
+		if t.After(from) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// monthTicks are the first days of months across [from, to] (UTC), every 1, 2, 3, 4, 6 or 12
+// months, at most six of them: a long range's ticks (90 d, 1 y, 2 y) are months, not weeks.
+func monthTicks(from, to time.Time) []time.Time {
+	from, to = from.UTC(), to.UTC()
+	months := (to.Year()-from.Year())*12 + int(to.Month()-from.Month()) + 1
+	every := 12
+	for _, m := range []int{1, 2, 3, 4, 6, 12} {
+		if months/m <= 6 {
+			every = m
+			break
+		}
+	}
+	var out []time.Time
+	for t := time.Date(from.Year(), 1, 1, 0, 0, 0, 0, time.UTC); !t.After(to); t = t.AddDate(0, every, 0) {
 		if t.After(from) {
 			out = append(out, t)
 		}
@@ -274,7 +298,10 @@ func axisFormatter(c history.Chart, ticks []float64, signed bool) func(float64) 
 func xAxis(v history.View, ticks []time.Time) g.Node {
 	span := v.To.Sub(v.From)
 	layout := "15:04"
-	if span > 48*time.Hour {
+	switch {
+	case span/timeSteps[len(timeSteps)-1] > 6: // month ticks
+		layout = "Jan 2006"
+	case span > 48*time.Hour:
 		layout = "Jan 2"
 	}
 	return g.El("svg", Class("x-axis"), Aria("hidden", "true"), g.Attr("overflow", "visible"),
@@ -338,22 +365,32 @@ func errorPath(cols []history.Col, y func(float64) int) string {
 
 // beyondPath marks the columns with values beyond the scale, at the edge they are beyond: a
 // short stroke at the top or the bottom.
+//
+// A run of such columns is one shape (a long range's columns of many samples are often all
+// beyond the percentiles' scale: a mark per column made a year's fragment 35 KB larger).
 func beyondPath(cols []history.Col, sc scale) string {
-	var p pathWriter
-	for i, c := range cols {
-		if !c.Has {
-			continue
-		}
-		if c.Max > sc.hi {
-			p.moveTo(i, 0)
-			p.vertTo(60)
-		}
-		if c.Min < sc.lo {
-			p.moveTo(i, chartH-60)
-			p.vertTo(chartH)
+	var b strings.Builder
+	for _, edge := range []struct {
+		y      int
+		beyond func(history.Col) bool
+	}{
+		{0, func(c history.Col) bool { return c.Max > sc.hi }},
+		{chartH - 60, func(c history.Col) bool { return c.Min < sc.lo }},
+	} {
+		for i := 0; i < len(cols); {
+			if !cols[i].Has || !edge.beyond(cols[i]) {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < len(cols) && cols[j].Has && edge.beyond(cols[j]) {
+				j++
+			}
+			b.WriteString("M" + strconv.Itoa(i) + " " + strconv.Itoa(edge.y) + "h" + strconv.Itoa(j-i) + "v60h-" + strconv.Itoa(j-i) + "z")
+			i = j
 		}
 	}
-	return p.String()
+	return b.String()
 }
 
 // bandPath draws ±the maximum clock error around zero, as one shape per run of columns.
@@ -519,7 +556,7 @@ func statsTables(v history.View) g.Node {
 	}
 	return Details(ID("history-stats"), Class("stats-fold"),
 		Summary(g.Text("Statistics of each series: extremes, percentiles, mean, standard deviation")),
-		g.Group(tables))
+		statsKey, g.Group(tables))
 }
 
 // statsTable is ntpviz's table for each series of a chart, in one unit for the table.
@@ -607,13 +644,19 @@ func statsUnit(unit string) (string, func(float64, bool) string) {
 	return "in " + unit, func(v float64, signed bool) string { return signedText(strconv.FormatFloat(v, 'g', 4, 64), v, signed) }
 }
 
+// statsHead is every statistics table's head; what its columns mean is said once, above the
+// tables (statsKey), not in a tooltip repeated in each of a dozen tables.
 var statsHead = static(THead(Tr(
 	Th(Scope("col"), g.Text("Series")),
-	columnHead("st-min", "Min", "The least value", true), columnHead("st-p1", "1%", "1st percentile", true), columnHead("st-p5", "5%", "5th percentile", true),
-	columnHead("st-p50", "Median", "50th percentile", true), columnHead("st-p95", "95%", "95th percentile", true), columnHead("st-p99", "99%", "99th percentile", true),
-	columnHead("st-max", "Max", "The greatest value", true), columnHead("st-mean", "Mean", "The average", true),
-	columnHead("st-sd", "Std dev", "Standard deviation", true), columnHead("st-n", "Values", "How many values the range holds", true),
+	numHead("Min"), numHead("1%"), numHead("5%"), numHead("Median"), numHead("95%"), numHead("99%"),
+	numHead("Max"), numHead("Mean"), numHead("Std dev"), numHead("Values"),
 )))
+
+func numHead(name string) g.Node { return Th(Scope("col"), Class("num"), g.Text(name)) }
+
+var statsKey = static(P(Class("stats-key"), g.Text("Over the range shown: the least and greatest values; the 1st, 5th, 50th (median), "+
+	"95th and 99th percentiles (the values that 1, 5, 50, 95 and 99 % of the values are below); the mean; "+
+	"the standard deviation; how many values the range holds.")))
 
 // Trend is a small drawing of a host's recent system time offset: a sparkline over what is
 // recorded of the last 24 hours, in the tracking panel and the overview's rows. It says its

@@ -2,6 +2,7 @@ package panels
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,8 +101,12 @@ func TestCharts(t *testing.T) {
 		t.Errorf("the sources' usual scale is not the healthy sources' µs: %q", y)
 	}
 	mustContain(t, src, `class="series s3 off"`, `aria-pressed="false"`, "(falseticker)", `class="series s0"`)
-	if !regexp.MustCompile(`class="beyond s0" d="M100 0v60"`).MatchString(src) {
-		t.Errorf("the spike beyond the scale is not marked at the top edge:\n%s", src)
+	if !strings.Contains(src, `class="beyond s0" d="M100 0h1v60h-1z"`) {
+		t.Errorf("the spike beyond the scale is not marked at the top edge:\n%.2000s", src)
+	}
+	// The falseticker, all of it below the healthy sources' scale: one mark along the bottom.
+	if !strings.Contains(src, `class="beyond s3" d="M0 940h480v60h-480z"`) {
+		t.Errorf("the falseticker's run of columns beyond the scale is not one mark:\n%.2000s", src)
 	}
 	mustContain(t, html, `<details id="history-stats" class="stats-fold">`, `id="history-scale"`, `hx-get="panels/history?range=1h&amp;scale=full"`)
 	mustNotContain(t, html, `<details id="history-stats" class="stats-fold" open`, "style=", "<script")
@@ -223,4 +228,31 @@ func TestServingChartsAndApproximateStatistics(t *testing.T) {
 	udp := render(t, HistoryPanel(Result[HistoryData]{Data: HistoryData{View: v, Range: v.Range, Status: history.Status{ServerErr: refused, Endpoint: "udp://ntp.lan:323"}}, At: at, Now: now}))
 	mustContain(t, udp, `<p class="range-note access-line" data-access="socket-only" data-field="serving-history">`, "only on its Unix socket", `href="#panel-server"`)
 	mustNotContain(t, udp, `role="alert"`, "To record it", "chrony.conf")
+}
+
+// TestTimeTicks: every range has three to six round ticks; beyond 42 days they are the first
+// days of months, labelled with the year, never weekly ticks crowding a year's axis.
+func TestTimeTicks(t *testing.T) {
+	to := time.Date(2026, 12, 1, 16, 37, 0, 0, time.UTC)
+	for _, r := range history.Ranges {
+		ticks := timeTicks(to.Add(-r.D), to)
+		if len(ticks) < 3 || len(ticks) > 7 {
+			t.Errorf("%s: %d ticks %v", r.Name, len(ticks), ticks)
+		}
+		if r.D > 42*24*time.Hour {
+			for _, tick := range ticks {
+				if tick.Day() != 1 || tick.Hour() != 0 {
+					t.Errorf("%s: tick %v is not the first of a month", r.Name, tick)
+				}
+			}
+		}
+	}
+	v := history.View{From: to.Add(-365 * 24 * time.Hour), To: to}
+	var labels []string
+	for _, m := range axisText.FindAllStringSubmatch(render(t, xAxis(v, timeTicks(v.From, v.To))), -1) {
+		labels = append(labels, m[1])
+	}
+	if want := []string{"Jan 2026", "Mar 2026", "May 2026", "Jul 2026", "Sep 2026", "Nov 2026"}; !slices.Equal(labels, want) {
+		t.Errorf("1 y's time labels: %v, want %v", labels, want)
+	}
 }
