@@ -264,12 +264,24 @@
     next.focus();
   }
 
-  // A toolbar (the history's range and scale, the sources shown in a chart) is one stop of the
-  // keyboard's: the arrows, Home and End go from one of its controls to the next.
+  // A toolbar (the history's range and scale, the sources shown in a chart), a table's sources
+  // and a panel's labels with a tooltip ([data-roving]: the selector of its items) are one stop
+  // of the keyboard's: the arrows, Home and End go from one of its items to the next.
+  function rovingItems(group) {
+    return Array.prototype.slice.call(group.querySelectorAll(group.dataset.roving || 'button, a[href]'))
+      .filter(function (it) { return it.offsetParent !== null; });
+  }
+  function rovingGroup(el) {
+    var group = el.closest && el.closest('[data-roving]');
+    while (group && !el.matches(group.dataset.roving || 'button, a[href]')) {
+      group = group.parentElement && group.parentElement.closest('[data-roving]');
+    }
+    return group;
+  }
   document.addEventListener('keydown', function (e) {
-    var bar = e.target.closest && e.target.closest('[data-roving]');
-    if (!bar || e.target === bar) return;
-    var items = Array.prototype.slice.call(bar.querySelectorAll(bar.dataset.roving || 'button, a[href]'));
+    var group = rovingGroup(e.target);
+    if (!group) return;
+    var items = rovingItems(group);
     var i = items.indexOf(e.target);
     if (i < 0) return;
     var j = {ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: items.length - 1}[e.key];
@@ -279,44 +291,25 @@
     items[j].focus();
     e.preventDefault();
   });
-
-  // A label's tooltip shows on hover and on the keyboard's focus. The labels of a panel are one
-  // stop of the keyboard's: Tab reaches the first, the arrows, Home and End the others, and
-  // Escape hides the tooltip until the focus moves (WCAG 1.4.13).
-  function tipsIn(scope) {
-    return Array.prototype.slice.call(scope.querySelectorAll('.has-tip[tabindex]'))
-      .filter(function (t) { return t.offsetParent !== null; });
-  }
-  function tipScope(el) {
-    return el.closest('section') || document.body;
-  }
-  function setupTips(root) {
-    var scopes = root.matches('section') ? [root] : Array.prototype.slice.call(root.querySelectorAll('section'));
-    if (!scopes.length) scopes = [tipScope(root)];
-    scopes.forEach(function (scope) {
-      var tips = tipsIn(scope);
-      if (!tips.length || tips.some(function (t) { return t.getAttribute('tabindex') === '0'; })) return;
-      // The label that had the focus before a refresh keeps being the panel's stop.
-      var at = tips.indexOf(document.activeElement);
-      tips[Math.max(at, 0)].setAttribute('tabindex', '0');
+  // A group whose items all come with tabindex -1 (a panel's labels) gets its stop here: the
+  // item that had the focus before a refresh, or the first.
+  function setupRoving(root) {
+    var groups = Array.prototype.slice.call(root.querySelectorAll('[data-roving]'));
+    if (root.matches('[data-roving]')) groups.push(root);
+    groups.forEach(function (group) {
+      var items = rovingItems(group);
+      if (!items.length || items.some(function (it) { return it.getAttribute('tabindex') === '0'; })) return;
+      items[Math.max(items.indexOf(document.activeElement), 0)].setAttribute('tabindex', '0');
     });
   }
+
+  // A label's tooltip shows on hover and on the keyboard's focus; Escape hides it until the
+  // focus moves (WCAG 1.4.13).
   document.addEventListener('keydown', function (e) {
-    var t = e.target;
-    if (!t.classList || !t.classList.contains('has-tip') || !t.hasAttribute('tabindex')) return;
-    if (e.key === 'Escape') {
-      t.classList.add('tip-off');
+    if (e.key === 'Escape' && e.target.classList && e.target.classList.contains('has-tip')) {
+      e.target.classList.add('tip-off');
       e.preventDefault();
-      return;
     }
-    var tips = tipsIn(tipScope(t));
-    var i = tips.indexOf(t);
-    var j = {ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: tips.length - 1}[e.key];
-    if (i < 0 || j === undefined) return;
-    j = (j + tips.length) % tips.length;
-    tips.forEach(function (x, k) { x.setAttribute('tabindex', k === j ? '0' : '-1'); });
-    tips[j].focus();
-    e.preventDefault();
   });
   document.addEventListener('focusout', function (e) {
     if (e.target.classList && e.target.classList.contains('tip-off')) e.target.classList.remove('tip-off');
@@ -425,7 +418,7 @@
     openDetails = [];
     if (elt && elt.dataset && elt.dataset.panel && elt.id) arrived(elt);
     if (elt && elt.querySelectorAll) syncToggles(elt);
-    if (elt && elt.querySelectorAll) { keepShown(elt); setupCharts(elt); setupTips(elt); }
+    if (elt && elt.querySelectorAll) { keepShown(elt); setupCharts(elt); setupRoving(elt); }
     sortFleet();
     tick();
   });
@@ -451,5 +444,6 @@
   document.body.addEventListener('htmx:responseError', unreachable);
   document.body.addEventListener('htmx:timeout', unreachable);
 
+  setupRoving(document.body);
   window.setInterval(tick, 1000);
 })();

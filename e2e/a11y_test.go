@@ -140,10 +140,9 @@ func checkKeyboard(t *testing.T, b *browser, wants map[string]string) {
 			const desc = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '[' + (e.getAttribute('aria-label') || e.getAttribute('href') ||
 				e.getAttribute('data-detail') || e.getAttribute('hx-get') || e.textContent.trim().slice(0, 40)) + ']';
 			return Array.from(document.querySelectorAll('`+sel+`')).filter(e => e.offsetParent !== null).map(e => {
-				const bar = e.closest('[data-roving]');
-				let group = bar ? Array.from(bar.querySelectorAll(bar.dataset.roving || 'button, a[href]')).map(desc) : [];
-				// A panel's labels with a tooltip are one stop of the keyboard's too.
-				if (e.matches('.has-tip[tabindex]')) group = Array.from((e.closest('section') || document).querySelectorAll('.has-tip[tabindex]')).map(desc);
+				let bar = e.closest('[data-roving]');
+				while (bar && !e.matches(bar.dataset.roving || 'button, a[href]')) bar = bar.parentElement && bar.parentElement.closest('[data-roving]');
+				const group = bar ? Array.from(bar.querySelectorAll(bar.dataset.roving || 'button, a[href]')).map(desc) : [];
 				return {desc: desc(e), group: group};
 			});
 		})()`)

@@ -169,13 +169,8 @@ func TestEnginesReadSecondHand(t *testing.T) {
 		testkit.Eventually(t, 30*time.Second, "the store's event", func() bool { return has(fetchBody(t, a.url+"/panels/events")) })
 		for kind, c := range readers {
 			var last string
-			deadline := time.Now().Add(time.Minute)
-			for !has(last) {
-				if time.Now().After(deadline) {
-					t.Fatalf("%s: no %q in alpha's events:\n%s", kind, want, last)
-				}
-				time.Sleep(100 * time.Millisecond)
-				last = fetchBody(t, c.url+"/hosts/alpha/panels/events")
+			if !testkit.Within(time.Minute, func() bool { last = fetchBody(t, c.url+"/hosts/alpha/panels/events"); return has(last) }) {
+				t.Fatalf("%s: no %q in alpha's events:\n%s", kind, want, last)
 			}
 			t.Logf("%s: %q in the events", kind, want)
 		}
@@ -253,17 +248,12 @@ func lastValuesDrawn(t *testing.T, engineURL, url string, rows []map[string]stri
 	lo, hi := slices.Min(vals), slices.Max(vals)
 	var page string
 	var st map[string]float64
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	if testkit.Within(2*time.Minute, func() bool {
 		page = fetchBody(t, url)
 		st = chartStats(t, page)["offset/offset"]
-		if strings.Contains(page, `role="alert"`) || (st != nil && near(st["min"], lo) && near(st["max"], hi)) {
-			return page
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+		return strings.Contains(page, `role="alert"`) || (st != nil && near(st["min"], lo) && near(st["max"], hi))
+	}) {
+		return page
 	}
 	var raw []float64
 	for _, p := range engineValues(t, engineURL, `chrony_tracking_system_time_seconds{host="alpha"}[1h]`) {

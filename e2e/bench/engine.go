@@ -152,14 +152,6 @@ func engineBench(ctx context.Context, bin, dir string, size engineSize, loads in
 	// Two second-hand reading it (and no chronyd): the defaults (answers reused for half the
 	// refresh), and --reuse 0 (every page load asks the engine, but for the sparklines, reused
 	// a minute).
-	routes := map[string]string{}
-	var procs []*exec.Cmd
-	defer func() {
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
-		}
-	}()
 	type setUp struct {
 		prefix, bin string
 		args        []string
@@ -169,32 +161,22 @@ func engineBench(ctx context.Context, bin, dir string, size engineSize, loads in
 		// The code compared with: the same measures, in the same run, on the same engine.
 		sets = append([]setUp{{"engine-before", size.against, nil}}, sets...)
 	}
-	pids := map[string]int{}
+	var insts []instance
 	for _, set := range sets {
 		port := freePort()
 		cmd := exec.Command(set.bin, append([]string{"--listen", "127.0.0.1:" + port, "--prometheus", vm.URL, "--sample", "0",
 			"--data-dir", filepath.Join(dir, set.prefix), "--log-level", "warn"}, set.args...)...)
 		cmd.Env = append(os.Environ(), "SECOND_HAND_CHRONY=")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		procs = append(procs, cmd)
-		pids[set.prefix] = cmd.Process.Pid
-		if err := waitHTTP("http://127.0.0.1:" + port + "/healthz"); err != nil {
-			return err
-		}
-		routes[set.prefix] = port
+		insts = append(insts, instance{set.prefix, port, cmd})
 	}
-	ngPort := freePort()
-	stop, err := startNginx(filepath.Join(dir, "engine-nginx"), ngPort, routes)
+	base, stop, err := behindNginx(dir, "engine", insts)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	base := "http://127.0.0.1:" + ngPort + "/"
-	if err := waitHTTP(base + "engine/healthz"); err != nil {
-		return err
+	routes, pids := map[string]string{}, map[string]int{}
+	for _, in := range insts {
+		routes[in.prefix], pids[in.prefix] = in.port, in.cmd.Process.Pid
 	}
 
 	if size.serve {

@@ -96,14 +96,7 @@ func fleetBench(ctx context.Context, bin, dir string, lab *chronylab.Lab, loads 
 	all := append(append([][2]string{}, live...), silent...)
 	fifty := live[:50]
 	forty := append(append([][2]string{}, live[:40]...), silent...)
-	routes := map[string]string{}
-	var procs []*exec.Cmd
-	defer func() {
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
-		}
-	}()
+	var insts []instance
 	for _, set := range []struct {
 		prefix string
 		hosts  [][2]string
@@ -115,26 +108,13 @@ func fleetBench(ctx context.Context, bin, dir string, lab *chronylab.Lab, loads 
 		}
 		cmd := exec.Command(bin, "--listen", "127.0.0.1:"+port, "--data-dir", filepath.Join(dir, set.prefix), "--log-level", "error")
 		cmd.Env = append(os.Environ(), "SECOND_HAND_CHRONY="+strings.Join(spec, ","))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		procs = append(procs, cmd)
-		if err := waitHTTP("http://127.0.0.1:" + port + "/healthz"); err != nil {
-			return err
-		}
-		routes[set.prefix] = port
+		insts = append(insts, instance{set.prefix, port, cmd})
 	}
-	ngPort := freePort()
-	stop, err := startNginx(filepath.Join(dir, "fleet-nginx"), ngPort, routes)
+	base, stop, err := behindNginx(dir, "fleet", insts)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	base := "http://127.0.0.1:" + ngPort + "/"
-	if err := waitHTTP(base + "fleet/healthz"); err != nil {
-		return err
-	}
 
 	b, closeBrowser, err := newBenchBrowser()
 	if err != nil {
@@ -148,7 +128,7 @@ func fleetBench(ctx context.Context, bin, dir string, lab *chronylab.Lab, loads 
 	}
 	add(fmt.Sprintf("overview of 100 hosts (%d real chronyd, %d fake, %d silent), chromium via nginx: every live row populated", realHosts, fakeHosts, silentHosts),
 		fmt.Sprintf("median %s of %d loads", msf(median), loads), fmt.Sprintf("first load (every chronyd read) %s; target ≤ 1 s", msf(first)))
-	add("second-hand peak RSS (VmHWM) watching 100 hosts", fmt.Sprintf("%.1f MB", peakRSS(procs[0].Process.Pid)), "target ≤ 40 MB")
+	add("second-hand peak RSS (VmHWM) watching 100 hosts", fmt.Sprintf("%.1f MB", peakRSS(insts[0].cmd.Process.Pid)), "target ≤ 40 MB")
 
 	fmt.Fprintln(os.Stderr, "bench: 50 hosts with and without 10 silent ...")
 	common := names(live[:40])

@@ -312,6 +312,55 @@ func waitHTTP(url string) error {
 	return fmt.Errorf("%s does not answer", url)
 }
 
+// instance is a second-hand the bench runs behind nginx, under /prefix/: cmd listens on port.
+type instance struct {
+	prefix, port string
+	cmd          *exec.Cmd
+}
+
+// behindNginx starts each instance and, once each answers, nginx in front of them all (its
+// files in dir/name-nginx); it returns nginx's base URL once every instance answers through
+// it, and stop, which ends nginx and the instances. On an error what was started is
+// already stopped.
+func behindNginx(dir, name string, insts []instance) (string, func(), error) {
+	var started []*exec.Cmd
+	stopInsts := func() {
+		for _, c := range started {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}
+	routes := map[string]string{}
+	for _, in := range insts {
+		in.cmd.Stderr = os.Stderr
+		if err := in.cmd.Start(); err != nil {
+			stopInsts()
+			return "", nil, err
+		}
+		started = append(started, in.cmd)
+		if err := waitHTTP("http://127.0.0.1:" + in.port + "/healthz"); err != nil {
+			stopInsts()
+			return "", nil, err
+		}
+		routes[in.prefix] = in.port
+	}
+	ngPort := freePort()
+	stopNginx, err := startNginx(filepath.Join(dir, name+"-nginx"), ngPort, routes)
+	if err != nil {
+		stopInsts()
+		return "", nil, err
+	}
+	stop := func() { stopNginx(); stopInsts() }
+	base := "http://127.0.0.1:" + ngPort + "/"
+	for _, in := range insts {
+		if err := waitHTTP(base + in.prefix + "/healthz"); err != nil {
+			stop()
+			return "", nil, err
+		}
+	}
+	return base, stop, nil
+}
+
 // startNginx runs Debian's nginx on loopback in front of second-hand, as the README's location
 // block does: each prefix (such as "chrony") to the second-hand on its port.
 func startNginx(dir, port string, routes map[string]string) (func(), error) {

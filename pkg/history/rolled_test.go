@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/second-hand/second-hand/pkg/chrony"
-	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
-	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/store"
 	"github.com/second-hand/second-hand/pkg/store/storetest"
 )
@@ -169,24 +166,7 @@ func checkStats(t *testing.T, what string, got Stats, vals []float64, slack int)
 func TestCloseWaitsAndNothingReopens(t *testing.T) {
 	dir := t.TempDir()
 	s := Open(Config{Dir: dir, Sample: time.Second})
-	fake, err := chronytest.NewUDP(chronytest.Replay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
-	addr, err := chrony.ParseAddress(fake.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := chrony.New(addr, chrony.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fleet, err := monitor.NewFleet([]monitor.Host{{Name: "h", Reporter: client}}, monitor.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fleet.Close()
+	fleet := replayFleet(t)
 	s.Start(context.Background(), fleet)
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)

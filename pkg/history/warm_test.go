@@ -35,6 +35,13 @@ func warmService(t *testing.T) (*Service, *monitor.Fleet) {
 	if !st.RolledUntil("h").IsZero() {
 		t.Fatal("summarised before the upkeep")
 	}
+	return s, replayFleet(t)
+}
+
+// replayFleet is a fleet of one host, "h", whose chronyd is a fake on loopback that replays
+// captured replies.
+func replayFleet(t *testing.T) *monitor.Fleet {
+	t.Helper()
 	fake, err := chronytest.NewUDP(chronytest.Replay)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +60,7 @@ func warmService(t *testing.T) (*Service, *monitor.Fleet) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fleet.Close() })
-	return s, fleet
+	return fleet
 }
 
 // TestUpkeepDrawsTheLongViewsAhead: the upkeep at start summarises the days that are over

@@ -196,7 +196,7 @@ func Overview(p OverviewProps) g.Node {
 		),
 		nil,
 		Main(ID("main"), Class("panels fleet"),
-			g.If(len(p.Rows) > 0 || p.Engine == "", Section(Class("panel panel-fleet"), Aria("labelledby", "fleet-title"),
+			g.If(len(p.Rows) > 0 || p.Engine == "", Section(Class("panel panel-fleet"), Aria("labelledby", "fleet-title"), tipsRoving,
 				Header(Class("panel-head"), H2(ID("fleet-title"), g.Text("Hosts")),
 					Span(Class("hint"), g.Text("worst first; a host's name opens its page"))),
 				Div(Class("table-wrap"), TabIndex("0"), Aria("labelledby", "fleet-title"),

@@ -157,7 +157,7 @@ func panel(spec Spec, m meta, body func() g.Node) g.Node {
 	if m.quiet {
 		classes += " is-quiet"
 	}
-	return Section(ID("panel-"+spec.ID), Class(classes), Data("panel", spec.ID), Aria("labelledby", spec.ID+"-title"),
+	return Section(ID("panel-"+spec.ID), Class(classes), Data("panel", spec.ID), Aria("labelledby", spec.ID+"-title"), tipsRoving,
 		g.If(m.next > 0, Data("next-ms", strconv.FormatInt(m.next.Milliseconds(), 10))),
 		g.If(errKind != "", Data("failed", errKind)),
 		m.attrs,
@@ -345,9 +345,9 @@ func (d detail) show(v g.Node) g.Node { return d.around(v) }
 // that can be on the page more than once, such as a source's detail) the explanation is text
 // after the label, hidden from sight until shown.
 //
-// A label takes the keyboard's focus, one stop per panel: the page's script lets Tab reach the
-// first label of each panel and the arrows the others (tabindex -1 until then). A label with an
-// id keeps the focus when its panel refreshes (htmx gives it back to the same id).
+// A label takes the keyboard's focus, one stop per panel (tipsRoving): the page's script lets
+// Tab reach the first label of each panel and the arrows the others (tabindex -1 until then). A
+// label with an id keeps the focus when its panel refreshes (htmx gives it back to the same id).
 func tipped(id string, label g.Node, tip string) g.Node {
 	if id == "" {
 		return Span(Class("has-tip"), TabIndex("-1"), label, Span(Class("tip inline"), g.Text(" "+tip)))
@@ -355,6 +355,10 @@ func tipped(id string, label g.Node, tip string) g.Node {
 	return Span(ID(id+"-label"), Class("has-tip"), TabIndex("-1"), Aria("describedby", id), label,
 		Span(ID(id), Class("tip"), Role("tooltip"), g.Text(tip)))
 }
+
+// tipsRoving makes a panel's labels with a tooltip one stop of the keyboard's (the page's script
+// moves between the items a [data-roving] element names).
+var tipsRoving = Data("roving", ".has-tip[tabindex]")
 
 // columnHead is a table header with its explanation in a tooltip.
 func columnHead(id, name, help string, numeric bool) g.Node {

@@ -35,13 +35,23 @@ func FreePort(t testing.TB) string {
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
+	if !Within(timeout, cond) {
+		t.Fatalf("waited %v for %s", timeout, what)
+	}
+	return time.Since(start)
+}
+
+// Within polls cond as Eventually does and says whether it held before timeout: for a caller
+// that reports what it saw when it did not.
+func Within(timeout time.Duration, cond func() bool) bool {
+	start := time.Now()
 	for !cond() {
 		if time.Since(start) > timeout {
-			t.Fatalf("waited %v for %s", timeout, what)
+			return false
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return time.Since(start)
+	return true
 }
 
 // Settle returns the number of goroutines and open file descriptors of this process once
