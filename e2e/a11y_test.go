@@ -237,10 +237,15 @@ func tabStops(t *testing.T, b *browser) int {
 	return len(seen)
 }
 
-// pressEnterOn focuses the element matched by sel and presses Enter.
+// pressEnterOn focuses the element matched by sel and presses Enter. It is focused by the
+// page's own script, not by a node looked up first: a panel's refresh may replace the node in
+// between, and htmx gives the focus back to the element with the same id.
 func pressEnterOn(t *testing.T, b *browser, sel string) {
 	t.Helper()
-	b.do(t, chromedp.Focus(chromedp.CSS(sel)), chromedp.KeyEvent(kb.Enter))
+	if !eval[bool](t, b, `(function (e) { if (!e) return false; e.focus(); return document.activeElement === e; })(document.querySelector('`+sel+`'))`) {
+		t.Fatalf("nothing to focus at %s", sel)
+	}
+	b.do(t, chromedp.KeyEvent(kb.Enter))
 }
 
 // checkNarrow: at 360 px nothing sticks out of the page (no sideways scroll), no two of the

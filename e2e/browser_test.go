@@ -173,7 +173,9 @@ func (b *browser) waitAfterClick(t *testing.T, what, js string, timeout time.Dur
 		if err == nil {
 			return time.Since(start)
 		}
-		if time.Since(start) > timeout || !strings.Contains(err.Error(), "context") {
+		// The page navigating away under the poll ends it with one of these: poll the new page.
+		navigating := strings.Contains(err.Error(), "context") || strings.Contains(err.Error(), "navigated or closed")
+		if time.Since(start) > timeout || !navigating {
 			t.Fatalf("waiting %v for %s: %v", timeout, what, err)
 		}
 	}
