@@ -9,10 +9,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"math"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -122,11 +124,12 @@ func (l *SelectionLab) WaitSettled(ctx context.Context) error {
 	for {
 		sel, err1 := l.Monitored.Chronyc(ctx, "-c", "selectdata", "-a")
 		auth, err2 := l.Monitored.Chronyc(ctx, "-c", "authdata")
-		if err1 != nil || err2 != nil {
-			last = fmt.Sprint(err1, err2)
+		tracking, err3 := l.Monitored.Chronyc(ctx, "-c", "tracking")
+		if err1 != nil || err2 != nil || err3 != nil {
+			last = fmt.Sprint(err1, err2, err3)
 		}
-		if err1 == nil && err2 == nil {
-			last = sel + auth
+		if err1 == nil && err2 == nil && err3 == nil {
+			last = sel + auth + tracking
 			state := map[string]string{}
 			for _, row := range ParseCSV(sel) {
 				if len(row) > 1 {
@@ -143,7 +146,7 @@ func (l *SelectionLab) WaitSettled(ctx context.Context) error {
 			// combinelimit (D), as chronyd's selection goes.
 			selectable := func(s string) bool { return s != "" && strings.Contains("*+DPWU", s) }
 			if state[l.FalseAddr] == "x" && selectable(state[l.GoodAddr]) && selectable(state[l.NTSAddr]) &&
-				state[l.NoSelectAddr] == "N" && cookies {
+				state[l.NoSelectAddr] == "N" && cookies && converged(tracking) {
 				return nil
 			}
 		}
@@ -153,6 +156,26 @@ func (l *SelectionLab) WaitSettled(ctx context.Context) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// converged reports whether chronyc -c tracking shows a clock that is right: within a
+// millisecond, with a bound on its error under 10 ms. When the falseticker answers first,
+// chronyd follows it alone for a moment and then slews back a second; until it has, the
+// clock is rightly judged wrong, and the lab is not yet what its tests expect.
+func converged(tracking string) bool {
+	rows := ParseCSV(tracking)
+	if len(rows) != 1 || len(rows[0]) < 12 {
+		return false
+	}
+	num := func(i int) float64 {
+		v, err := strconv.ParseFloat(rows[0][i], 64)
+		if err != nil {
+			return math.Inf(1)
+		}
+		return math.Abs(v)
+	}
+	offset, delay, dispersion := num(4), num(10), num(11)
+	return offset < 1e-3 && offset+delay/2+dispersion < 10e-3
 }
 
 // Close stops every daemon and removes the lab's directory if StartSelection made it.
