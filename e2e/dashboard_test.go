@@ -201,6 +201,11 @@ func TestDashboardThroughNginx(t *testing.T) {
 		// Once the record has the end of the silence, it is one event with its duration. The
 		// panel lists the latest three: when chronyd's return brought more (synchronised again,
 		// a reference chosen), the stop is in the list of all events, one click away.
+		defer func() {
+			if t.Failed() { // what the panel said instead ("busy", the latest three, an error)
+				t.Logf("the events panel at the end:\n%s", eval[string](t, b, `(document.getElementById('panel-events') || {}).outerHTML || 'none'`))
+			}
+		}()
 		took := b.waitFor(t, "the events panel to show chronyd not answering, and for how long", `(() => {
 			if (document.querySelector('#panel-events .event-silent:not([data-open])')) return true;
 			const all = document.querySelector('#panel-events:not(.htmx-request) a#events-all[hx-get$="all=1"]');

@@ -100,7 +100,8 @@ func longtermBench(ctx context.Context, bin, repo, dir string, opt longtermOptio
 	}
 	for _, r := range []struct{ name, target string }{{"90d", ""}, {"1y", "target ≤ 50 ms and ≤ 150 KB"}, {"2y", ""}} {
 		for _, mode := range []struct{ name, what string }{
-			{"cold", "cold: nothing kept between requests"},
+			{"cold", "cold: nothing kept between requests (the worst case, which the warmer spares users)"},
+			{"afterupkeep", "the first request after the upkeep changed the summaries: what was drawn from them forgotten, then drawn ahead by the warmer as after each pass"},
 			{"steady", "steady: a sample written between requests, as a refresh of an open page finds it"},
 		} {
 			f, ok := long["LongHistoryFragment/"+r.name+"/"+mode.name]

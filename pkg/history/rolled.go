@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 	"unsafe"
@@ -226,20 +227,66 @@ func (p *rolledPart) size() int64 {
 }
 
 // fillRollupsCached is fillRollups, from the cache when the same part was drawn from the same
-// summaries before.
+// summaries before (by the warmer, warm.go, or an earlier view).
 func (s *Service) fillRollupsCached(ctx context.Context, b *builder, st *store.Store, host string, from, until, now time.Time) error {
-	key := rolledKey{host: host, rng: b.view0.Range.Name, from: from.UnixMilli(), to: until.UnixMilli()}
-	stm := stamp{version: st.RollupGeneration(host)}
-	if p, ok := s.rolledParts.get(key, stm); ok {
-		b.restore(p)
-		return nil
-	}
-	if err := b.fillRollups(ctx, st, host, from, until, now, s.cfg.Retention); err != nil {
+	p, err := s.rolledPartOf(ctx, st, host, b.view0.Range, from, until, now, false)
+	if err != nil {
 		return err
 	}
-	p := b.snapshot()
-	s.rolledParts.put(key, stm, p, p.size())
+	b.restore(p)
 	return nil
+}
+
+// partHook, when set (by tests), is called as a part starts being drawn.
+var partHook func(ctx context.Context)
+
+// rolledPartOf is what a view of rng from from draws from host's summaries up to until: from
+// the cache, or computed once for every caller asking at the same time (the flight's key names
+// the summaries' generation). A view's computation asks it from its own slot; the warmer
+// (warm) from the slot it took, in its own goroutine (lead), so that Close waits for it and
+// cancels it.
+func (s *Service) rolledPartOf(ctx context.Context, st *store.Store, host string, rng Range, from, until, now time.Time, lead bool) (*rolledPart, error) {
+	key := rolledKey{host: host, rng: rng.Name, from: from.UnixMilli(), to: until.UnixMilli()}
+	stm := stamp{version: st.RollupGeneration(host)}
+	if p, ok := s.rolledParts.get(key, stm); ok {
+		return p, nil
+	}
+	flight := partFlight(key, stm)
+	compute := func(ctx context.Context) (*rolledPart, error) {
+		s.partsComputed.Add(1)
+		s.partsRunning.Add(1)
+		defer s.partsRunning.Add(-1)
+		// One drawing of a flight at a time (the flight sees to it): the warmer waits on it.
+		done := make(chan struct{})
+		s.drawing.Store(flight, done)
+		defer func() {
+			s.drawing.Delete(flight)
+			close(done)
+		}()
+		if partHook != nil {
+			partHook(ctx)
+		}
+		b := newBuilder(host, from, from.Add(rng.D), rng, time.Time{})
+		if err := b.fillRollups(ctx, st, host, from, until, now, s.cfg.Retention); err != nil {
+			return nil, err
+		}
+		p := b.snapshot()
+		s.rolledParts.put(key, stm, p, p.size())
+		return p, nil
+	}
+	if !lead {
+		return light(ctx, s, flight, compute)
+	}
+	v, err, _ := s.flights.Do(flight, func() (any, error) { return compute(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*rolledPart), nil
+}
+
+// partFlight names the flight that draws the part key from the summaries' generation stm.
+func partFlight(key rolledKey, stm stamp) string {
+	return fmt.Sprintf("rolled %s %s %d %d %d", key.host, key.rng, key.from, key.to, stm.version)
 }
 
 // rolledAcc is the acc a metric is drawn in (and its source's, for a source's offsets); nil

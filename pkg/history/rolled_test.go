@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/second-hand/second-hand/pkg/chrony"
-	"github.com/second-hand/second-hand/pkg/chrony/chronytest"
-	"github.com/second-hand/second-hand/pkg/monitor"
 	"github.com/second-hand/second-hand/pkg/store"
 	"github.com/second-hand/second-hand/pkg/store/storetest"
 )
@@ -214,29 +211,4 @@ func TestCloseWaitsAndNothingReopens(t *testing.T) {
 // isClosedDB is database/sql's error for a store closed under a write in flight.
 func isClosedDB(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "database is closed")
-}
-
-// replayFleet is a fleet of one host, "h", whose chronyd is a fake on loopback that replays
-// captured replies.
-func replayFleet(t *testing.T) *monitor.Fleet {
-	t.Helper()
-	fake, err := chronytest.NewUDP(chronytest.Replay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fake.Close() })
-	addr, err := chrony.ParseAddress(fake.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := chrony.New(addr, chrony.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fleet, err := monitor.NewFleet([]monitor.Host{{Name: "h", Reporter: client}}, monitor.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fleet.Close() })
-	return fleet
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -59,12 +60,20 @@ type Service struct {
 	flights    singleflight.Group  // heavy computations in progress, by what they compute
 	slots      *semaphore.Weighted // heavy computations at once: one a core
 	heavyStats heavyStats
+
+	partsComputed atomic.Int64 // the summaries' parts of views drawn (rolledPartOf), for tests
+	partsRunning  atomic.Int64 // of which being drawn now
+	passes        atomic.Int64 // upkeep passes done
+	warmedAfter   atomic.Int64 // the passes done when the warmer's last finished round began, for tests
+	warmWaits     atomic.Int64 // the warmer waiting for a request's drawing of a part, for tests
+	seedWaits     atomic.Int64 // the warmer waiting for the moments to be read, for tests
+	drawing       sync.Map     // flight name -> chan struct{}, closed when that part's drawing ends
 }
 
 // The caches' bounds: a view of 30 days of a host with eight sources is about half a megabyte.
 const (
 	viewCacheBytes   = 8 << 20
-	rolledCacheBytes = 8 << 20 // a host's 1 y part is about 600 KB
+	rolledCacheBytes = 8 << 20 // a host's 90d, 1y and 2y parts are 2.7 MB (warm.go)
 	trendCacheBytes  = 1 << 20
 	eventCacheBytes  = 2 << 20
 	windowCacheBytes = 2 << 20
@@ -156,7 +165,9 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 	// another, each read in one of the heavy computations' slots (a month of a host is a
 	// second of work); the recorders' writes keep it up to date from then on.
 	moments := s.moments
+	seeded := make(chan struct{})
 	s.running.Go(func() {
+		defer close(seeded)
 		for _, host := range hosts {
 			now := time.Now()
 			moments[host].seed(ctx, func(ctx context.Context, v store.Visitor) error {
@@ -168,10 +179,18 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 					return err
 				}
 				defer s.slots.Release(1)
+				if seedHook != nil {
+					seedHook(ctx)
+				}
 				return st.Walk(ctx, host, now.Add(-s.cfg.Retention.Raw), now.Add(time.Hour), v)
 			})
 		}
 	})
+	// The long views' summaries' parts, drawn ahead (warm.go): once the moments are read (so
+	// that the two take one slot between them and the panels always find one on two cores),
+	// then after each upkeep pass and before each column.
+	kick := make(chan struct{}, 1)
+	s.running.Go(func() { s.warmer(ctx, hosts, seeded, kick) })
 	s.running.Go(func() {
 		// Upkeep waits for a store; it is tried again with the recorders' writes.
 		for ctx.Err() == nil {
@@ -179,16 +198,27 @@ func (s *Service) Start(ctx context.Context, fleet *monitor.Fleet) {
 			st := s.st
 			s.mu.Unlock()
 			if st != nil {
-				st.Maintain(ctx, s.cfg.Retention, maintainEvery)
-				return
+				st.MaintainOnce(ctx, time.Now(), s.cfg.Retention)
+				s.passes.Add(1)
+				select {
+				case kick <- struct{}{}:
+				default: // a round is due already
+				}
+			}
+			every := maintainEvery
+			if st == nil {
+				every = reopenEvery
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(reopenEvery):
+			case <-time.After(every):
 			}
 		}
 	})
 }
+
+// seedHook, when set (by tests), is called as a host's moments start being read, in their slot.
+var seedHook func(ctx context.Context)
 
 // maintainEvery is how often the store is kept: compacted, rolled up, expired. A day is
 // summarised within an hour and a half of its end.

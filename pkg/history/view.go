@@ -182,12 +182,7 @@ func (s *Service) View(ctx context.Context, host string, rng Range, at, now time
 	if err != nil {
 		return View{}, err
 	}
-	col := rng.D / Columns
-	to := now
-	if !at.IsZero() && at.Before(now.Add(-rng.D/2)) {
-		to = at.Add(rng.D / 2)
-	}
-	to = to.Truncate(col).Add(col)
+	to := window(rng, at, now)
 	key, version := viewKey{host: host, rng: rng.Name, at: at.UnixMilli()}, s.version(host)
 	stm := stamp{version: version, to: to.UnixMilli()}
 	if v, ok := s.views.get(key, stm); ok {
@@ -211,6 +206,17 @@ func (s *Service) View(ctx context.Context, host string, rng Range, at, now time
 		s.views.put(key, stm, v, v.size())
 		return v, nil
 	})
+}
+
+// window is the end of a view of rng asked at now (centred on at, when at is set and not
+// within the last half range): the end of now's column, so that a view is the same for a column.
+func window(rng Range, at, now time.Time) (to time.Time) {
+	col := rng.D / Columns
+	to = now
+	if !at.IsZero() && at.Before(now.Add(-rng.D/2)) {
+		to = at.Add(rng.D / 2)
+	}
+	return to.Truncate(col).Add(col)
 }
 
 // size is about how many bytes a view holds, for the cache's bound.

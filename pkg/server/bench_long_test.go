@@ -29,7 +29,9 @@ func prepareRanges(b *testing.B, st *store.Store, end time.Time) {
 // (Unix ms). "cold": nothing computed is kept between requests (Forget, the timer stopped);
 // "steady": a recorder's write between requests, as at every sample, so that the view is made
 // again from the raw records after the summarised days and the summaries' part kept (it
-// changes once a day). Besides the time, cpu-ns/op is the processor time the process spent
+// changes once a day); "afterupkeep": the first request after an upkeep pass that changed the
+// summaries (everything kept forgotten, then the warmer's round, history.Warm, as the service
+// runs it after each pass: the timer stopped for both). Besides the time, cpu-ns/op is the processor time the process spent
 // in the requests (every thread's, a figure other work on the machine does not inflate as it
 // does the time). Skipped without the store.
 func BenchmarkLongHistoryFragment(b *testing.B) {
@@ -44,18 +46,26 @@ func BenchmarkLongHistoryFragment(b *testing.B) {
 	h := fleetHandler(b, []monitor.Host{{Name: "h", Reporter: &fakeReports{}}}, monitor.Config{},
 		Config{History: hist, Now: func() time.Time { return end }})
 	for _, name := range []string{"90d", "1y", "2y"} {
-		for _, mode := range []string{"cold", "steady"} {
+		for _, mode := range []string{"cold", "afterupkeep", "steady"} {
 			b.Run(name+"/"+mode, func(b *testing.B) {
 				req := httptest.NewRequest("GET", "/panels/history?range="+name, nil)
 				var size int
 				var cpu time.Duration
+				var warmed int64 // bytes the warmer's round left in the caches
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := range b.N {
 					b.StopTimer()
-					if mode == "cold" {
+					switch mode {
+					case "cold":
 						hist.Forget()
-					} else {
+					case "afterupkeep":
+						// The upkeep changed the summaries (what was drawn from them is
+						// stale: forgotten) and the warmer drew the long views ahead.
+						hist.Forget()
+						hist.Warm(context.Background(), end, "h")
+						_, warmed = hist.CacheUsage()
+					default:
 						sample := store.Batch{Samples: []store.Sample{{T: end.Add(-time.Minute + time.Duration(i)*time.Millisecond), OffsetSeconds: 1e-6}}}
 						if err := hist.Append(context.Background(), "h", sample); err != nil {
 							b.Fatal(err)
@@ -73,6 +83,9 @@ func BenchmarkLongHistoryFragment(b *testing.B) {
 				}
 				b.ReportMetric(float64(size), "bytes/fragment")
 				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+				if mode == "afterupkeep" {
+					b.ReportMetric(float64(warmed), "warmed-bytes")
+				}
 			})
 		}
 	}
