@@ -184,21 +184,29 @@
   }
   function utc(ms) { return new Date(ms).toISOString().slice(0, 16).replace('T', ' '); }
 
-  // columnsOf reads a drawn path back: for each column, the top and bottom of what is drawn
-  // (panels' pathWriter writes its first point absolute, the others relative).
-  function columnsOf(path) {
-    var cols = {}, x = 0, y = 0, x0 = 0, y0 = 0, re = /([MmLlVvZz])([^MmLlVvZz]*)/g, m;
-    function mark() {
-      if (!cols[x]) cols[x] = {top: y, bottom: y};
-      cols[x].top = Math.min(cols[x].top, y); cols[x].bottom = Math.max(cols[x].bottom, y);
+  // columnsOf reads drawn paths back into cols: for each column, the top and bottom of what is
+  // drawn (panels' pathWriter writes its first point absolute, the others relative; a block of
+  // columns that span the scale is drawn across them with H).
+  function columnsOf(path, cols) {
+    cols = cols || {};
+    var x = 0, y = 0, x0 = 0, y0 = 0, re = /([MmLlHhVvZz])([^MmLlHhVvZz]*)/g, m;
+    function mark(at) {
+      if (!cols[at]) cols[at] = {top: y, bottom: y};
+      cols[at].top = Math.min(cols[at].top, y); cols[at].bottom = Math.max(cols[at].bottom, y);
     }
-    while ((m = re.exec(path.getAttribute('d') || ''))) {
+    while (path && (m = re.exec(path.getAttribute('d') || ''))) {
       var n = (m[2].match(/-?[\d.]+/g) || []).map(Number), c = m[1];
       if (c === 'Z' || c === 'z') { x = x0; y = y0; continue; }
+      if (c === 'H' || c === 'h') {
+        var to = c === 'H' ? n[0] : x + n[0];
+        for (var i = Math.min(x, to); i <= Math.max(x, to); i++) mark(i);
+        x = to;
+        continue;
+      }
       if (c === 'V') { y = n[0]; } else if (c === 'v') { y += n[0]; }
       else if (c === 'M' || c === 'L') { x = n[0]; y = n[1]; } else { x += n[0]; y += n[1]; }
       if (c === 'M' || c === 'm') { x0 = x; y0 = y; }
-      mark();
+      mark(x);
     }
     return cols;
   }
@@ -211,7 +219,8 @@
     var from = Number(d.from), to = Number(d.to), signed = d.signed === 'true';
     var value = function (y) { return hi - y / h * (hi - lo); };
     var lines = Array.prototype.map.call(svg.querySelectorAll('path.line'), function (p) {
-      return {name: p.dataset.name, cols: columnsOf(p), group: p.closest('g.series')};
+      var group = p.closest('g.series');
+      return {name: p.dataset.name, cols: columnsOf(group && group.querySelector('path.solid'), columnsOf(p)), group: group};
     });
     var band = svg.querySelector('path.band'), bandCols = band ? columnsOf(band) : null;
     var cursor = svg.querySelector('path.cursor'), out = fig.querySelector('.readout');

@@ -9,6 +9,7 @@ import (
 
 	"github.com/second-hand/second-hand/pkg/chrony"
 	"github.com/second-hand/second-hand/pkg/history"
+	"github.com/second-hand/second-hand/pkg/store"
 )
 
 // chartView is a range of an hour with three charts: the offset (signed), a skew (cannot be
@@ -158,6 +159,7 @@ func TestLinePathJoinsOverSampling(t *testing.T) {
 		want string
 	}{
 		{"one empty in two", at(0, 2, 4), "M0 5l2 0l2 0"},
+		{"level, column after column: one h", at(0, 1, 2, 3, 5), "M0 5h3l2 0"},
 		{"a hole of 5", at(0, 6), "M0 5m6 0"},
 		{"a gap", func() []history.Col { c := at(0, 2); c[1].Broken = true; return c }(), "M0 5m2 0"},
 	} {
@@ -167,6 +169,18 @@ func TestLinePathJoinsOverSampling(t *testing.T) {
 	}
 	if got := linePath(at(0, 19), y, 20); got != "M0 5l19 0" {
 		t.Errorf("a sparkline joins over everything but a gap: %q", got)
+	}
+}
+
+// TestLinePathJoinsAtTheNearerEnd: each column is drawn from its end nearer where the line
+// stands, so that columns spanning the scale are joined along its edges, not by diagonals;
+// every column's extremes are still the ends of its stroke.
+func TestLinePathJoinsAtTheNearerEnd(t *testing.T) {
+	y := func(v float64) int { return int(1000 - v) }
+	cols := []history.Col{{Has: true, Min: 0, Max: 1000}, {Has: true, Min: 0, Max: 1000}, {Has: true, Min: 0, Max: 1000},
+		{Has: true, Min: 400, Max: 600}, {Has: true, Min: 500, Max: 500}}
+	if got, want := linePath(cols, y, chartBridge), "M0 0v1000h1v-1000h1v1000l1-400v-200l1 100"; got != want {
+		t.Errorf("%q, want %q", got, want)
 	}
 }
 
@@ -254,5 +268,37 @@ func TestTimeTicks(t *testing.T) {
 	}
 	if want := []string{"Jan 2026", "Mar 2026", "May 2026", "Jul 2026", "Sep 2026", "Nov 2026"}; !slices.Equal(labels, want) {
 		t.Errorf("1 y's time labels: %v, want %v", labels, want)
+	}
+}
+
+// TestGapStretches: gaps that share or touch a column are one stretch on the chart, said with
+// how many silences it holds and the last one's error; gaps apart stay apart.
+func TestGapStretches(t *testing.T) {
+	v := chartView() // an hour: a column is 7.5 s
+	at := func(s float64) time.Time { return v.From.Add(time.Duration(s * float64(time.Second))) }
+	v.Gaps = []store.Gap{
+		{Start: at(0), End: at(20), Error: "e1"},
+		{Start: at(21), End: at(22), Error: "e2"}, // the column the first ends in
+		{Start: at(23), End: at(30), Error: "e3"}, // the next column: touching
+		{Start: at(600), End: at(601), Error: "e4"},
+	}
+	got := gapStretches(v)
+	want := []gapStretch{
+		{0, 5, "chronyd not answering, 3 times here; the last: e3"},
+		{80, 81, "chronyd not answering: e4"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%+v, want %+v", got, want)
+	}
+}
+
+// TestSolidRuns: two or more columns in a row that span the whole scale are one filled block,
+// left out of the line; a single one stays in the line.
+func TestSolidRuns(t *testing.T) {
+	y := func(v float64) int { return int(1000 - v) }
+	full, mid := history.Col{Has: true, Min: 0, Max: 1000}, history.Col{Has: true, Min: 500, Max: 500}
+	line, solid := seriesPaths([]history.Col{mid, full, full, full, mid, full, mid}, y, chartBridge)
+	if line != "M0 500m4 0l1-500v1000l1-500" || solid != "M1 0H3V1000H1z" {
+		t.Errorf("line %q, solid %q", line, solid)
 	}
 }
