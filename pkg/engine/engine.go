@@ -71,6 +71,7 @@ type Engine struct {
 	counts  Counts
 	dialect atomic.Int32 // dialectUnknown until the engine has said which it speaks
 	last    atomic.Pointer[Fleet]
+	named   atomic.Pointer[map[string]string] // second-hand's names of the hosts, to their labels' values, as last read
 }
 
 // Counts are the queries sent to the engine, by endpoint, and those that failed, by kind.

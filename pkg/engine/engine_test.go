@@ -239,6 +239,27 @@ func TestHistoryFromEngines(t *testing.T) {
 					t.Errorf("two steps on, %d more ranges, want %d", got-asked, EventQueries)
 				}
 			})
+			t.Run("a host by its name, without the fleet", func(t *testing.T) {
+				// A host's page and panels find the host by its name in one labels query:
+				// never every host's latest values.
+				es, err := New(Config{URL: lab.URL, HostLabel: "host", Timeout: 20 * time.Second, Reuse: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				h, ok, err := es.HostNamed(ctx, "alpha")
+				if err != nil || !ok || h.Label != "alpha" {
+					t.Fatalf("alpha: %+v, %v, %v", h, ok, err)
+				}
+				if _, ok, err := es.HostNamed(ctx, "nobody"); err != nil || ok {
+					t.Errorf("a host the engine does not have: found %v, %v", ok, err)
+				}
+				if q, l := es.Counts().Query.Load(), es.Counts().Labels.Load(); q != 0 || l != 1 {
+					t.Errorf("%d queries and %d labels queries, want none and one", q, l)
+				}
+				if es.LastFleet() != nil {
+					t.Error("the fleet was read")
+				}
+			})
 			t.Run("sparklines of a new column at once", func(t *testing.T) {
 				// The overview's sparklines: read once; in the next column, the last
 				// answer comes at once and the new one is read behind it.

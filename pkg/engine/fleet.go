@@ -98,7 +98,10 @@ func (e *Engine) fleet(ctx context.Context) (*Fleet, error) {
 	}
 	latest := e.latest(vec)
 	f := &Fleet{At: now, byName: map[string]int{}}
+	named := map[string]string{}
+	defer e.named.Store(&named)
 	for _, name := range names(labels) {
+		named[name[0]] = name[1]
 		h := Host{Name: name[0], Label: name[1]}
 		if r, ok := latest[name[1]]; ok {
 			h = r.host(h)
@@ -113,13 +116,46 @@ func (e *Engine) fleet(ctx context.Context) (*Fleet, error) {
 // LastFleet is the fleet as last read, without asking the engine; nil before the first.
 func (e *Engine) LastFleet() *Fleet { return e.last.Load() }
 
-// Label is the host label's value of the host second-hand names name: from the fleet last
-// read, else the name itself.
+// Label is the host label's value of the host second-hand names name: from the fleet or the
+// hosts' names last read, else the name itself.
 func (e *Engine) Label(name string) string {
 	if h, ok := e.LastFleet().Lookup(name); ok {
 		return h.Label
 	}
+	if m := e.named.Load(); m != nil {
+		if label, ok := (*m)[name]; ok {
+			return label
+		}
+	}
 	return name
+}
+
+// HostNamed is the host second-hand names name, and whether the engine has it: from the fleet
+// last read, else from the hosts' names alone (one label values query, shared like the
+// fleet), so that a host's page and panels never wait for every host's latest values (the
+// fleet of 1,000 hosts is a quarter of a second of the engine's).
+func (e *Engine) HostNamed(ctx context.Context, name string) (Host, bool, error) {
+	if h, ok := e.LastFleet().Lookup(name); ok {
+		return h, true, nil
+	}
+	named, err := revalidated(ctx, e, "names", e.cfg.Reuse, func(ctx context.Context) (map[string]string, error) {
+		now := time.Now()
+		labels, err := e.labelValues(ctx, e.cfg.HostLabel, mUp, now.Add(-HostsSeen), now)
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		for _, n := range names(labels) {
+			m[n[0]] = n[1]
+		}
+		e.named.Store(&m)
+		return m, nil
+	})
+	if err != nil {
+		return Host{}, false, err
+	}
+	label, ok := named[name]
+	return Host{Name: name, Label: label}, ok, nil
 }
 
 // names makes second-hand's names of the hosts from the label's values: [name, value], in the

@@ -94,14 +94,12 @@ func (s *Server) engineHost(c *gin.Context) (engine.Host, bool) {
 	if _, polled := s.fleet.Lookup(name); polled {
 		return engine.Host{}, false
 	}
-	f, err := s.engine.Fleet(c.Request.Context())
+	h, ok, err := s.engine.HostNamed(c.Request.Context(), name)
 	if err != nil {
-		if h, ok := s.engine.LastFleet().Lookup(name); ok {
-			return h, true
-		}
+		// The engine failed: the panels say so, each in its own.
 		return engine.Host{Name: name, Label: name}, true
 	}
-	return f.Lookup(name)
+	return h, ok
 }
 
 // isEngineHost reports whether the URL names a host known only from the engine.
