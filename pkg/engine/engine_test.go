@@ -487,6 +487,14 @@ func checkStats(t *testing.T, name string, got history.Stats, vals []float64) {
 	if math.Abs(got.Mean-mean) > 1e-9*math.Max(1, math.Abs(mean)) {
 		t.Errorf("%s: mean %v, want %v", name, got.Mean, mean)
 	}
+	sd := 0.0 // the population's, as stddev_over_time
+	for _, v := range s {
+		sd += (v - mean) * (v - mean)
+	}
+	sd = math.Sqrt(sd / float64(len(s)))
+	if math.Abs(got.StdDev-sd) > 1e-6*math.Max(sd, 1e-12) {
+		t.Errorf("%s: std dev %v, want %v", name, got.StdDev, sd)
+	}
 	for q, v := range map[float64]float64{0.01: got.P1, 0.05: got.P5, 0.5: got.P50, 0.95: got.P95, 0.99: got.P99} {
 		r := q * float64(len(s)-1)
 		lo, hi := s[int(math.Floor(r))], s[int(math.Ceil(r))]

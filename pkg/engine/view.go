@@ -85,10 +85,15 @@ func statParts(dialect int32) []statPart {
 	// The least and the greatest come from the columns, whose windows make up the range.
 	parts := []statPart{over("avg"), over("stddev"), over("count")}
 	if dialect == dialectMetricsQL {
-		return append(parts, statPart{"q", func(by, sel, w string) string {
+		// VictoriaMetrics' aggr_over_time gives the mean, the spread and the count from one
+		// read of the values (a series each, named by its rollup label), not three.
+		return []statPart{{"agg", func(by, sel, w string) string {
+			return "max " + strings.Replace(by, ")", ",rollup)", 1) +
+				` (aggr_over_time(("avg_over_time","stddev_over_time","count_over_time"),` + sel + "[" + w + "]))"
+		}}, {"q", func(by, sel, w string) string {
 			return "max " + strings.Replace(by, ")", ","+quantileLabel+")", 1) +
 				` (quantiles_over_time("` + quantileLabel + `",` + strings.Join(quantiles, ",") + "," + sel + "[" + w + "]))"
-		}})
+		}}}
 	}
 	for _, q := range quantiles {
 		parts = append(parts, statPart{"q" + strings.TrimPrefix(q, "0."), func(by, sel, w string) string {
@@ -172,7 +177,7 @@ func (h *History) view(ctx context.Context, label, host string, rng history.Rang
 	// chrony_exporter has no maximum error of its own: its statistics are those of the bound
 	// computed from the system time, root delay and dispersion, at the columns' resolution, in
 	// one more query, asked only then.
-	if !hasPart(all, "maxerr_count") && hasPart(all, "sys_count") {
+	if !hasPart(all, "maxerr") && hasPart(all, "sys") {
 		maxErrExpr := "(abs(" + e.sel(mSystemTime, label) + ")+" + e.sel(mRootDisp, label) + "+" + e.sel(mRootDelay, label) + "/2)"
 		var parts []string
 		for _, st := range asked {
@@ -417,10 +422,10 @@ func reachLevel(ratio float64) int {
 	return 1
 }
 
-// hasPart reports whether vec has a series tagged part.
-func hasPart(vec model.Vector, part string) bool {
+// hasPart reports whether vec has a statistic of series (a part tagged series_...).
+func hasPart(vec model.Vector, series string) bool {
 	for _, s := range vec {
-		if string(s.Metric[tag]) == part {
+		if strings.HasPrefix(string(s.Metric[tag]), series+"_") {
 			return true
 		}
 	}
@@ -476,6 +481,15 @@ func statsOf(vec model.Vector, labels ...string) statsByPart {
 			st.StdDev = v
 		case "count":
 			st.N = int(v)
+		case "agg": // VictoriaMetrics' aggr_over_time, one series per rollup
+			switch s.Metric["rollup"] {
+			case "avg_over_time":
+				st.Mean = v
+			case "stddev_over_time":
+				st.StdDev = v
+			case "count_over_time":
+				st.N = int(v)
+			}
 		case "q": // VictoriaMetrics' quantiles_over_time, one series per percentile
 			switch s.Metric[quantileLabel] {
 			case "0.01":
