@@ -47,6 +47,7 @@ var (
 var byName = map[string]Asset{}
 
 func init() {
+	zw = nil // every asset is compressed: its tables can go
 	for _, a := range append([]Asset{Style, Script, HTMX, Icon}, StateIcons[:]...) {
 		byName[a.Name] = a
 	}
@@ -57,6 +58,11 @@ func Lookup(name string) (Asset, bool) {
 	a, ok := byName[name]
 	return a, ok
 }
+
+// zw compresses every asset in turn: a writer at its best compression holds about 800 KB of
+// tables, and one for each of the eight assets made the process's heap 6.8 MB larger at start
+// than it ever is again (its peak RSS).
+var zw *gzip.Writer
 
 func load(file, base, contentType string) Asset {
 	body, err := fs.ReadFile(files, file)
@@ -71,7 +77,11 @@ func load(file, base, contentType string) Asset {
 	}
 	a := Asset{Name: base + "." + hash + ext, ContentType: contentType, ETag: `"` + hash + `"`, Body: body}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	} else {
+		zw.Reset(&buf)
+	}
 	zw.Write(body)
 	zw.Close()
 	if buf.Len() < len(body) {
