@@ -272,25 +272,47 @@ func checkNarrowOverview(t *testing.T, b *browser) {
 	t.Helper()
 	b.do(t, chromedp.EmulateViewport(360, 900))
 	defer b.do(t, chromedp.EmulateViewport(1280, 1000))
-	problems := layoutProblems(t, b, 360)
+	if problems := append(layoutProblems(t, b, 360), overviewProblems(t, b, 360)...); len(problems) == 0 {
+		t.Logf("the overview at 360 px: each host a card, nothing cut, overlapping or scrolling sideways")
+	}
+}
+
+// checkWideOverview: at 1280 px the overview's rows (grids of set column widths, laid out one
+// at a time) fit the panel: the table does not scroll sideways, and no cell overlaps another,
+// sticks out or cuts its text.
+func checkWideOverview(t *testing.T, b *browser) {
+	t.Helper()
+	b.do(t, chromedp.EmulateViewport(1280, 1000))
+	if problems := append(layoutProblems(t, b, 1280), overviewProblems(t, b, 1280)...); len(problems) == 0 {
+		t.Logf("the overview at 1280 px: every column in the panel, nothing cut, overlapping or scrolling sideways")
+	}
+}
+
+// overviewProblems reports, as errors, what is wrong with the overview's rows at width: a
+// table that scrolls sideways, a row that is not a grid, a cell that sticks out of the screen,
+// cuts its text or overlaps another.
+func overviewProblems(t *testing.T, b *browser, width int) []string {
+	t.Helper()
 	rows := eval[int](t, b, `document.querySelectorAll('#fleet-rows tr.host-row').length`)
 	if rows == 0 {
 		t.Fatal("no host row in the overview")
 	}
+	var problems []string
 	for _, p := range eval[[]string](t, b, `(function () {
+		const width = `+strconv.Itoa(width)+`;
 		const out = [];
 		const name = e => e.tagName.toLowerCase() + '.' + e.className + ' "' + e.textContent.trim().slice(0, 40) + '"';
 		const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
 		document.querySelectorAll('.table-wrap').forEach(w => {
 			if (w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1) out.push('a table in ' + ((w.closest('section') || {}).id || 'the page') + ' scrolls sideways: ' + w.scrollWidth + ' px in ' + w.clientWidth);
 		});
-		document.querySelectorAll('#fleet-rows tr.host-row').forEach(tr => {
-			if (getComputedStyle(tr).display !== 'grid') out.push(tr.id + ' is display ' + getComputedStyle(tr).display + ', not a card');
+		document.querySelectorAll('#fleet-rows tr').forEach(tr => {
+			if (getComputedStyle(tr).display !== 'grid') out.push(tr.id + ' is display ' + getComputedStyle(tr).display + ', not a grid');
 			const cells = Array.from(tr.querySelectorAll(':scope > th, :scope > td')).filter(e => e.offsetParent !== null)
 				.map(e => ({e, r: e.getBoundingClientRect()})).filter(x => x.r.width > 0 && x.r.height > 0);
 			for (let i = 0; i < cells.length; i++) {
 				const x = cells[i];
-				if (x.r.right > 360.5 || x.r.left < -0.5) out.push(tr.id + ': ' + name(x.e) + ' sticks out: ' + Math.round(x.r.left) + '..' + Math.round(x.r.right));
+				if (x.r.right > width + 0.5 || x.r.left < -0.5) out.push(tr.id + ': ' + name(x.e) + ' sticks out: ' + Math.round(x.r.left) + '..' + Math.round(x.r.right));
 				if (x.e.scrollWidth > x.e.clientWidth + 1) out.push(tr.id + ': ' + name(x.e) + ' is cut: ' + x.e.scrollWidth + ' px of text in ' + x.e.clientWidth);
 				for (let j = i + 1; j < cells.length; j++) if (hit(x.r, cells[j].r)) out.push(tr.id + ': ' + name(x.e) + ' overlaps ' + name(cells[j].e));
 			}
@@ -300,9 +322,7 @@ func checkNarrowOverview(t *testing.T, b *browser) {
 		t.Error(p)
 		problems = append(problems, p)
 	}
-	if len(problems) == 0 {
-		t.Logf("the overview at 360 px: %d hosts, each a card, nothing cut, overlapping or scrolling sideways", rows)
-	}
+	return problems
 }
 
 // layoutProblems measures the page at the viewport's width: the page must not scroll sideways,

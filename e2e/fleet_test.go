@@ -159,7 +159,9 @@ func TestFleetThroughNginx(t *testing.T) {
 		if why := eval[string](t, b, `document.querySelector('#host-chronyd2 [data-field=why]').value`); why != "chronyd-unreachable" {
 			t.Errorf("chronyd2's row says why: %q", why)
 		}
-		// At 360 px, the unreachable host's card says why, whole.
+		// At 1280 px the columns fit the panel; at 360 px, the unreachable host's card says
+		// why, whole.
+		checkWideOverview(t, b)
 		checkNarrowOverview(t, b)
 		// Its page: every panel shows the error. The other host's page: none.
 		for host, failing := range map[string]bool{"chronyd2": true, "chronyd": false} {

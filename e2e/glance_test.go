@@ -89,10 +89,11 @@ func TestProblemsLabAtAGlance(t *testing.T) {
 			}
 		})
 	}
-	t.Run("overview at 360 px with a host unreachable", func(t *testing.T) {
+	t.Run("overview at 1280 and 360 px with a host unreachable", func(t *testing.T) {
 		b.do(t, chromedp.Navigate(s.url+"/"))
 		b.waitFor(t, "gone's row to say why", `(document.getElementById('host-gone') || {dataset: {}}).dataset.status === 'unreachable'`, time.Minute)
 		b.waitFor(t, "every row loaded", `!document.querySelector('#fleet-rows .pending')`, time.Minute)
+		checkWideOverview(t, b)
 		checkNarrowOverview(t, b)
 		audit(t, b, "the overview of the problems lab")
 	})
