@@ -277,14 +277,18 @@ func checkNarrowOverview(t *testing.T, b *browser) {
 	}
 }
 
-// checkWideOverview: at 1280 px the overview's rows (grids of set column widths, laid out one
-// at a time) fit the panel: the table does not scroll sideways, and no cell overlaps another,
-// sticks out or cuts its text.
+// checkWideOverview: at 1280 px (every column) and at 1024 and 760 px (the host, its state, why,
+// offset and maximum error) the overview's rows, grids of set column widths laid out one at a
+// time, fit the panel: the table does not scroll sideways, and no cell overlaps another, sticks
+// out or cuts its text.
 func checkWideOverview(t *testing.T, b *browser) {
 	t.Helper()
-	b.do(t, chromedp.EmulateViewport(1280, 1000))
-	if problems := append(layoutProblems(t, b, 1280), overviewProblems(t, b, 1280)...); len(problems) == 0 {
-		t.Logf("the overview at 1280 px: every column in the panel, nothing cut, overlapping or scrolling sideways")
+	defer b.do(t, chromedp.EmulateViewport(1280, 1000))
+	for _, width := range []int{1280, 1024, 760} {
+		b.do(t, chromedp.EmulateViewport(int64(width), 1000))
+		if problems := append(layoutProblems(t, b, width), overviewProblems(t, b, width)...); len(problems) == 0 {
+			t.Logf("the overview at %d px: its columns in the panel, nothing cut, overlapping or scrolling sideways", width)
+		}
 	}
 }
 
