@@ -366,10 +366,15 @@ func checkHistory(t *testing.T, b *browser) {
 	t.Helper()
 	took := b.waitFor(t, "the offset chart with a line", `!!document.querySelector('#panel-history .chart-offset path.line[d^="M"]')`, time.Minute)
 	t.Logf("the history panel drew the offset %v after asking", took.Round(time.Millisecond))
+	// The periodic refresh stopped: the panel that comes next is the click's, not a refresh's
+	// that would show the smallest range (1h here) by itself.
+	setVisible(t, b, false)
+	b.waitFor(t, "requests in flight to end", `!document.querySelector('.htmx-request')`, 10*time.Second)
 	eval[chromedp.Void](t, b, `window.e2ePage = 'still the same page'; document.getElementById('panel-history').dataset.e2eOld = '1'`)
 	b.do(t, chromedp.Click(chromedp.CSS(`#panel-history button.range[hx-get$="range=1h"]`)))
 	b.waitFor(t, "the 1h range", `!document.getElementById('panel-history').dataset.e2eOld && `+
 		`document.querySelector('#panel-history button.range[aria-pressed=true]').textContent === '1h'`, 15*time.Second)
+	setVisible(t, b, true)
 	if eval[string](t, b, `window.e2ePage || ''`) != "still the same page" {
 		t.Fatal("switching the range loaded the page again")
 	}

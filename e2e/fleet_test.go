@@ -30,11 +30,12 @@ func readRow(t *testing.T, b *browser, host string) panelView {
 	return eval[panelView](t, b, rowJS+"('"+host+"')")
 }
 
-// reloadRow clicks a row's reload button and waits until the row has been replaced.
+// reloadRow clicks a row's reload button and waits until the row has been replaced. The page
+// clicks it itself: a refresh can replace the row between the driver finding the button and
+// clicking it ("Could not find node").
 func reloadRow(t *testing.T, b *browser, host string) {
 	t.Helper()
-	eval[chromedp.Void](t, b, `document.getElementById('host-`+host+`').dataset.e2eOld = '1'`)
-	b.do(t, chromedp.Click(chromedp.CSS("#host-"+host+" button.reload")))
+	eval[chromedp.Void](t, b, `document.getElementById('host-`+host+`').dataset.e2eOld = '1'; document.querySelector('#host-`+host+` button.reload').click()`)
 	b.waitFor(t, host+"'s row to reload", `!document.getElementById('host-`+host+`').dataset.e2eOld`, 15*time.Second)
 }
 

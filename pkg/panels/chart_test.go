@@ -302,3 +302,20 @@ func TestSolidRuns(t *testing.T) {
 		t.Errorf("line %q, solid %q", line, solid)
 	}
 }
+
+// TestRangeClickReplacesARefresh: the range and scale buttons replace a refresh of the panel in
+// flight rather than being dropped behind it (the click did nothing) or racing it (the old
+// range came back).
+func TestRangeClickReplacesARefresh(t *testing.T) {
+	v := chartView()
+	html := render(t, HistoryPanel(Result[HistoryData]{Data: HistoryData{View: v, Range: v.Range}, At: at, Now: now}))
+	buttons := regexp.MustCompile(`<button id="(range-\w+|history-scale)"[^>]*>`).FindAllString(html, -1)
+	if len(buttons) != len(history.Ranges)+1 {
+		t.Fatalf("%d range and scale buttons, want %d", len(buttons), len(history.Ranges)+1)
+	}
+	for _, b := range buttons {
+		if !strings.Contains(b, `hx-sync="closest section:replace"`) {
+			t.Errorf("%s: want hx-sync closest section:replace", b)
+		}
+	}
+}

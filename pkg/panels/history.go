@@ -62,6 +62,10 @@ func HistoryPanel(r Result[HistoryData]) g.Node {
 // of the keyboard's (arrows go from one to the next). The ranges are the same for the store,
 // whose summaries reach years, and an engine; history read from an engine has no CSV (the
 // engine exports its own).
+//
+// A click replaces a refresh of the panel in flight (hx-sync replace): dropped, as a refresh
+// drops its successor, the click did nothing; let through beside it, the refresh's answer could
+// land after the click's and put the old range back.
 func historyTools(current history.Range, at time.Time, full, engine bool) g.Node {
 	scaleQ := ""
 	if full {
@@ -80,11 +84,11 @@ func historyTools(current history.Range, at time.Time, full, engine bool) g.Node
 			}
 			return Button(ID("range-"+r.Name), Type("button"), Class("range"), Aria("pressed", strconv.FormatBool(pressed)), TabIndex(tabindex),
 				hx.Get("panels/history?range="+r.Name+scaleQ), hx.Target("closest section"), hx.Swap("outerHTML"),
-				hx.Sync("closest section:drop"), g.Text(r.Name))
+				hx.Sync("closest section:replace"), g.Text(r.Name))
 		}),
 		Button(ID("history-scale"), Type("button"), Class("range scale"), Aria("pressed", strconv.FormatBool(full)), TabIndex("-1"),
 			hx.Get("panels/history?range="+current.Name+fullQ), hx.Target("closest section"), hx.Swap("outerHTML"),
-			hx.Sync("closest section:drop"), Aria("describedby", "tip-history-scale"), Span(Class("has-tip"), g.Text("Full scale"),
+			hx.Sync("closest section:replace"), Aria("describedby", "tip-history-scale"), Span(Class("has-tip"), g.Text("Full scale"),
 				Span(ID("tip-history-scale"), Class("tip"), Role("tooltip"),
 					g.Text("Each chart to all of its values. Otherwise from the 1st to the 99th percentile, values beyond marked at its edge.")))),
 		g.If(!engine, A(ID("csv-history"), Class("csv"), TabIndex("-1"), Href("history.csv?range="+current.Name), g.Attr("download", ""), Title("The record of this range, as CSV"), g.Text("CSV"))),
