@@ -98,10 +98,8 @@ func (e *Engine) fleet(ctx context.Context) (*Fleet, error) {
 	}
 	latest := e.latest(vec)
 	f := &Fleet{At: now, byName: map[string]int{}}
-	named := map[string]string{}
-	defer e.named.Store(&named)
+	e.storeNames(labels)
 	for _, name := range names(labels) {
-		named[name[0]] = name[1]
 		h := Host{Name: name[0], Label: name[1]}
 		if r, ok := latest[name[1]]; ok {
 			h = r.host(h)
@@ -116,27 +114,42 @@ func (e *Engine) fleet(ctx context.Context) (*Fleet, error) {
 // LastFleet is the fleet as last read, without asking the engine; nil before the first.
 func (e *Engine) LastFleet() *Fleet { return e.last.Load() }
 
-// Label is the host label's value of the host second-hand names name: from the fleet or the
-// hosts' names last read, else the name itself.
+// Label is the host label's value of the host second-hand names name: from the hosts' names
+// last read (with the fleet, or alone), else the name itself.
 func (e *Engine) Label(name string) string {
-	if h, ok := e.LastFleet().Lookup(name); ok {
-		return h.Label
-	}
-	if m := e.named.Load(); m != nil {
-		if label, ok := (*m)[name]; ok {
-			return label
-		}
+	if label, ok := e.labelOf(name); ok {
+		return label
 	}
 	return name
 }
 
-// HostNamed is the host second-hand names name, and whether the engine has it: from the fleet
-// last read, else from the hosts' names alone (one label values query, shared like the
-// fleet), so that a host's page and panels never wait for every host's latest values (the
+// labelOf is name's label value in the hosts' names last read.
+func (e *Engine) labelOf(name string) (string, bool) {
+	m := e.named.Load()
+	if m == nil {
+		return "", false
+	}
+	label, ok := (*m)[name]
+	return label, ok
+}
+
+// storeNames keeps the hosts' names made from the label's values, for Label and HostNamed.
+func (e *Engine) storeNames(labels []string) map[string]string {
+	m := map[string]string{}
+	for _, n := range names(labels) {
+		m[n[0]] = n[1]
+	}
+	e.named.Store(&m)
+	return m
+}
+
+// HostNamed is the host second-hand names name, and whether the engine has it: from the hosts'
+// names last read (with the fleet, or alone), else from one label values query, shared like
+// the fleet, so that a host's page and panels never wait for every host's latest values (the
 // fleet of 1,000 hosts is a quarter of a second of the engine's).
 func (e *Engine) HostNamed(ctx context.Context, name string) (Host, bool, error) {
-	if h, ok := e.LastFleet().Lookup(name); ok {
-		return h, true, nil
+	if label, ok := e.labelOf(name); ok {
+		return Host{Name: name, Label: label}, true, nil
 	}
 	named, err := revalidated(ctx, e, "names", e.cfg.Reuse, func(ctx context.Context) (map[string]string, error) {
 		now := time.Now()
@@ -144,12 +157,7 @@ func (e *Engine) HostNamed(ctx context.Context, name string) (Host, bool, error)
 		if err != nil {
 			return nil, err
 		}
-		m := map[string]string{}
-		for _, n := range names(labels) {
-			m[n[0]] = n[1]
-		}
-		e.named.Store(&m)
-		return m, nil
+		return e.storeNames(labels), nil
 	})
 	if err != nil {
 		return Host{}, false, err

@@ -460,6 +460,12 @@ func statsOf(vec model.Vector, labels ...string) statsByPart {
 		if !ok {
 			continue
 		}
+		switch stat { // VictoriaMetrics' one series per rollup or percentile, named by a label
+		case "agg": // aggr_over_time: "avg_over_time" is avg
+			stat = strings.TrimSuffix(string(s.Metric["rollup"]), "_over_time")
+		case "q": // quantiles_over_time: "0.01" is q01
+			stat = "q" + strings.TrimPrefix(string(s.Metric[quantileLabel]), "0.")
+		}
 		switch stat {
 		case "q01":
 			st.P1 = v
@@ -481,28 +487,6 @@ func statsOf(vec model.Vector, labels ...string) statsByPart {
 			st.StdDev = v
 		case "count":
 			st.N = int(v)
-		case "agg": // VictoriaMetrics' aggr_over_time, one series per rollup
-			switch s.Metric["rollup"] {
-			case "avg_over_time":
-				st.Mean = v
-			case "stddev_over_time":
-				st.StdDev = v
-			case "count_over_time":
-				st.N = int(v)
-			}
-		case "q": // VictoriaMetrics' quantiles_over_time, one series per percentile
-			switch s.Metric[quantileLabel] {
-			case "0.01":
-				st.P1 = v
-			case "0.05":
-				st.P5 = v
-			case "0.5":
-				st.P50 = v
-			case "0.95":
-				st.P95 = v
-			case "0.99":
-				st.P99 = v
-			}
 		}
 	}
 	return out
